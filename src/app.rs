@@ -1,0 +1,151 @@
+//! Server assembly: state, start-up checks, and the run loop.
+
+use std::fs::File;
+use std::io::Write;
+use std::net::TcpListener;
+
+use actix_web::{App, HttpServer, web};
+
+use crate::auth::{self, FirstUserOutcome};
+use crate::cli::StartArgs;
+use crate::config::{Config, ConfigError};
+use crate::db::{Db, DbError};
+use crate::export::outbox::{self, ExportQueue};
+use crate::jobs::Jobs;
+use crate::storage::ProviderContext;
+
+/// Everything a request handler may use, shared by all HTTP workers.
+pub struct AppState {
+    pub config: Config,
+    pub db: Db,
+    pub jobs: Jobs,
+    pub exports: ExportQueue,
+    pub providers: ProviderContext,
+}
+
+/// Why the server did not start, with what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot use the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "another labelsync server is already using the data directory {0}; stop it first, or start this one with another --data-dir"
+    )]
+    DataDirInUse(String),
+    #[error("{0}")]
+    Db(#[from] DbError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// `labelsync start`: resolves the configuration and serves until stopped.
+pub fn start(args: StartArgs) -> Result<(), StartupError> {
+    let config = Config::from_args(&args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(config))
+}
+
+/// Serves the API and the UI until the process is asked to stop.
+pub async fn serve(config: Config) -> Result<(), StartupError> {
+    let data_dir = config.data_dir.display().to_string();
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartupError::DataDir {
+        path: data_dir.clone(),
+        source,
+    })?;
+    let _lock = lock_data_dir(&config)?;
+    let db = Db::open(&config.database_path())?;
+    prepare_first_user(&db, &config).await?;
+    let address = format!("{}:{}", config.host, config.port);
+    let listener =
+        TcpListener::bind(&address).map_err(|source| StartupError::Listen { address, source })?;
+    let bound = listener.local_addr()?;
+
+    let runtime = tokio::runtime::Handle::current();
+    let providers = ProviderContext {
+        local_files: config.local_files.clone(),
+    };
+    let exports = outbox::spawn_worker(db.clone(), providers.clone(), &runtime);
+    let jobs = Jobs::new(db.clone(), providers.clone(), runtime);
+    jobs.resume_interrupted().await?;
+    let state = web::Data::new(AppState {
+        config,
+        db,
+        jobs,
+        exports,
+        providers,
+    });
+
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .configure(crate::http::configure)
+    })
+    .listen(listener)?
+    .run();
+    tracing::info!(data_dir = %data_dir, "labelsync listening on http://{bound}");
+    // Tests and scripts read this line to learn the port when started with --port 0.
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "labelsync listening on http://{bound}");
+    let _ = stdout.flush();
+    server.await?;
+    Ok(())
+}
+
+/// Holds an exclusive lock on the data directory for the life of the server, so two
+/// servers never write one database.
+fn lock_data_dir(config: &Config) -> Result<File, StartupError> {
+    let path = config.data_dir.join("labelsync.lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| StartupError::DataDir {
+            path: path.display().to_string(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StartupError::DataDirInUse(
+            config.data_dir.display().to_string(),
+        )),
+        Err(std::fs::TryLockError::Error(source)) => Err(StartupError::DataDir {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+async fn prepare_first_user(db: &Db, config: &Config) -> Result<(), StartupError> {
+    if let Some(first) = &config.first_user {
+        match auth::ensure_first_user(db, first).await? {
+            FirstUserOutcome::Created => {
+                tracing::info!(user = %first.email, "created the first user")
+            }
+            FirstUserOutcome::Existed => {}
+            FirstUserOutcome::NeedsPassword => tracing::warn!(
+                user = %first.email,
+                "user does not exist; pass --password (or LABEL_STUDIO_PASSWORD) to create it"
+            ),
+        }
+        return Ok(());
+    }
+    if db.call(|conn| crate::db::users::count(conn)).await? == 0 {
+        tracing::warn!(
+            "no user exists yet: open /user/signup in a browser to create the first one, or restart with --username and --password (or LABEL_STUDIO_USERNAME / LABEL_STUDIO_PASSWORD)"
+        );
+    }
+    Ok(())
+}

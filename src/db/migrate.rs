@@ -1,0 +1,57 @@
+//! Forward-only numbered migrations, embedded in the binary and applied at start.
+//!
+//! `PRAGMA user_version` records the last applied migration; each migration runs in its
+//! own transaction together with the version bump. A database written by a newer labelsync
+//! is refused rather than guessed at.
+
+use rusqlite::Connection;
+
+use super::DbError;
+
+/// Every migration in order; the position + 1 is its version number.
+const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("migrations/0001_init.sql"))];
+
+/// Brings the schema up to date.
+pub(super) fn apply(conn: &mut Connection) -> Result<(), DbError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let current = usize::try_from(current).unwrap_or(0);
+    let latest = MIGRATIONS.len();
+    if current > latest {
+        return Err(DbError::TooNew {
+            found: current,
+            supported: latest,
+        });
+    }
+    for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current) {
+        let version = index + 1;
+        tracing::info!(migration = name, version, "applying database migration");
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applies_all_and_refuses_a_newer_database() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply(&mut conn).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+        apply(&mut conn).unwrap(); // idempotent
+        conn.pragma_update(None, "user_version", MIGRATIONS.len() as i64 + 1)
+            .unwrap();
+        let err = apply(&mut conn).unwrap_err();
+        assert!(
+            err.to_string().contains("newer version of labelsync"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,129 @@
+//! SQLite through one door: an r2d2 pool on one file, WAL mode, foreign keys, busy timeout.
+//!
+//! Async code reaches the database only through [`Db::call`], which runs the closure on
+//! tokio's blocking pool, so rusqlite never blocks an async worker. Writes open
+//! `BEGIN IMMEDIATE` transactions ([`write_tx`]) so that two writers queue on the busy
+//! timeout instead of failing half-way with "database is locked". SQL lives only in the
+//! query modules below.
+
+pub mod annotations;
+mod migrate;
+pub mod outbox;
+pub mod projects;
+pub mod storages;
+pub mod tasks;
+pub mod users;
+
+use std::path::Path;
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+/// A pooled connection, for code that already runs on a blocking thread.
+pub type Conn = r2d2::PooledConnection<SqliteConnectionManager>;
+
+/// What can go wrong talking to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database pool error: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("stored JSON is invalid: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error(
+        "the database was written by a newer version of labelsync (schema version {found}, this binary knows up to {supported}); upgrade labelsync or use another --data-dir"
+    )]
+    TooNew { found: usize, supported: usize },
+    #[error("database task failed: {0}")]
+    Join(String),
+}
+
+/// The database handle shared by the whole server; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Db, DbError> {
+        let manager = SqliteConnectionManager::file(path).with_init(configure_connection);
+        let mut first = Connection::open(path)?;
+        configure_connection(&mut first)?;
+        first.pragma_update(None, "journal_mode", "WAL")?;
+        migrate::apply(&mut first)?;
+        drop(first);
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            .connection_timeout(Duration::from_secs(30))
+            .build(manager)?;
+        Ok(Db { pool })
+    }
+
+    /// A connection for code already on a blocking thread (sync workers).
+    pub fn conn(&self) -> Result<Conn, DbError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` with a pooled connection on the blocking pool.
+    pub async fn call<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|err| match err.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(err) => DbError::Join(err.to_string()),
+        })?
+    }
+
+    /// Runs `f` inside one `BEGIN IMMEDIATE` transaction on the blocking pool.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, DbError> + Send + 'static,
+    {
+        self.call(move |conn| write_tx(conn, f)).await
+    }
+}
+
+/// Runs `f` in a `BEGIN IMMEDIATE` transaction, committing on `Ok`.
+pub fn write_tx<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Transaction<'_>) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let value = f(&tx)?;
+    tx.commit()?;
+    Ok(value)
+}
+
+fn configure_connection(conn: &mut Connection) -> Result<(), rusqlite::Error> {
+    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -16000;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// Reads a JSON text column into a value (`{}` when the column is empty).
+pub fn json_column(text: &str) -> Result<serde_json::Value, DbError> {
+    if text.is_empty() {
+        return Ok(serde_json::Value::Object(serde_json::Map::new()));
+    }
+    Ok(serde_json::from_str(text)?)
+}

@@ -1,0 +1,132 @@
+//! The export outbox: annotation changes waiting to be written to target storages.
+//!
+//! Entries are added in the same transaction as the annotation change, so an export can
+//! only be lost together with the change itself.
+
+use rusqlite::{Connection, params};
+
+use super::DbError;
+
+/// An export waiting to be done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub storage_id: i64,
+    pub annotation_id: i64,
+    pub op: OutboxOp,
+    pub attempts: i64,
+}
+
+/// Write the annotation's JSON, or remove it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxOp {
+    Save,
+    Delete,
+}
+
+/// Queues a write of the annotation to every target storage of its project.
+pub fn queue_save(
+    conn: &Connection,
+    project_id: i64,
+    annotation_id: i64,
+    now: &str,
+) -> Result<(), DbError> {
+    conn.prepare_cached(
+        "INSERT INTO export_outbox (storage_id, annotation_id, op, not_before, created_at)
+         SELECT id, ?2, 'save', ?3, ?3 FROM storages WHERE project_id = ?1 AND direction = 'export'",
+    )?
+    .execute(params![project_id, annotation_id, now])?;
+    Ok(())
+}
+
+/// Queues removal of the annotation's object from target storages that allow deletion.
+pub fn queue_delete(
+    conn: &Connection,
+    project_id: i64,
+    annotation_id: i64,
+    now: &str,
+) -> Result<(), DbError> {
+    conn.prepare_cached(
+        "INSERT INTO export_outbox (storage_id, annotation_id, op, not_before, created_at)
+         SELECT id, ?2, 'delete', ?3, ?3 FROM storages
+         WHERE project_id = ?1 AND direction = 'export'
+           AND json_extract(settings, '$.can_delete_objects') = 1",
+    )?
+    .execute(params![project_id, annotation_id, now])?;
+    Ok(())
+}
+
+/// Entries due at `now`, oldest first.
+pub fn due(conn: &Connection, now: &str, limit: i64) -> Result<Vec<OutboxEntry>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, storage_id, annotation_id, op, attempts FROM export_outbox
+         WHERE not_before <= ?1 ORDER BY id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now, limit], |r| {
+        let op: String = r.get(3)?;
+        Ok(OutboxEntry {
+            id: r.get(0)?,
+            storage_id: r.get(1)?,
+            annotation_id: r.get(2)?,
+            op: if op == "delete" {
+                OutboxOp::Delete
+            } else {
+                OutboxOp::Save
+            },
+            attempts: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn remove(conn: &Connection, id: i64) -> Result<(), DbError> {
+    conn.execute("DELETE FROM export_outbox WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// Records a failed attempt and when to try again.
+pub fn postpone(conn: &Connection, id: i64, error: &str, not_before: &str) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE export_outbox SET attempts = attempts + 1, last_error = ?2, not_before = ?3 WHERE id = ?1",
+        params![id, error, not_before],
+    )?;
+    Ok(())
+}
+
+/// Pending entries per storage (shown on target storage cards).
+pub fn pending_count(conn: &Connection, storage_id: i64) -> Result<i64, DbError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM export_outbox WHERE storage_id = ?1",
+        [storage_id],
+        |r| r.get(0),
+    )?)
+}
+
+/// Records that the annotation now lives under `key` in the storage.
+pub fn upsert_export_link(
+    conn: &Connection,
+    storage_id: i64,
+    annotation_id: i64,
+    key: &str,
+    now: &str,
+) -> Result<(), DbError> {
+    conn.prepare_cached(
+        "INSERT INTO export_links (storage_id, annotation_id, key, created_at, updated_at)
+         SELECT ?1, ?2, ?3, ?4, ?4 WHERE EXISTS (SELECT 1 FROM annotations WHERE id = ?2)
+         ON CONFLICT (storage_id, annotation_id) DO UPDATE SET key = excluded.key, updated_at = excluded.updated_at",
+    )?
+    .execute(params![storage_id, annotation_id, key, now])?;
+    Ok(())
+}
+
+pub fn delete_export_link(
+    conn: &Connection,
+    storage_id: i64,
+    annotation_id: i64,
+) -> Result<(), DbError> {
+    conn.execute(
+        "DELETE FROM export_links WHERE storage_id = ?1 AND annotation_id = ?2",
+        params![storage_id, annotation_id],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,208 @@
+//! Projects and their task/annotation counters.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::Value;
+
+use super::{DbError, json_column};
+
+/// A project row.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    pub label_config: String,
+    pub expert_instruction: String,
+    pub maximum_annotations: i64,
+    pub color: String,
+    /// Label Studio flags stored and echoed back (`show_skip_button`, `sampling`, ...).
+    pub options: Value,
+    pub created_by: Option<i64>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Counters shown with a project, computed from the task table.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProjectStats {
+    pub task_number: i64,
+    pub num_tasks_with_annotations: i64,
+    pub total_annotations_number: i64,
+    pub skipped_annotations_number: i64,
+    pub total_predictions_number: i64,
+}
+
+/// Writable project fields; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct ProjectFields {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub label_config: Option<String>,
+    pub expert_instruction: Option<String>,
+    pub maximum_annotations: Option<i64>,
+    pub color: Option<String>,
+    pub options: Option<Value>,
+}
+
+const COLUMNS: &str = "id, title, description, label_config, expert_instruction,
+    maximum_annotations, color, options, created_by, created_at, updated_at";
+
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Project, String)> {
+    Ok((
+        Project {
+            id: row.get(0)?,
+            title: row.get(1)?,
+            description: row.get(2)?,
+            label_config: row.get(3)?,
+            expert_instruction: row.get(4)?,
+            maximum_annotations: row.get(5)?,
+            color: row.get(6)?,
+            options: Value::Null,
+            created_by: row.get(8)?,
+            created_at: row.get(9)?,
+            updated_at: row.get(10)?,
+        },
+        row.get(7)?,
+    ))
+}
+
+fn finish((mut project, options): (Project, String)) -> Result<Project, DbError> {
+    project.options = json_column(&options)?;
+    Ok(project)
+}
+
+pub fn insert(
+    conn: &Connection,
+    fields: &ProjectFields,
+    user_id: i64,
+    now: &str,
+) -> Result<i64, DbError> {
+    conn.execute(
+        "INSERT INTO projects (title, description, label_config, expert_instruction,
+            maximum_annotations, color, options, created_by, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+        params![
+            fields.title.as_deref().unwrap_or(""),
+            fields.description.as_deref().unwrap_or(""),
+            fields.label_config.as_deref().unwrap_or("<View></View>"),
+            fields.expert_instruction.as_deref().unwrap_or(""),
+            fields.maximum_annotations.unwrap_or(1),
+            fields.color.as_deref().unwrap_or("#FFFFFF"),
+            fields
+                .options
+                .as_ref()
+                .unwrap_or(&Value::Object(Default::default()))
+                .to_string(),
+            user_id,
+            now,
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<Option<Project>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM projects WHERE id = ?1");
+    conn.query_row(&sql, [id], from_row)
+        .optional()?
+        .map(finish)
+        .transpose()
+}
+
+pub fn exists(conn: &Connection, id: i64) -> Result<bool, DbError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM projects WHERE id = ?1)",
+        [id],
+        |r| r.get(0),
+    )?)
+}
+
+/// The label config of a project, if it exists.
+pub fn label_config(conn: &Connection, id: i64) -> Result<Option<String>, DbError> {
+    Ok(conn
+        .query_row(
+            "SELECT label_config FROM projects WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+pub fn count(conn: &Connection) -> Result<i64, DbError> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM projects", [], |r| r.get(0))?)
+}
+
+/// One page of projects, newest first.
+pub fn page(conn: &Connection, limit: i64, offset: i64) -> Result<Vec<Project>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM projects ORDER BY id DESC LIMIT ?1 OFFSET ?2");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([limit, offset], from_row)?;
+    rows.map(|row| finish(row?)).collect()
+}
+
+pub fn update(
+    conn: &Connection,
+    id: i64,
+    fields: &ProjectFields,
+    now: &str,
+) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE projects SET
+            title = COALESCE(?2, title),
+            description = COALESCE(?3, description),
+            label_config = COALESCE(?4, label_config),
+            expert_instruction = COALESCE(?5, expert_instruction),
+            maximum_annotations = COALESCE(?6, maximum_annotations),
+            color = COALESCE(?7, color),
+            options = COALESCE(?8, options),
+            updated_at = ?9
+         WHERE id = ?1",
+        params![
+            id,
+            fields.title,
+            fields.description,
+            fields.label_config,
+            fields.expert_instruction,
+            fields.maximum_annotations,
+            fields.color,
+            fields.options.as_ref().map(Value::to_string),
+            now,
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn delete(conn: &Connection, id: i64) -> Result<bool, DbError> {
+    Ok(conn.execute("DELETE FROM projects WHERE id = ?1", [id])? > 0)
+}
+
+/// Reserves `count` consecutive inner ids and returns the first.
+pub fn reserve_inner_ids(conn: &Connection, project_id: i64, count: i64) -> Result<i64, DbError> {
+    Ok(conn.query_row(
+        "UPDATE projects SET next_inner_id = next_inner_id + ?2 WHERE id = ?1
+         RETURNING next_inner_id - ?2",
+        [project_id, count],
+        |r| r.get(0),
+    )?)
+}
+
+/// Counters of one project in one pass over its tasks.
+pub fn stats(conn: &Connection, project_id: i64) -> Result<ProjectStats, DbError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*),
+                COALESCE(SUM(total_annotations > 0), 0),
+                COALESCE(SUM(total_annotations), 0),
+                COALESCE(SUM(cancelled_annotations), 0),
+                COALESCE(SUM(total_predictions), 0)
+         FROM tasks WHERE project_id = ?1",
+        [project_id],
+        |r| {
+            Ok(ProjectStats {
+                task_number: r.get(0)?,
+                num_tasks_with_annotations: r.get(1)?,
+                total_annotations_number: r.get(2)?,
+                skipped_annotations_number: r.get(3)?,
+                total_predictions_number: r.get(4)?,
+            })
+        },
+    )?)
+}

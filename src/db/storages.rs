@@ -1,0 +1,312 @@
+//! Storage rows (source and target) and their sync status transitions.
+//!
+//! Status moves `initialized → queued → in_progress → completed | completed_with_errors |
+//! failed`. [`try_queue`] is the only way into `queued` and refuses a storage that is
+//! already queued or running, in one UPDATE, so two sync requests can never both start.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Map, Value};
+
+use super::{DbError, json_column};
+
+/// Source (import) or target (export).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    Import,
+    Export,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Import => "import",
+            Direction::Export => "export",
+        }
+    }
+
+    fn parse(text: &str) -> Direction {
+        if text == "export" {
+            Direction::Export
+        } else {
+            Direction::Import
+        }
+    }
+}
+
+/// A storage row. `secrets` never leaves the server.
+#[derive(Debug, Clone)]
+pub struct StorageRow {
+    pub id: i64,
+    pub project_id: i64,
+    pub direction: Direction,
+    pub storage_type: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub synchronizable: bool,
+    pub settings: Map<String, Value>,
+    pub secrets: Map<String, Value>,
+    pub status: String,
+    pub last_sync: Option<String>,
+    pub last_sync_count: Option<i64>,
+    pub last_sync_job: Option<String>,
+    pub traceback: Option<String>,
+    pub meta: Value,
+    pub created_at: String,
+}
+
+/// Fields written on create and update.
+#[derive(Debug, Clone)]
+pub struct StorageFields {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub synchronizable: bool,
+    pub settings: Map<String, Value>,
+    pub secrets: Map<String, Value>,
+}
+
+const COLUMNS: &str = "id, project_id, direction, type, title, description, synchronizable,
+    settings, secrets, status, last_sync, last_sync_count, last_sync_job, traceback, meta, created_at";
+
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(StorageRow, [String; 3])> {
+    let direction: String = row.get(2)?;
+    Ok((
+        StorageRow {
+            id: row.get(0)?,
+            project_id: row.get(1)?,
+            direction: Direction::parse(&direction),
+            storage_type: row.get(3)?,
+            title: row.get(4)?,
+            description: row.get(5)?,
+            synchronizable: row.get(6)?,
+            settings: Map::new(),
+            secrets: Map::new(),
+            status: row.get(9)?,
+            last_sync: row.get(10)?,
+            last_sync_count: row.get(11)?,
+            last_sync_job: row.get(12)?,
+            traceback: row.get(13)?,
+            meta: Value::Null,
+            created_at: row.get(15)?,
+        },
+        [row.get(7)?, row.get(8)?, row.get(14)?],
+    ))
+}
+
+fn finish(
+    (mut storage, [settings, secrets, meta]): (StorageRow, [String; 3]),
+) -> Result<StorageRow, DbError> {
+    storage.settings = as_object(json_column(&settings)?);
+    storage.secrets = as_object(json_column(&secrets)?);
+    storage.meta = json_column(&meta)?;
+    Ok(storage)
+}
+
+fn as_object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+pub fn insert(
+    conn: &Connection,
+    project_id: i64,
+    direction: Direction,
+    storage_type: &str,
+    fields: &StorageFields,
+    now: &str,
+) -> Result<i64, DbError> {
+    conn.execute(
+        "INSERT INTO storages (project_id, direction, type, title, description, synchronizable,
+            settings, secrets, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            project_id,
+            direction.as_str(),
+            storage_type,
+            fields.title,
+            fields.description,
+            fields.synchronizable,
+            Value::Object(fields.settings.clone()).to_string(),
+            Value::Object(fields.secrets.clone()).to_string(),
+            now,
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn update(conn: &Connection, id: i64, fields: &StorageFields) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE storages SET title = ?2, description = ?3, synchronizable = ?4, settings = ?5,
+            secrets = ?6 WHERE id = ?1",
+        params![
+            id,
+            fields.title,
+            fields.description,
+            fields.synchronizable,
+            Value::Object(fields.settings.clone()).to_string(),
+            Value::Object(fields.secrets.clone()).to_string(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<Option<StorageRow>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM storages WHERE id = ?1");
+    conn.query_row(&sql, [id], from_row)
+        .optional()?
+        .map(finish)
+        .transpose()
+}
+
+/// Storages of a project in one direction, optionally of one type, in id order.
+pub fn of_project(
+    conn: &Connection,
+    project_id: i64,
+    direction: Direction,
+    storage_type: Option<&str>,
+) -> Result<Vec<StorageRow>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM storages WHERE project_id = ?1 AND direction = ?2
+            AND (?3 IS NULL OR type = ?3) ORDER BY id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        params![project_id, direction.as_str(), storage_type],
+        from_row,
+    )?;
+    rows.map(|row| finish(row?)).collect()
+}
+
+/// Every import storage of a type, across projects (local file serving checks these).
+pub fn all_of_type(
+    conn: &Connection,
+    direction: Direction,
+    storage_type: &str,
+) -> Result<Vec<StorageRow>, DbError> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM storages WHERE direction = ?1 AND type = ?2 ORDER BY id");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![direction.as_str(), storage_type], from_row)?;
+    rows.map(|row| finish(row?)).collect()
+}
+
+pub fn delete(conn: &Connection, id: i64) -> Result<bool, DbError> {
+    Ok(conn.execute("DELETE FROM storages WHERE id = ?1", [id])? > 0)
+}
+
+/// Moves a storage to `queued` unless a sync is already queued or running.
+/// Returns whether this call queued it.
+pub fn try_queue(
+    conn: &Connection,
+    id: i64,
+    job_id: &str,
+    meta_now: &str,
+) -> Result<bool, DbError> {
+    let changed = conn.execute(
+        "UPDATE storages SET status = 'queued', last_sync = NULL, last_sync_count = NULL,
+            last_sync_job = ?2, traceback = NULL,
+            meta = json_object('attempts', COALESCE(json_extract(meta, '$.attempts'), 0) + 1,
+                               'time_queued', ?3)
+         WHERE id = ?1 AND status NOT IN ('queued', 'in_progress')",
+        params![id, job_id, meta_now],
+    )?;
+    Ok(changed == 1)
+}
+
+/// `queued → in_progress`; false if the storage is no longer queued for this job.
+pub fn set_in_progress(
+    conn: &Connection,
+    id: i64,
+    job_id: &str,
+    meta_now: &str,
+) -> Result<bool, DbError> {
+    let changed = conn.execute(
+        "UPDATE storages SET status = 'in_progress',
+            meta = json_set(meta, '$.time_in_progress', ?3, '$.time_last_ping', ?3)
+         WHERE id = ?1 AND status = 'queued' AND last_sync_job = ?2",
+        params![id, job_id, meta_now],
+    )?;
+    Ok(changed == 1)
+}
+
+/// Progress of a running sync: counts so far and the heartbeat.
+pub fn record_progress(
+    conn: &Connection,
+    id: i64,
+    job_id: &str,
+    count: i64,
+    progress: &Map<String, Value>,
+) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE storages SET last_sync_count = ?3, meta = json_patch(meta, ?4)
+         WHERE id = ?1 AND last_sync_job = ?2 AND status = 'in_progress'",
+        params![
+            id,
+            job_id,
+            count,
+            Value::Object(progress.clone()).to_string()
+        ],
+    )?;
+    Ok(())
+}
+
+/// Ends a sync: `completed`, `completed_with_errors` or `failed`.
+pub fn finish_sync(conn: &Connection, id: i64, job_id: &str, end: &SyncEnd) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE storages SET status = ?3,
+            last_sync = CASE WHEN ?3 = 'failed' THEN last_sync ELSE ?4 END,
+            last_sync_count = ?5, traceback = ?6, meta = json_patch(meta, ?7)
+         WHERE id = ?1 AND last_sync_job = ?2",
+        params![
+            id,
+            job_id,
+            end.status,
+            end.last_sync,
+            end.count,
+            end.traceback,
+            Value::Object(end.meta.clone()).to_string(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// The final state of a sync.
+#[derive(Debug, Clone)]
+pub struct SyncEnd {
+    pub status: &'static str,
+    pub last_sync: String,
+    pub count: i64,
+    pub traceback: Option<String>,
+    pub meta: Map<String, Value>,
+}
+
+/// Storages a previous process left `queued` or `in_progress`.
+pub fn interrupted(conn: &Connection) -> Result<Vec<StorageRow>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM storages WHERE status IN ('queued', 'in_progress') ORDER BY id"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([], from_row)?;
+    rows.map(|row| finish(row?)).collect()
+}
+
+/// Marks a storage whose sync was cut short by a stopped server as no longer running, so it
+/// can be queued again.
+pub fn release_interrupted(conn: &Connection, id: i64, note: &str) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE storages SET status = 'failed', traceback = ?2 WHERE id = ?1",
+        params![id, note],
+    )?;
+    Ok(())
+}
+
+/// Stores a message about the export worker on a target storage's `meta` (shown on its card).
+pub fn set_export_error(conn: &Connection, id: i64, error: Option<&str>) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE storages SET meta = CASE WHEN ?2 IS NULL THEN json_remove(meta, '$.export_error')
+            ELSE json_set(meta, '$.export_error', ?2) END WHERE id = ?1",
+        params![id, error],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,382 @@
+//! Tasks, their import links, and the batched insert the sync engine and the import API use.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::DbError;
+
+/// A task row, with the key of the object it was imported from (if any).
+#[derive(Debug, Clone)]
+pub struct TaskRow {
+    pub id: i64,
+    pub project_id: i64,
+    /// Task data as stored (JSON text; blob tasks use the `$undefined$` key).
+    pub data: String,
+    pub meta: String,
+    pub inner_id: i64,
+    pub overlap: i64,
+    pub is_labeled: bool,
+    pub allow_skip: bool,
+    pub total_annotations: i64,
+    pub cancelled_annotations: i64,
+    pub total_predictions: i64,
+    pub updated_by: Option<i64>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub storage_filename: Option<String>,
+}
+
+/// Per-task annotation facts shown in task lists (ids and annotators).
+#[derive(Debug, Clone, Default)]
+pub struct AnnotationSummary {
+    pub annotation_ids: Vec<i64>,
+    pub annotators: Vec<i64>,
+}
+
+/// A task to create, with what it came with.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    /// Task data as JSON text.
+    pub data: String,
+    pub meta: String,
+    pub allow_skip: bool,
+    pub annotations: Vec<NewAnnotation>,
+    pub predictions: Vec<NewPrediction>,
+    /// The object this task comes from: (storage id, key, row index or -1).
+    pub link: Option<(i64, String, i64)>,
+}
+
+/// An annotation imported together with its task.
+#[derive(Debug, Clone)]
+pub struct NewAnnotation {
+    pub result: String,
+    pub completed_by: i64,
+    pub was_cancelled: bool,
+    pub ground_truth: bool,
+    pub lead_time: Option<f64>,
+}
+
+/// A prediction imported together with its task.
+#[derive(Debug, Clone)]
+pub struct NewPrediction {
+    pub result: String,
+    pub score: Option<f64>,
+    pub model_version: String,
+}
+
+/// What a batched insert did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InsertOutcome {
+    pub created: u64,
+    /// Tasks not created because their (storage, key, row) link already existed.
+    pub already_linked: u64,
+    pub annotations: u64,
+    pub predictions: u64,
+}
+
+const COLUMNS: &str = "t.id, t.project_id, t.data, t.meta, t.inner_id, t.overlap, t.is_labeled,
+    t.allow_skip, t.total_annotations, t.cancelled_annotations, t.total_predictions,
+    t.updated_by, t.created_at, t.updated_at, l.key";
+
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
+    Ok(TaskRow {
+        id: row.get(0)?,
+        project_id: row.get(1)?,
+        data: row.get(2)?,
+        meta: row.get(3)?,
+        inner_id: row.get(4)?,
+        overlap: row.get(5)?,
+        is_labeled: row.get(6)?,
+        allow_skip: row.get(7)?,
+        total_annotations: row.get(8)?,
+        cancelled_annotations: row.get(9)?,
+        total_predictions: row.get(10)?,
+        updated_by: row.get(11)?,
+        created_at: row.get(12)?,
+        updated_at: row.get(13)?,
+        storage_filename: row.get(14)?,
+    })
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<Option<TaskRow>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM tasks t LEFT JOIN task_links l ON l.task_id = t.id WHERE t.id = ?1"
+    );
+    Ok(conn.query_row(&sql, [id], from_row).optional()?)
+}
+
+pub fn count(conn: &Connection, project_id: i64) -> Result<i64, DbError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM tasks WHERE project_id = ?1",
+        [project_id],
+        |r| r.get(0),
+    )?)
+}
+
+/// One page of a project's tasks in id order.
+pub fn page(
+    conn: &Connection,
+    project_id: i64,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<TaskRow>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM tasks t LEFT JOIN task_links l ON l.task_id = t.id
+         WHERE t.project_id = ?1 ORDER BY t.id LIMIT ?2 OFFSET ?3"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![project_id, limit, offset], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Annotation ids and annotators of the given tasks, in one query.
+pub fn annotation_summaries(
+    conn: &Connection,
+    task_ids: &[i64],
+) -> Result<HashMap<i64, AnnotationSummary>, DbError> {
+    let ids = serde_json::to_string(task_ids)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT task_id, id, completed_by FROM annotations
+         WHERE task_id IN (SELECT value FROM json_each(?1)) ORDER BY id",
+    )?;
+    let mut summaries: HashMap<i64, AnnotationSummary> = HashMap::new();
+    let mut rows = stmt.query([ids])?;
+    while let Some(row) = rows.next()? {
+        let entry = summaries.entry(row.get(0)?).or_default();
+        entry.annotation_ids.push(row.get(1)?);
+        if let Some(user) = row.get::<_, Option<i64>>(2)?
+            && !entry.annotators.contains(&user)
+        {
+            entry.annotators.push(user);
+        }
+    }
+    Ok(summaries)
+}
+
+/// Deletes a task (its links, annotations and predictions cascade).
+pub fn delete(conn: &Connection, id: i64) -> Result<bool, DbError> {
+    Ok(conn.execute("DELETE FROM tasks WHERE id = ?1", [id])? > 0)
+}
+
+/// Replaces a task's data and/or meta.
+pub fn update(
+    conn: &Connection,
+    id: i64,
+    data: Option<&str>,
+    meta: Option<&str>,
+    now: &str,
+) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE tasks SET data = COALESCE(?2, data), meta = COALESCE(?3, meta), updated_at = ?4
+         WHERE id = ?1",
+        params![id, data, meta, now],
+    )?;
+    Ok(())
+}
+
+/// Recomputes a task's annotation counters after its annotations changed.
+pub fn refresh_counters(
+    conn: &Connection,
+    task_id: i64,
+    user_id: Option<i64>,
+    now: &str,
+) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE tasks SET
+            total_annotations =
+                (SELECT COUNT(*) FROM annotations WHERE task_id = ?1 AND was_cancelled = 0),
+            cancelled_annotations =
+                (SELECT COUNT(*) FROM annotations WHERE task_id = ?1 AND was_cancelled = 1),
+            is_labeled =
+                (SELECT COUNT(*) FROM annotations WHERE task_id = ?1 AND was_cancelled = 0) >= overlap,
+            updated_by = COALESCE(?2, updated_by),
+            updated_at = ?3
+         WHERE id = ?1",
+        params![task_id, user_id, now],
+    )?;
+    Ok(())
+}
+
+/// Keys among `keys` that already have task links in this storage, with their link counts.
+pub fn linked_keys(
+    conn: &Connection,
+    storage_id: i64,
+    keys: &[&str],
+) -> Result<Vec<(String, i64)>, DbError> {
+    let keys = serde_json::to_string(keys)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, COUNT(*) FROM task_links
+         WHERE storage_id = ?1 AND key IN (SELECT value FROM json_each(?2)) GROUP BY key",
+    )?;
+    let rows = stmt.query_map(params![storage_id, keys], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Number of task links of a storage.
+pub fn link_count(conn: &Connection, storage_id: i64) -> Result<i64, DbError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM task_links WHERE storage_id = ?1",
+        [storage_id],
+        |r| r.get(0),
+    )?)
+}
+
+/// Inserts tasks (with links, annotations and predictions) in the caller's transaction.
+///
+/// A task whose link already exists is not created: the link's primary key is the last
+/// word on duplicates, whatever raced with this insert.
+pub fn insert_batch(
+    tx: &Transaction<'_>,
+    project_id: i64,
+    tasks: &[NewTask],
+    now: &str,
+) -> Result<InsertOutcome, DbError> {
+    let mut outcome = InsertOutcome::default();
+    if tasks.is_empty() {
+        return Ok(outcome);
+    }
+    let overlap: i64 = tx.query_row(
+        "SELECT maximum_annotations FROM projects WHERE id = ?1",
+        [project_id],
+        |r| r.get(0),
+    )?;
+    let first_inner_id = super::projects::reserve_inner_ids(tx, project_id, tasks.len() as i64)?;
+    let mut insert_task = tx.prepare_cached(
+        "INSERT INTO tasks (project_id, data, meta, inner_id, overlap, allow_skip, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+    )?;
+    let mut insert_link = tx.prepare_cached(
+        "INSERT INTO task_links (storage_id, key, row_index, task_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+    )?;
+    for (offset, task) in tasks.iter().enumerate() {
+        let inner_id = first_inner_id + offset as i64;
+        insert_task.execute(params![
+            project_id,
+            task.data,
+            task.meta,
+            inner_id,
+            overlap,
+            task.allow_skip,
+            now
+        ])?;
+        let task_id = tx.last_insert_rowid();
+        if let Some((storage_id, key, row_index)) = &task.link
+            && insert_link.execute(params![storage_id, key, row_index, task_id, now])? == 0
+        {
+            tx.execute("DELETE FROM tasks WHERE id = ?1", [task_id])?;
+            outcome.already_linked += 1;
+            continue;
+        }
+        outcome.created += 1;
+        if !task.annotations.is_empty() || !task.predictions.is_empty() {
+            outcome.annotations +=
+                insert_annotations(tx, project_id, task_id, &task.annotations, now)?;
+            outcome.predictions +=
+                insert_predictions(tx, project_id, task_id, &task.predictions, now)?;
+            refresh_counters(tx, task_id, None, now)?;
+            tx.execute(
+                "UPDATE tasks SET total_predictions = ?2 WHERE id = ?1",
+                params![task_id, task.predictions.len() as i64],
+            )?;
+        }
+    }
+    Ok(outcome)
+}
+
+fn insert_annotations(
+    tx: &Transaction<'_>,
+    project_id: i64,
+    task_id: i64,
+    annotations: &[NewAnnotation],
+    now: &str,
+) -> Result<u64, DbError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO annotations (task_id, project_id, result, completed_by, updated_by,
+            was_cancelled, ground_truth, lead_time, bulk_created, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, 1, ?8, ?8)",
+    )?;
+    for a in annotations {
+        stmt.execute(params![
+            task_id,
+            project_id,
+            a.result,
+            a.completed_by,
+            a.was_cancelled,
+            a.ground_truth,
+            a.lead_time,
+            now
+        ])?;
+        super::outbox::queue_save(tx, project_id, tx.last_insert_rowid(), now)?;
+    }
+    Ok(annotations.len() as u64)
+}
+
+fn insert_predictions(
+    tx: &Transaction<'_>,
+    project_id: i64,
+    task_id: i64,
+    predictions: &[NewPrediction],
+    now: &str,
+) -> Result<u64, DbError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO predictions (task_id, project_id, result, score, model_version, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+    )?;
+    for p in predictions {
+        stmt.execute(params![
+            task_id,
+            project_id,
+            p.result,
+            p.score,
+            p.model_version,
+            now
+        ])?;
+    }
+    Ok(predictions.len() as u64)
+}
+
+/// A prediction row as the task API shows it.
+#[derive(Debug, Clone)]
+pub struct PredictionRow {
+    pub id: i64,
+    pub task_id: i64,
+    pub project_id: i64,
+    pub result: String,
+    pub score: Option<f64>,
+    pub model_version: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+pub fn predictions_of(conn: &Connection, task_id: i64) -> Result<Vec<PredictionRow>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, task_id, project_id, result, score, model_version, created_at, updated_at
+         FROM predictions WHERE task_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([task_id], |r| {
+        Ok(PredictionRow {
+            id: r.get(0)?,
+            task_id: r.get(1)?,
+            project_id: r.get(2)?,
+            result: r.get(3)?,
+            score: r.get(4)?,
+            model_version: r.get(5)?,
+            created_at: r.get(6)?,
+            updated_at: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Tasks with the given ids (one query).
+pub fn by_ids(conn: &Connection, ids: &[i64]) -> Result<Vec<TaskRow>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM tasks t LEFT JOIN task_links l ON l.task_id = t.id
+         WHERE t.id IN (SELECT value FROM json_each(?1))"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([serde_json::to_string(ids)?], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,164 @@
+//! Export: annotations written as JSON to target storages.
+//!
+//! Two ways in. Every annotation change adds entries to the outbox in its own
+//! transaction; the [`outbox`] worker drains them (retrying with backoff while a storage
+//! is down, and showing the last error on the storage). A manual sync ([`sync_all`]) writes
+//! every annotation of the project with bounded concurrency. Both write the same document,
+//! built by [`documents`], under the key `<prefix or path>/<annotation id>`.
+
+pub mod outbox;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use chrono::Utc;
+use futures_util::{StreamExt, stream};
+use rusqlite::Connection;
+
+use crate::db::storages::StorageRow;
+use crate::db::{self, Db, DbError};
+use crate::jobs::Progress;
+use crate::label_config;
+use crate::records;
+use crate::storage::{Storage, StorageError};
+
+/// Annotations per page of a manual export sync.
+const PAGE: i64 = 500;
+/// Objects written at the same time.
+const WRITE_CONCURRENCY: usize = 8;
+/// Per-annotation error lines kept in `traceback`.
+const MAX_ERROR_LINES: usize = 1_000;
+
+/// What a manual export sync did.
+#[derive(Debug, Default, Clone)]
+pub struct ExportReport {
+    pub exported: u64,
+    pub errors: Vec<String>,
+    pub errors_not_listed: u64,
+}
+
+/// Why an export sync stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+    #[error("{0}")]
+    Db(#[from] DbError),
+}
+
+/// The JSON documents of the given annotations (Label Studio's annotation export format),
+/// built with one query per table.
+pub fn documents(conn: &Connection, annotation_ids: &[i64]) -> Result<Vec<(i64, Bytes)>, DbError> {
+    let annotations = db::annotations::by_ids(conn, annotation_ids)?;
+    let task_ids: Vec<i64> = annotations.iter().map(|a| a.task_id).collect();
+    let tasks: HashMap<i64, _> = db::tasks::by_ids(conn, &task_ids)?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    let user_ids: Vec<i64> = annotations.iter().filter_map(|a| a.completed_by).collect();
+    let users: HashMap<i64, _> = db::users::by_ids(conn, &user_ids)?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let mut data_keys: HashMap<i64, Option<String>> = HashMap::new();
+    let now = Utc::now();
+    let mut documents = Vec::with_capacity(annotations.len());
+    for annotation in &annotations {
+        let Some(task) = tasks.get(&annotation.task_id) else {
+            continue;
+        };
+        let data_key = match data_keys.get(&task.project_id) {
+            Some(key) => key.clone(),
+            None => {
+                let config = db::projects::label_config(conn, task.project_id)?.unwrap_or_default();
+                let key = label_config::first_data_variable(&config);
+                data_keys.insert(task.project_id, key.clone());
+                key
+            }
+        };
+        let task_json =
+            records::storage_task(task, records::task_data(&task.data, data_key.as_deref()));
+        let author = annotation.completed_by.and_then(|id| users.get(&id));
+        let document = records::exported_annotation(annotation, author, task_json, now);
+        let body = serde_json::to_vec_pretty(&document)?;
+        documents.push((annotation.id, Bytes::from(body)));
+    }
+    Ok(documents)
+}
+
+/// Writes every annotation of the storage's project to it.
+pub async fn sync_all(
+    db: &Db,
+    storage: &StorageRow,
+    provider: Arc<dyn Storage>,
+    progress: Arc<Progress>,
+) -> Result<ExportReport, ExportError> {
+    let mut report = ExportReport::default();
+    let (project_id, storage_id) = (storage.project_id, storage.id);
+    let mut after = 0;
+    loop {
+        let page = db
+            .call(move |conn| {
+                let ids = db::annotations::ids_of_project(conn, project_id, after, PAGE)?;
+                documents(conn, &ids).map(|docs| (ids.last().copied(), docs))
+            })
+            .await?;
+        let (Some(last), documents) = page else { break };
+        after = last;
+        progress
+            .scanned
+            .fetch_add(documents.len() as u64, Ordering::Relaxed);
+        let written = write_documents(provider.as_ref(), documents, &progress, &mut report).await?;
+        db.write(move |tx| {
+            let now = crate::time::now_iso();
+            for (annotation_id, key) in &written {
+                db::outbox::upsert_export_link(tx, storage_id, *annotation_id, key, &now)?;
+            }
+            Ok(())
+        })
+        .await?;
+    }
+    Ok(report)
+}
+
+/// Writes documents concurrently; returns (annotation id, key) of those written.
+async fn write_documents(
+    provider: &dyn Storage,
+    documents: Vec<(i64, Bytes)>,
+    progress: &Progress,
+    report: &mut ExportReport,
+) -> Result<Vec<(i64, String)>, StorageError> {
+    let outcomes: Vec<_> = stream::iter(documents)
+        .map(|(id, body)| async move {
+            let key = provider.key_for(&id.to_string());
+            let outcome = provider.write(&key, body).await;
+            (id, key, outcome)
+        })
+        .buffer_unordered(WRITE_CONCURRENCY)
+        .collect()
+        .await;
+    let mut written = Vec::with_capacity(outcomes.len());
+    for (id, key, outcome) in outcomes {
+        match outcome {
+            Ok(()) => {
+                progress.created.fetch_add(1, Ordering::Relaxed);
+                written.push((id, key));
+            }
+            Err(err @ StorageError::Unreachable(_)) => return Err(err),
+            Err(err) => {
+                progress.failed.fetch_add(1, Ordering::Relaxed);
+                if report.errors.len() < MAX_ERROR_LINES {
+                    report.errors.push(format!(
+                        "Annotation {id} could not be written to {key}: {err}"
+                    ));
+                } else {
+                    report.errors_not_listed += 1;
+                }
+            }
+        }
+    }
+    report.exported += written.len() as u64;
+    Ok(written)
+}

@@ -1,0 +1,188 @@
+//! The outbox worker: drains export entries written with annotation changes.
+//!
+//! Entries are handled oldest first. A failed entry is retried with exponential backoff
+//! (capped at five minutes) and its error is shown on the target storage until an export
+//! to it succeeds again, so an outage delays exports but never drops them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::Notify;
+
+use crate::db::outbox::{self, OutboxEntry, OutboxOp};
+use crate::db::{self, Db, DbError};
+use crate::jobs::open_provider;
+use crate::storage::{ProviderContext, Storage, StorageError};
+
+/// Entries fetched per round.
+const ROUND: i64 = 200;
+/// How long the worker sleeps when it was not woken up.
+const IDLE_WAIT: Duration = Duration::from_secs(2);
+/// Longest wait between two attempts of one entry.
+const MAX_BACKOFF_SECONDS: i64 = 300;
+
+/// Wakes the outbox worker after a transaction added entries.
+#[derive(Clone, Default)]
+pub struct ExportQueue {
+    wakeup: Arc<Notify>,
+}
+
+impl ExportQueue {
+    /// Tells the worker there is new work (a wake-up is never lost).
+    pub fn poke(&self) {
+        self.wakeup.notify_one();
+    }
+}
+
+/// Starts the worker on `runtime`; it runs for the life of the process.
+pub fn spawn_worker(
+    db: Db,
+    providers: ProviderContext,
+    runtime: &tokio::runtime::Handle,
+) -> ExportQueue {
+    let queue = ExportQueue::default();
+    let wakeup = queue.wakeup.clone();
+    runtime.spawn(async move {
+        let worker = Worker { db, providers };
+        loop {
+            match worker.round().await {
+                Ok(0) => {
+                    let _ = tokio::time::timeout(IDLE_WAIT, wakeup.notified()).await;
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::error!("export worker: {err}");
+                    tokio::time::sleep(IDLE_WAIT).await;
+                }
+            }
+        }
+    });
+    queue
+}
+
+struct Worker {
+    db: Db,
+    providers: ProviderContext,
+}
+
+impl Worker {
+    /// Handles the entries due now; returns how many it looked at.
+    async fn round(&self) -> Result<usize, DbError> {
+        let now = crate::time::now_iso();
+        let due = self
+            .db
+            .call(move |conn| outbox::due(conn, &now, ROUND))
+            .await?;
+        let mut providers: HashMap<i64, Result<Arc<dyn Storage>, StorageError>> = HashMap::new();
+        for entry in &due {
+            let provider = match providers.get(&entry.storage_id) {
+                Some(provider) => provider.clone(),
+                None => {
+                    let provider = self.provider(entry.storage_id).await?;
+                    providers.insert(entry.storage_id, provider.clone());
+                    provider
+                }
+            };
+            self.handle(entry, provider).await?;
+        }
+        Ok(due.len())
+    }
+
+    async fn provider(
+        &self,
+        storage_id: i64,
+    ) -> Result<Result<Arc<dyn Storage>, StorageError>, DbError> {
+        let row = self
+            .db
+            .call(move |conn| db::storages::get(conn, storage_id))
+            .await?;
+        Ok(match row {
+            Some(row) => open_provider(&row, &self.providers),
+            None => Err(StorageError::NotFound {
+                key: format!("storage {storage_id}"),
+            }),
+        })
+    }
+
+    async fn handle(
+        &self,
+        entry: &OutboxEntry,
+        provider: Result<Arc<dyn Storage>, StorageError>,
+    ) -> Result<(), DbError> {
+        let outcome = match provider {
+            Ok(provider) => self.perform(entry, provider.as_ref()).await?,
+            Err(err) => Err(err),
+        };
+        let (id, storage_id, annotation_id, op) =
+            (entry.id, entry.storage_id, entry.annotation_id, entry.op);
+        match outcome {
+            Ok(key) => {
+                self.db
+                    .write(move |tx| {
+                        let now = crate::time::now_iso();
+                        match (op, key) {
+                            (OutboxOp::Save, Some(key)) => outbox::upsert_export_link(
+                                tx,
+                                storage_id,
+                                annotation_id,
+                                &key,
+                                &now,
+                            )?,
+                            (OutboxOp::Delete, _) => {
+                                outbox::delete_export_link(tx, storage_id, annotation_id)?
+                            }
+                            (OutboxOp::Save, None) => {}
+                        }
+                        outbox::remove(tx, id)?;
+                        db::storages::set_export_error(tx, storage_id, None)
+                    })
+                    .await
+            }
+            Err(err) => {
+                let wait = backoff_seconds(entry.attempts);
+                let not_before = crate::time::iso(Utc::now() + chrono::Duration::seconds(wait));
+                let message = format!(
+                    "Export of annotation {annotation_id} failed (retrying in {wait} s): {err}"
+                );
+                tracing::warn!(storage = storage_id, "{message}");
+                self.db
+                    .write(move |tx| {
+                        outbox::postpone(tx, id, &err.to_string(), &not_before)?;
+                        db::storages::set_export_error(tx, storage_id, Some(&message))
+                    })
+                    .await
+            }
+        }
+    }
+
+    /// Does one entry; `Ok(Some(key))` is a written object, `Ok(None)` nothing to write.
+    async fn perform(
+        &self,
+        entry: &OutboxEntry,
+        provider: &dyn Storage,
+    ) -> Result<Result<Option<String>, StorageError>, DbError> {
+        let key = provider.key_for(&entry.annotation_id.to_string());
+        match entry.op {
+            OutboxOp::Delete => Ok(provider.delete(&key).await.map(|()| None)),
+            OutboxOp::Save => {
+                let id = entry.annotation_id;
+                let documents = self
+                    .db
+                    .call(move |conn| super::documents(conn, &[id]))
+                    .await?;
+                let Some((_, body)) = documents.into_iter().next() else {
+                    return Ok(Ok(None)); // the annotation was deleted meanwhile
+                };
+                Ok(provider.write(&key, body).await.map(|()| Some(key)))
+            }
+        }
+    }
+}
+
+fn backoff_seconds(attempts: i64) -> i64 {
+    2_i64
+        .saturating_pow(attempts.clamp(0, 16) as u32)
+        .min(MAX_BACKOFF_SECONDS)
+}

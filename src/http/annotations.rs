@@ -1,0 +1,187 @@
+//! Annotations: `/api/tasks/<id>/annotations/` and `/api/annotations/<id>/`.
+//!
+//! Every change queues its export in the same transaction (see [`crate::export`]).
+
+use actix_web::{HttpResponse, web};
+use chrono::Utc;
+use serde_json::{Map, Value};
+
+use super::{State, json_object, opt_bool, opt_f64, opt_int, opt_string, slash_optional};
+use crate::auth::AuthUser;
+use crate::db::annotations::{self, AnnotationFields};
+use crate::db::{outbox, tasks, users};
+use crate::error::ApiError;
+use crate::records;
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource(slash_optional("/api/tasks/{id}/annotations/"))
+            .get(list)
+            .post(create),
+    )
+    .service(
+        web::resource(slash_optional("/api/annotations/{id}/"))
+            .get(get)
+            .patch(update)
+            .put(update)
+            .delete(delete),
+    );
+}
+
+async fn list(
+    state: State,
+    _user: AuthUser,
+    task_id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let task_id = task_id.into_inner();
+    let found = state
+        .db
+        .call(move |conn| {
+            if tasks::get(conn, task_id)?.is_none() {
+                return Ok(None);
+            }
+            let rows = annotations::of_task(conn, task_id)?;
+            let author_ids: Vec<i64> = rows.iter().filter_map(|a| a.completed_by).collect();
+            Ok(Some((rows, users::by_ids(conn, &author_ids)?)))
+        })
+        .await?;
+    let (rows, authors) = found.ok_or(ApiError::NotFound)?;
+    let now = Utc::now();
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|a| {
+            records::annotation(
+                a,
+                authors.iter().find(|u| Some(u.id) == a.completed_by),
+                now,
+            )
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(items))
+}
+
+async fn create(
+    state: State,
+    user: AuthUser,
+    task_id: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let task_id = task_id.into_inner();
+    let fields = annotation_fields(&json_object(&body)?)?;
+    let user_id = user.user.id;
+    let id = state
+        .db
+        .write(move |tx| {
+            let Some(task) = tasks::get(tx, task_id)? else {
+                return Ok(None);
+            };
+            let now = crate::time::now_iso();
+            let id = annotations::insert(tx, task_id, task.project_id, user_id, &fields, &now)?;
+            tasks::refresh_counters(tx, task_id, Some(user_id), &now)?;
+            outbox::queue_save(tx, task.project_id, id, &now)?;
+            Ok(Some(id))
+        })
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    state.exports.poke();
+    Ok(HttpResponse::Created().json(load(&state, id).await?))
+}
+
+async fn get(state: State, _user: AuthUser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(load(&state, id.into_inner()).await?))
+}
+
+async fn update(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let fields = annotation_fields(&json_object(&body)?)?;
+    let user_id = user.user.id;
+    let found = state
+        .db
+        .write(move |tx| {
+            let Some(annotation) = annotations::get(tx, id)? else {
+                return Ok(false);
+            };
+            let now = crate::time::now_iso();
+            annotations::update(tx, id, user_id, &fields, &now)?;
+            tasks::refresh_counters(tx, annotation.task_id, Some(user_id), &now)?;
+            outbox::queue_save(tx, annotation.project_id, id, &now)?;
+            Ok(true)
+        })
+        .await?;
+    if !found {
+        return Err(ApiError::NotFound);
+    }
+    state.exports.poke();
+    Ok(HttpResponse::Ok().json(load(&state, id).await?))
+}
+
+async fn delete(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let user_id = user.user.id;
+    let found = state
+        .db
+        .write(move |tx| {
+            let Some(annotation) = annotations::get(tx, id)? else {
+                return Ok(false);
+            };
+            let now = crate::time::now_iso();
+            outbox::queue_delete(tx, annotation.project_id, id, &now)?;
+            annotations::delete(tx, id)?;
+            tasks::refresh_counters(tx, annotation.task_id, Some(user_id), &now)?;
+            Ok(true)
+        })
+        .await?;
+    if !found {
+        return Err(ApiError::NotFound);
+    }
+    state.exports.poke();
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn load(state: &State, id: i64) -> Result<Value, ApiError> {
+    let found = state
+        .db
+        .call(move |conn| {
+            let Some(row) = annotations::get(conn, id)? else {
+                return Ok(None);
+            };
+            let author = row
+                .completed_by
+                .map(|uid| users::by_id(conn, uid))
+                .transpose()?
+                .flatten();
+            Ok(Some((row, author)))
+        })
+        .await?;
+    let (row, author) = found.ok_or(ApiError::NotFound)?;
+    Ok(records::annotation(&row, author.as_ref(), Utc::now()))
+}
+
+/// Annotation fields present in a request body, checked.
+fn annotation_fields(body: &Map<String, Value>) -> Result<AnnotationFields, ApiError> {
+    let result = match body.get("result") {
+        None | Some(Value::Null) => None,
+        Some(result @ Value::Array(_)) => Some(result.to_string()),
+        Some(_) => return Err(ApiError::field("result", "Expected a list of items.")),
+    };
+    Ok(AnnotationFields {
+        result,
+        was_cancelled: opt_bool(body, "was_cancelled")?,
+        ground_truth: opt_bool(body, "ground_truth")?,
+        lead_time: opt_f64(body, "lead_time")?,
+        import_id: opt_int(body, "import_id")?,
+        last_action: opt_string(body, "last_action")?,
+        parent_prediction: opt_int(body, "parent_prediction")?,
+        parent_annotation: opt_int(body, "parent_annotation")?,
+        draft_created_at: opt_string(body, "draft_created_at")?,
+    })
+}

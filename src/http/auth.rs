@@ -1,0 +1,226 @@
+//! Browser sign-in (`/user/login`, `/user/signup` for the first user, `/user/logout`) and
+//! the current user's API (`/api/current-user/whoami`, `/api/current-user/token`).
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{State, slash_optional};
+use crate::auth::{self, AuthUser, SESSION_COOKIE, SESSION_DAYS};
+use crate::db::users;
+use crate::error::ApiError;
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource(slash_optional("/user/login/"))
+            .get(login_page)
+            .post(login),
+    )
+    .service(
+        web::resource(slash_optional("/user/signup/"))
+            .get(signup_page)
+            .post(signup),
+    )
+    .service(
+        web::resource(slash_optional("/user/logout/"))
+            .get(logout)
+            .post(logout),
+    )
+    .service(web::resource(slash_optional("/api/current-user/whoami/")).get(whoami))
+    .service(web::resource(slash_optional("/api/current-user/token/")).get(token));
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    heading: &'a str,
+    action: &'a str,
+    button: &'a str,
+    error: Option<&'a str>,
+    signup_open: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct Credentials {
+    email: String,
+    password: String,
+}
+
+fn page(page: &LoginPage<'_>, status: actix_web::http::StatusCode) -> HttpResponse {
+    match page.render() {
+        Ok(html) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(html),
+        Err(err) => actix_web::ResponseError::error_response(&ApiError::Internal(err.to_string())),
+    }
+}
+
+async fn signup_open(state: &State) -> Result<bool, ApiError> {
+    Ok(state.db.call(|conn| users::count(conn)).await? == 0)
+}
+
+async fn login_page(state: State) -> Result<HttpResponse, ApiError> {
+    let signup_open = signup_open(&state).await?;
+    Ok(page(
+        &LoginPage {
+            heading: "Sign in",
+            action: "/user/login",
+            button: "Sign in",
+            error: None,
+            signup_open,
+        },
+        actix_web::http::StatusCode::OK,
+    ))
+}
+
+async fn login(state: State, form: web::Form<Credentials>) -> Result<HttpResponse, ApiError> {
+    let Credentials { email, password } = form.into_inner();
+    let found = state
+        .db
+        .call(move |conn| users::by_email(conn, email.trim()))
+        .await?;
+    let verified = match found {
+        Some((user, hash)) => {
+            web::block(move || auth::verify_password(&password, &hash).then_some(user))
+                .await
+                .map_err(|err| ApiError::Internal(err.to_string()))?
+        }
+        None => None,
+    };
+    match verified {
+        Some(user) => signed_in(&state, user.id).await,
+        None => Ok(page(
+            &LoginPage {
+                heading: "Sign in",
+                action: "/user/login",
+                button: "Sign in",
+                error: Some("Wrong e-mail or password."),
+                signup_open: false,
+            },
+            actix_web::http::StatusCode::UNAUTHORIZED,
+        )),
+    }
+}
+
+async fn signup_page(state: State) -> Result<HttpResponse, ApiError> {
+    if !signup_open(&state).await? {
+        return Ok(redirect("/user/login"));
+    }
+    Ok(page(
+        &LoginPage {
+            heading: "Create the first user",
+            action: "/user/signup",
+            button: "Create user",
+            error: None,
+            signup_open: true,
+        },
+        actix_web::http::StatusCode::OK,
+    ))
+}
+
+/// Creates the first user; refused once any user exists.
+async fn signup(state: State, form: web::Form<Credentials>) -> Result<HttpResponse, ApiError> {
+    let Credentials { email, password } = form.into_inner();
+    let email = email.trim().to_owned();
+    if email.is_empty() || password.len() < 8 {
+        return Ok(page(
+            &LoginPage {
+                heading: "Create the first user",
+                action: "/user/signup",
+                button: "Create user",
+                error: Some("Enter an e-mail and a password of at least 8 characters."),
+                signup_open: true,
+            },
+            actix_web::http::StatusCode::BAD_REQUEST,
+        ));
+    }
+    let hash = web::block(move || auth::hash_password(&password))
+        .await
+        .map_err(|err| ApiError::Internal(err.to_string()))?;
+    let created = state
+        .db
+        .write(move |tx| {
+            if users::count(tx)? > 0 {
+                return Ok(None);
+            }
+            let now = crate::time::now_iso();
+            let user = users::insert(tx, &email, &hash, &now)?;
+            users::replace_token(tx, user.id, &auth::new_secret(), &now)?;
+            Ok(Some(user.id))
+        })
+        .await?;
+    match created {
+        Some(user_id) => signed_in(&state, user_id).await,
+        None => Err(ApiError::Forbidden(
+            "A user already exists; sign in instead.".to_owned(),
+        )),
+    }
+}
+
+async fn signed_in(state: &State, user_id: i64) -> Result<HttpResponse, ApiError> {
+    let session = auth::start_session(&state.db, user_id).await?;
+    let cookie = Cookie::build(SESSION_COOKIE, session)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::days(SESSION_DAYS))
+        .finish();
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/"))
+        .cookie(cookie)
+        .finish())
+}
+
+async fn logout(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    if let Some(cookie) = req.cookie(SESSION_COOKIE) {
+        let session = cookie.value().to_owned();
+        state
+            .db
+            .call(move |conn| users::delete_session(conn, &session))
+            .await?;
+    }
+    let mut removal = Cookie::build(SESSION_COOKIE, "")
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .finish();
+    removal.make_removal();
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/user/login"))
+        .cookie(removal)
+        .finish())
+}
+
+fn redirect(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+async fn whoami(user: AuthUser) -> HttpResponse {
+    let u = user.user;
+    HttpResponse::Ok().json(json!({
+        "id": u.id, "first_name": u.first_name, "last_name": u.last_name, "username": u.email,
+        "email": u.email, "avatar": null, "initials": u.email.chars().next().map(|c| c.to_string()).unwrap_or_default(),
+    }))
+}
+
+/// The user's own API token (Label Studio's Account page shows the same).
+async fn token(state: State, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    let user_id = user.user.id;
+    let token = state
+        .db
+        .write(move |tx| match users::token_of(tx, user_id)? {
+            Some(token) => Ok(token),
+            None => {
+                let token = auth::new_secret();
+                users::replace_token(tx, user_id, &token, &crate::time::now_iso())?;
+                Ok(token)
+            }
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"token": token})))
+}

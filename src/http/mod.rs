@@ -1,0 +1,178 @@
+//! The route table (the only one) and helpers shared by the handlers.
+//!
+//! Paths follow Label Studio, including its slash rule: a route defined with a trailing
+//! slash also answers without it, while a route defined without one does not answer with
+//! an extra slash (`/api/storages/export/localfiles/` is a 404 there too).
+
+mod annotations;
+mod auth;
+mod local_files;
+mod projects;
+mod storages;
+mod tasks;
+mod ui;
+
+use actix_web::{HttpResponse, web};
+use serde_json::{Map, Value};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::PayloadConfig::new(64 * 1024 * 1024))
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|err, _| ApiError::invalid(err.to_string()).into()),
+        )
+        .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
+        .route("/health", web::get().to(health))
+        .route("/api/version", web::get().to(version));
+    auth::routes(cfg);
+    projects::routes(cfg);
+    tasks::routes(cfg);
+    annotations::routes(cfg);
+    storages::routes(cfg);
+    local_files::routes(cfg);
+    ui::routes(cfg);
+    cfg.default_service(web::to(not_found));
+}
+
+/// A route path and, for a path ending in `/`, the same path without it.
+fn slash_optional(path: &str) -> Vec<String> {
+    match path.strip_suffix('/') {
+        Some(bare) if !bare.is_empty() => vec![path.to_owned(), bare.to_owned()],
+        _ => vec![path.to_owned()],
+    }
+}
+
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "UP"}))
+}
+
+async fn version() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"release": env!("CARGO_PKG_VERSION"), "labelsync": env!("CARGO_PKG_VERSION")}))
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+type State = web::Data<AppState>;
+
+/// Parses a JSON request body into an object; an empty body is an empty object.
+fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::invalid("Invalid data. Expected a dictionary.")),
+        Err(err) => Err(ApiError::Parse(format!("JSON parse error - {err}"))),
+    }
+}
+
+/// Reads an optional string field.
+fn opt_string(body: &Map<String, Value>, name: &str) -> Result<Option<String>, ApiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ApiError::field(name, "Not a valid string.")),
+    }
+}
+
+/// Reads an optional boolean field (DRF spellings accepted).
+fn opt_bool(body: &Map<String, Value>, name: &str) -> Result<Option<bool>, ApiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Value::String(s)) => crate::config::parse_bool(s)
+            .map(Some)
+            .ok_or_else(|| ApiError::field(name, "Must be a valid boolean.")),
+        Some(_) => Err(ApiError::field(name, "Must be a valid boolean.")),
+    }
+}
+
+/// Reads an optional integer field.
+fn opt_int(body: &Map<String, Value>, name: &str) -> Result<Option<i64>, ApiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64()),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::field(name, "A valid integer is required.")),
+        Some(_) => Err(ApiError::field(name, "A valid integer is required.")),
+    }
+}
+
+/// Reads an optional number field.
+fn opt_f64(body: &Map<String, Value>, name: &str) -> Result<Option<f64>, ApiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => Ok(n.as_f64()),
+        Some(_) => Err(ApiError::field(name, "A valid number is required.")),
+    }
+}
+
+/// Page number and size from `?page=&page_size=`, with DRF's messages.
+#[derive(Debug, Clone, Copy)]
+struct Page {
+    number: i64,
+    size: i64,
+}
+
+impl Page {
+    fn from_query(
+        page: Option<&str>,
+        page_size: Option<&str>,
+        default_size: i64,
+    ) -> Result<Page, ApiError> {
+        let number = match page {
+            None | Some("") => 1,
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or(ApiError::NotFound)?,
+        };
+        let size = match page_size {
+            None | Some("") => default_size,
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .map_or(default_size, |n| n.min(MAX_PAGE_SIZE)),
+        };
+        Ok(Page { number, size })
+    }
+
+    fn offset(self) -> i64 {
+        (self.number - 1) * self.size
+    }
+
+    /// DRF answers 404 "Invalid page." past the last page (page 1 always exists).
+    fn check_exists(self, total: i64) -> Result<(), ApiError> {
+        if self.number > 1 && self.offset() >= total {
+            Err(ApiError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The largest page a client may ask for.
+const MAX_PAGE_SIZE: i64 = 1_000;
+
+/// `?project=` as an id, with Label Studio's message when it is missing.
+fn required_project(project: Option<&str>) -> Result<i64, ApiError> {
+    match project {
+        None | Some("") => Err(ApiError::invalid("query parameter \"project\" is required")),
+        Some(text) => text.parse().map_err(|_| {
+            ApiError::invalid(format!(
+                "query parameter \"project\" must be an integer, not {text:?}"
+            ))
+        }),
+    }
+}

@@ -1,0 +1,346 @@
+//! `/api/projects/`: list, create, read, update, delete, and import of JSON tasks.
+
+use std::time::Instant;
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{Page, State, json_object, opt_int, opt_string, slash_optional};
+use crate::auth::AuthUser;
+use crate::db::projects::{self, Project, ProjectFields, ProjectStats};
+use crate::db::users::{self, User};
+use crate::db::{self, tasks::NewTask};
+use crate::error::ApiError;
+use crate::sync::task_file;
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource(slash_optional("/api/projects/"))
+            .get(list)
+            .post(create),
+    )
+    .service(
+        web::resource(slash_optional("/api/projects/{id}/"))
+            .get(get)
+            .patch(update)
+            .put(update)
+            .delete(delete),
+    )
+    .service(web::resource(slash_optional("/api/projects/{id}/import")).post(import_tasks));
+}
+
+/// Label Studio project flags labelsync keeps and echoes back, with their defaults.
+fn option_defaults() -> Map<String, Value> {
+    let defaults = json!({
+        "show_instruction": false,
+        "show_skip_button": true,
+        "enable_empty_annotation": true,
+        "show_annotation_history": false,
+        "is_published": false,
+        "model_version": "",
+        "is_draft": false,
+        "min_annotations_to_start_training": 0,
+        "start_training_on_annotation_update": false,
+        "show_collab_predictions": true,
+        "sampling": "Sequential sampling",
+        "show_ground_truth_first": false,
+        "show_overlap_first": false,
+        "overlap_cohort_percentage": 100,
+        "control_weights": {},
+        "evaluate_predictions_automatically": false,
+        "skip_queue": "REQUEUE_FOR_OTHERS",
+        "reveal_preannotations_interactively": false,
+        "pinned_at": null,
+    });
+    defaults.as_object().cloned().unwrap_or_default()
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    page: Option<String>,
+    page_size: Option<String>,
+}
+
+async fn list(
+    state: State,
+    _user: AuthUser,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = Page::from_query(query.page.as_deref(), query.page_size.as_deref(), 100)?;
+    let (total, rows) = state
+        .db
+        .call(move |conn| {
+            let total = projects::count(conn)?;
+            let mut rows = Vec::new();
+            for project in projects::page(conn, page.size, page.offset())? {
+                let stats = projects::stats(conn, project.id)?;
+                let creator = project
+                    .created_by
+                    .map(|id| users::by_id(conn, id))
+                    .transpose()?
+                    .flatten();
+                rows.push((project, stats, creator));
+            }
+            Ok((total, rows))
+        })
+        .await?;
+    page.check_exists(total)?;
+    let results: Vec<Value> = rows
+        .iter()
+        .map(|(p, s, c)| project_json(p, s, c.as_ref()))
+        .collect();
+    let next = (page.offset() + page.size < total).then(|| {
+        format!(
+            "/api/projects/?page={}&page_size={}",
+            page.number + 1,
+            page.size
+        )
+    });
+    let previous = (page.number > 1).then(|| {
+        format!(
+            "/api/projects/?page={}&page_size={}",
+            page.number - 1,
+            page.size
+        )
+    });
+    Ok(HttpResponse::Ok()
+        .json(json!({"count": total, "next": next, "previous": previous, "results": results})))
+}
+
+async fn create(state: State, user: AuthUser, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    let fields = project_fields(&json_object(&body)?)?;
+    let user_id = user.user.id;
+    let id = state
+        .db
+        .write(move |tx| projects::insert(tx, &fields, user_id, &crate::time::now_iso()))
+        .await?;
+    Ok(HttpResponse::Created().json(load(&state, id).await?))
+}
+
+async fn get(state: State, _user: AuthUser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(load(&state, id.into_inner()).await?))
+}
+
+async fn update(
+    state: State,
+    _user: AuthUser,
+    id: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let fields = project_fields(&json_object(&body)?)?;
+    let found = state
+        .db
+        .write(move |tx| {
+            let Some(project) = projects::get(tx, id)? else {
+                return Ok(false);
+            };
+            let mut fields = fields;
+            if let Some(Value::Object(new)) = fields.options.take() {
+                let mut merged = project.options.as_object().cloned().unwrap_or_default();
+                merged.extend(new);
+                fields.options = Some(Value::Object(merged));
+            }
+            projects::update(tx, id, &fields, &crate::time::now_iso())?;
+            Ok(true)
+        })
+        .await?;
+    if !found {
+        return Err(ApiError::NotFound);
+    }
+    Ok(HttpResponse::Ok().json(load(&state, id).await?))
+}
+
+async fn delete(
+    state: State,
+    _user: AuthUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    if state.db.write(move |tx| projects::delete(tx, id)).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// Project fields present in a request body, checked.
+fn project_fields(body: &Map<String, Value>) -> Result<ProjectFields, ApiError> {
+    let label_config = opt_string(body, "label_config")?;
+    if let Some(config) = &label_config {
+        crate::label_config::validate(config)
+            .map_err(|message| ApiError::field("label_config", message))?;
+    }
+    let maximum_annotations = opt_int(body, "maximum_annotations")?;
+    if maximum_annotations.is_some_and(|n| n < 1) {
+        return Err(ApiError::field(
+            "maximum_annotations",
+            "Ensure this value is greater than or equal to 1.",
+        ));
+    }
+    let defaults = option_defaults();
+    let options: Map<String, Value> = body
+        .iter()
+        .filter(|(key, _)| defaults.contains_key(*key))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok(ProjectFields {
+        title: opt_string(body, "title")?,
+        description: opt_string(body, "description")?,
+        label_config,
+        expert_instruction: opt_string(body, "expert_instruction")?,
+        maximum_annotations,
+        color: opt_string(body, "color")?,
+        options: (!options.is_empty()).then_some(Value::Object(options)),
+    })
+}
+
+/// Loads one project with its counters and creator, as JSON.
+async fn load(state: &State, id: i64) -> Result<Value, ApiError> {
+    let found = state
+        .db
+        .call(move |conn| {
+            let Some(project) = projects::get(conn, id)? else {
+                return Ok(None);
+            };
+            let stats = projects::stats(conn, id)?;
+            let creator = project
+                .created_by
+                .map(|uid| users::by_id(conn, uid))
+                .transpose()?
+                .flatten();
+            Ok(Some((project, stats, creator)))
+        })
+        .await?;
+    let (project, stats, creator) = found.ok_or(ApiError::NotFound)?;
+    Ok(project_json(&project, &stats, creator.as_ref()))
+}
+
+/// A project in Label Studio's shape.
+fn project_json(project: &Project, stats: &ProjectStats, creator: Option<&User>) -> Value {
+    let mut value = json!({
+        "id": project.id,
+        "title": project.title,
+        "description": project.description,
+        "label_config": project.label_config,
+        "expert_instruction": project.expert_instruction,
+        "organization": 1,
+        "color": project.color,
+        "maximum_annotations": project.maximum_annotations,
+        "created_by": creator.map(|u| json!({
+            "id": u.id, "first_name": u.first_name, "last_name": u.last_name, "email": u.email, "avatar": null,
+        })),
+        "created_at": project.created_at,
+        "updated_at": project.updated_at,
+        "num_tasks_with_annotations": stats.num_tasks_with_annotations,
+        "task_number": stats.task_number,
+        "useful_annotation_number": stats.total_annotations_number,
+        "ground_truth_number": 0,
+        "skipped_annotations_number": stats.skipped_annotations_number,
+        "total_annotations_number": stats.total_annotations_number,
+        "total_predictions_number": stats.total_predictions_number,
+        "finished_task_number": stats.num_tasks_with_annotations,
+        "queue_total": stats.task_number,
+        "queue_done": stats.num_tasks_with_annotations,
+        "config_has_control_tags": project.label_config.contains("toName"),
+        "parsed_label_config": {},
+        "data_types": crate::label_config::data_variables(&project.label_config),
+    });
+    let mut options = option_defaults();
+    if let Value::Object(stored) = &project.options {
+        options.extend(stored.clone());
+    }
+    if let Value::Object(map) = &mut value {
+        map.extend(options);
+    }
+    value
+}
+
+#[derive(Debug, Deserialize)]
+struct ImportQuery {
+    return_task_ids: Option<String>,
+}
+
+/// `POST /api/projects/<id>/import`: a JSON task, or a list of them, becomes tasks.
+async fn import_tasks(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+    query: web::Query<ImportQuery>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let started = Instant::now();
+    let project_id = id.into_inner();
+    let tasks = parse_import_body(&body, user.user.id)?;
+    let count = tasks.len();
+    let outcome = state
+        .db
+        .write(move |tx| {
+            if !projects::exists(tx, project_id)? {
+                return Ok(None);
+            }
+            let before: i64 =
+                tx.query_row("SELECT COALESCE(MAX(id), 0) FROM tasks", [], |r| r.get(0))?;
+            let outcome = db::tasks::insert_batch(tx, project_id, &tasks, &crate::time::now_iso())?;
+            let mut stmt =
+                tx.prepare("SELECT id FROM tasks WHERE project_id = ?1 AND id > ?2 ORDER BY id")?;
+            let ids: Vec<i64> = stmt
+                .query_map([project_id, before], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(Some((outcome, ids)))
+        })
+        .await?;
+    let (outcome, ids) = outcome.ok_or(ApiError::NotFound)?;
+    if outcome.annotations > 0 {
+        state.exports.poke();
+    }
+    let mut response = json!({
+        "task_count": count,
+        "annotation_count": outcome.annotations,
+        "prediction_count": outcome.predictions,
+        "duration": started.elapsed().as_secs_f64(),
+        "file_upload_ids": [],
+        "could_be_tasks_list": false,
+        "found_formats": [],
+        "data_columns": [],
+    });
+    if query
+        .return_task_ids
+        .as_deref()
+        .and_then(crate::config::parse_bool)
+        .unwrap_or(false)
+    {
+        response["task_ids"] = json!(ids);
+    }
+    Ok(HttpResponse::Created().json(response))
+}
+
+/// The tasks of an import request body (one task object or a list).
+fn parse_import_body(body: &[u8], author: i64) -> Result<Vec<NewTask>, ApiError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|err| ApiError::Parse(format!("JSON parse error - {err}")))?;
+    let items = match value {
+        Value::Array(items) => items,
+        object @ Value::Object(_) => vec![object],
+        _ => {
+            return Err(ApiError::invalid(
+                "Send a JSON task object or a list of task objects.",
+            ));
+        }
+    };
+    if items.is_empty() {
+        return Err(ApiError::invalid(
+            "No tasks found in the request: send at least one task.",
+        ));
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| {
+            task_file::task_from_value(item, None)
+                .and_then(|task| task.into_new_task(author, None))
+                .map_err(|err| ApiError::invalid(format!("Task {index}: {err}")))
+        })
+        .collect()
+}

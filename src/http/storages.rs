@@ -1,0 +1,379 @@
+//! `/api/storages/...`: source and target storages of every type, one set of handlers.
+//!
+//! The direction comes from the route (each resource carries it as route data); the type
+//! from the path. Field handling is driven by [`StorageType`]'s field tables, so these
+//! handlers never name a provider.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{State, json_object, opt_bool, opt_int, opt_string, required_project, slash_optional};
+use crate::auth::AuthUser;
+use crate::db::projects;
+use crate::db::storages::{self, Direction, StorageFields, StorageRow};
+use crate::error::ApiError;
+use crate::storage::{self, KeyFilter, StorageError, StorageType};
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    let import = || web::Data::new(Direction::Import);
+    let export = || web::Data::new(Direction::Export);
+    cfg.service(
+        web::resource("/api/storages/types")
+            .app_data(import())
+            .get(types),
+    )
+    .service(
+        web::resource("/api/storages/export/types")
+            .app_data(export())
+            .get(types),
+    )
+    .service(
+        web::resource("/api/storages/export")
+            .app_data(export())
+            .get(list_all),
+    )
+    .service(
+        web::resource("/api/storages/export/{type}")
+            .app_data(export())
+            .get(list)
+            .post(create),
+    )
+    .service(
+        web::resource("/api/storages/export/{type}/validate")
+            .app_data(export())
+            .post(validate),
+    )
+    .service(detail_resource(
+        "/api/storages/export/{type}/{id:\\d+}",
+        export(),
+    ))
+    .service(
+        web::resource("/api/storages/export/{type}/{id:\\d+}/sync")
+            .app_data(export())
+            .post(sync),
+    )
+    .service(
+        web::resource(slash_optional("/api/storages/"))
+            .app_data(import())
+            .get(list_all),
+    )
+    .service(
+        web::resource(slash_optional("/api/storages/{type}/"))
+            .app_data(import())
+            .get(list)
+            .post(create),
+    )
+    .service(
+        web::resource("/api/storages/{type}/validate")
+            .app_data(import())
+            .post(validate),
+    )
+    .service(detail_resource("/api/storages/{type}/{id:\\d+}", import()))
+    .service(
+        web::resource("/api/storages/{type}/{id:\\d+}/sync")
+            .app_data(import())
+            .post(sync),
+    );
+}
+
+fn detail_resource(path: &str, direction: web::Data<Direction>) -> actix_web::Resource {
+    web::resource(path)
+        .app_data(direction)
+        .get(get)
+        .patch(update)
+        .put(update)
+        .delete(delete)
+}
+
+type Dir = web::Data<Direction>;
+
+#[derive(Debug, Deserialize)]
+struct ProjectQuery {
+    project: Option<String>,
+}
+
+fn storage_type(name: &str) -> Result<StorageType, ApiError> {
+    StorageType::parse(name).ok_or(ApiError::NotFound)
+}
+
+async fn types(_user: AuthUser) -> HttpResponse {
+    let types: Vec<Value> = StorageType::ALL
+        .iter()
+        .map(|t| json!({"name": t.name(), "title": t.title()}))
+        .collect();
+    HttpResponse::Ok().json(types)
+}
+
+/// Every storage of a project in one direction, grouped by type in Label Studio's order.
+async fn list_all(
+    state: State,
+    _user: AuthUser,
+    direction: Dir,
+    query: web::Query<ProjectQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let project_id = required_project(query.project.as_deref())?;
+    let direction = **direction;
+    let mut rows = state
+        .db
+        .call(move |conn| storages::of_project(conn, project_id, direction, None))
+        .await?;
+    rows.sort_by_key(|row| {
+        (
+            StorageType::ALL
+                .iter()
+                .position(|t| t.name() == row.storage_type),
+            row.id,
+        )
+    });
+    Ok(HttpResponse::Ok().json(rows.iter().map(storage_json).collect::<Vec<_>>()))
+}
+
+async fn list(
+    state: State,
+    _user: AuthUser,
+    direction: Dir,
+    path: web::Path<String>,
+    query: web::Query<ProjectQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let storage_type = storage_type(&path)?;
+    let project_id = required_project(query.project.as_deref())?;
+    let direction = **direction;
+    let rows = state
+        .db
+        .call(move |conn| {
+            storages::of_project(conn, project_id, direction, Some(storage_type.name()))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(rows.iter().map(storage_json).collect::<Vec<_>>()))
+}
+
+async fn create(
+    state: State,
+    _user: AuthUser,
+    direction: Dir,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let storage_type = storage_type(&path)?;
+    let direction = **direction;
+    let body = json_object(&body)?;
+    let project_id = opt_int(&body, "project")?
+        .ok_or_else(|| ApiError::field("project", "This field is required."))?;
+    if !state
+        .db
+        .call(move |conn| projects::exists(conn, project_id))
+        .await?
+    {
+        return Err(ApiError::field(
+            "project",
+            format!("Invalid pk \"{project_id}\" - object does not exist."),
+        ));
+    }
+    let mut fields = StorageFields {
+        title: None,
+        description: None,
+        synchronizable: true,
+        settings: storage_type.default_settings(direction),
+        secrets: Map::new(),
+    };
+    apply(&mut fields, storage_type, direction, &body)?;
+    check_connection(&state, storage_type, &fields).await?;
+    let id = state
+        .db
+        .write(move |tx| {
+            storages::insert(
+                tx,
+                project_id,
+                direction,
+                storage_type.name(),
+                &fields,
+                &crate::time::now_iso(),
+            )
+        })
+        .await?;
+    if direction == Direction::Export && state.config.sync_on_target_storage_creation {
+        state.jobs.request_sync(id).await?;
+    }
+    Ok(HttpResponse::Created().json(storage_json(
+        &load(&state, direction, storage_type, id).await?,
+    )))
+}
+
+async fn get(
+    state: State,
+    _user: AuthUser,
+    direction: Dir,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = path.into_inner();
+    let row = load(&state, **direction, storage_type(&name)?, id).await?;
+    Ok(HttpResponse::Ok().json(storage_json(&row)))
+}
+
+async fn update(
+    state: State,
+    _user: AuthUser,
+    direction: Dir,
+    path: web::Path<(String, i64)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = path.into_inner();
+    let (storage_type, direction) = (storage_type(&name)?, **direction);
+    let row = load(&state, direction, storage_type, id).await?;
+    let mut fields = fields_of(&row);
+    apply(&mut fields, storage_type, direction, &json_object(&body)?)?;
+    check_connection(&state, storage_type, &fields).await?;
+    state
+        .db
+        .write(move |tx| storages::update(tx, id, &fields))
+        .await?;
+    Ok(HttpResponse::Ok().json(storage_json(
+        &load(&state, direction, storage_type, id).await?,
+    )))
+}
+
+async fn delete(
+    state: State,
+    _user: AuthUser,
+    direction: Dir,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = path.into_inner();
+    load(&state, **direction, storage_type(&name)?, id).await?;
+    state.db.write(move |tx| storages::delete(tx, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// "Check connection" without saving; with `id`, omitted fields (and secrets) come from the
+/// stored storage.
+async fn validate(
+    state: State,
+    _user: AuthUser,
+    direction: Dir,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (storage_type, direction) = (storage_type(&path)?, **direction);
+    let body = json_object(&body)?;
+    let mut fields = match opt_int(&body, "id")? {
+        Some(id) => fields_of(&load(&state, direction, storage_type, id).await?),
+        None => StorageFields {
+            title: None,
+            description: None,
+            synchronizable: true,
+            settings: storage_type.default_settings(direction),
+            secrets: Map::new(),
+        },
+    };
+    apply(&mut fields, storage_type, direction, &body)?;
+    check_connection(&state, storage_type, &fields).await?;
+    Ok(HttpResponse::Ok().json(json!({})))
+}
+
+/// Queues a sync and answers at once with the storage's state.
+async fn sync(
+    state: State,
+    _user: AuthUser,
+    direction: Dir,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = path.into_inner();
+    let (storage_type, direction) = (storage_type(&name)?, **direction);
+    let row = load(&state, direction, storage_type, id).await?;
+    if !row.synchronizable {
+        return Ok(HttpResponse::BadRequest()
+            .json(json!({"message": format!("Storage {id} is not synchronizable")})));
+    }
+    state.jobs.request_sync(id).await?;
+    Ok(HttpResponse::Ok().json(storage_json(
+        &load(&state, direction, storage_type, id).await?,
+    )))
+}
+
+/// A storage of the given direction and type, or 404.
+async fn load(
+    state: &State,
+    direction: Direction,
+    storage_type: StorageType,
+    id: i64,
+) -> Result<StorageRow, ApiError> {
+    let row = state.db.call(move |conn| storages::get(conn, id)).await?;
+    row.filter(|row| row.direction == direction && row.storage_type == storage_type.name())
+        .ok_or(ApiError::NotFound)
+}
+
+fn fields_of(row: &StorageRow) -> StorageFields {
+    StorageFields {
+        title: row.title.clone(),
+        description: row.description.clone(),
+        synchronizable: row.synchronizable,
+        settings: row.settings.clone(),
+        secrets: row.secrets.clone(),
+    }
+}
+
+/// Applies the fields a request body carries.
+fn apply(
+    fields: &mut StorageFields,
+    storage_type: StorageType,
+    direction: Direction,
+    body: &Map<String, Value>,
+) -> Result<(), ApiError> {
+    if body.contains_key("title") {
+        fields.title = opt_string(body, "title")?;
+    }
+    if body.contains_key("description") {
+        fields.description = opt_string(body, "description")?;
+    }
+    if let Some(synchronizable) = opt_bool(body, "synchronizable")? {
+        fields.synchronizable = synchronizable;
+    }
+    storage_type
+        .apply_body(direction, body, &mut fields.settings, &mut fields.secrets)
+        .map_err(ApiError::Validation)
+}
+
+/// Refuses settings that cannot work: a bad regex, a bad path, an unreachable storage.
+async fn check_connection(
+    state: &State,
+    storage_type: StorageType,
+    fields: &StorageFields,
+) -> Result<(), ApiError> {
+    let pattern = fields.settings.get("regex_filter").and_then(Value::as_str);
+    KeyFilter::new(pattern).map_err(|message| ApiError::field("regex_filter", message))?;
+    let provider = storage::open(
+        storage_type,
+        &fields.settings,
+        &fields.secrets,
+        &state.providers,
+    )
+    .map_err(storage_error)?;
+    provider.check().await.map_err(storage_error)
+}
+
+fn storage_error(err: StorageError) -> ApiError {
+    ApiError::invalid(err.to_string())
+}
+
+/// A storage in Label Studio's shape; secrets are never part of it.
+fn storage_json(row: &StorageRow) -> Value {
+    let mut map = Map::new();
+    map.insert("id".into(), json!(row.id));
+    map.insert("type".into(), json!(row.storage_type));
+    map.insert("synchronizable".into(), json!(row.synchronizable));
+    if let Some(storage_type) = StorageType::parse(&row.storage_type) {
+        map.extend(storage_type.public_settings(row.direction, &row.settings));
+    }
+    map.insert("last_sync".into(), json!(row.last_sync));
+    map.insert("last_sync_count".into(), json!(row.last_sync_count));
+    map.insert("last_sync_job".into(), json!(row.last_sync_job));
+    map.insert("status".into(), json!(row.status));
+    map.insert("traceback".into(), json!(row.traceback));
+    map.insert("meta".into(), row.meta.clone());
+    map.insert("title".into(), json!(row.title));
+    map.insert("description".into(), json!(row.description));
+    map.insert("created_at".into(), json!(row.created_at));
+    map.insert("project".into(), json!(row.project_id));
+    Value::Object(map)
+}

@@ -1,0 +1,105 @@
+//! Reading a project's labeling config (Label Studio's XML).
+
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+
+/// The key blob tasks are stored under until a labeling config names the real one.
+pub const UNDEFINED_DATA_KEY: &str = "$undefined$";
+
+/// Data variables (`value="$image"` → `image`) of tags that have a `name`, in document
+/// order, without repeats. Label Studio renames `$undefined$` to the first one.
+pub fn data_variables(config: &str) -> Vec<String> {
+    let mut reader = Reader::from_str(config);
+    let mut variables: Vec<String> = Vec::new();
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(tag) | Event::Empty(tag)) => {
+                if let Some(variable) = tag_variable(&tag)
+                    && !variables.contains(&variable)
+                {
+                    variables.push(variable);
+                }
+            }
+            Ok(Event::Eof) | Err(_) => return variables,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// The first data variable, if the config has one.
+pub fn first_data_variable(config: &str) -> Option<String> {
+    data_variables(config).into_iter().next()
+}
+
+fn tag_variable(tag: &BytesStart<'_>) -> Option<String> {
+    let mut has_name = false;
+    let mut variable = None;
+    for attr in tag.attributes().flatten() {
+        let value = attr
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .ok()?;
+        match attr.key.0 {
+            "name" => has_name = true,
+            "value" => variable = value.strip_prefix('$').map(str::to_owned),
+            _ => {}
+        }
+    }
+    variable.filter(|v| has_name && !v.is_empty())
+}
+
+/// Checks that a labeling config is well-formed XML with a root element.
+pub fn validate(config: &str) -> Result<(), String> {
+    let mut reader = Reader::from_str(config);
+    let mut depth: i64 = 0;
+    let mut saw_root = false;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(_)) => {
+                depth += 1;
+                saw_root = true;
+            }
+            Ok(Event::Empty(_)) => saw_root = true,
+            Ok(Event::End(_)) => depth -= 1,
+            Ok(Event::Eof) if depth == 0 && saw_root => return Ok(()),
+            Ok(Event::Eof) if !saw_root => {
+                return Err("The labeling config has no XML element; start with <View>.".to_owned());
+            }
+            Ok(Event::Eof) => return Err("The labeling config has an unclosed XML tag.".to_owned()),
+            Err(err) => {
+                return Err(format!(
+                    "The labeling config is not valid XML (at byte {}): {err}",
+                    reader.error_position()
+                ));
+            }
+            Ok(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = r#"<View><Image name="image" value="$image"/><Text name="t" value="$text"/>
+        <Choices name="choice" toName="image"><Choice value="cat"/></Choices></View>"#;
+
+    #[test]
+    fn finds_variables_in_document_order() {
+        assert_eq!(data_variables(CONFIG), vec!["image", "text"]);
+        assert_eq!(first_data_variable(CONFIG).as_deref(), Some("image"));
+        assert_eq!(first_data_variable("<View></View>"), None);
+        // a value without a name (Choice) is not a data variable
+        assert_eq!(
+            first_data_variable(r#"<View><Choice value="$x"/></View>"#),
+            None
+        );
+    }
+
+    #[test]
+    fn validates_xml() {
+        assert!(validate(CONFIG).is_ok());
+        assert!(validate("<View><Image></View>").is_err());
+        assert!(validate("not xml").is_err());
+        assert!(validate("<View>").is_err());
+    }
+}

@@ -1,0 +1,260 @@
+//! Storage types and the fields each one takes over the API.
+//!
+//! One table per type says which fields exist, their kind and default, which direction
+//! uses them and which are secrets. Request parsing, defaults, secret handling and the
+//! response shape are all driven by these tables, so a new provider only adds a table.
+
+use serde_json::{Map, Value};
+
+use crate::db::storages::Direction;
+use crate::error::FieldErrors;
+
+/// A storage type, named as in Label Studio's API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StorageType {
+    LocalFiles,
+}
+
+/// How a field's value is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// A string or null.
+    Text,
+    /// A boolean.
+    Bool,
+    /// A boolean or null.
+    OptionalBool,
+}
+
+/// Where a field applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applies {
+    Both,
+    ImportOnly,
+    ExportOnly,
+}
+
+/// One API field of a storage type.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub kind: FieldKind,
+    /// Default when a create request omits the field.
+    pub default: Option<bool>,
+    pub applies: Applies,
+    /// Write-only: stored apart and never returned.
+    pub secret: bool,
+}
+
+const fn field(
+    name: &'static str,
+    kind: FieldKind,
+    default: Option<bool>,
+    applies: Applies,
+) -> FieldSpec {
+    FieldSpec {
+        name,
+        kind,
+        default,
+        applies,
+        secret: false,
+    }
+}
+
+const LOCAL_FILES_FIELDS: &[FieldSpec] = &[
+    field("path", FieldKind::Text, None, Applies::Both),
+    field("regex_filter", FieldKind::Text, None, Applies::Both),
+    field("use_blob_urls", FieldKind::Bool, Some(false), Applies::Both),
+    field(
+        "recursive_scan",
+        FieldKind::Bool,
+        Some(false),
+        Applies::ImportOnly,
+    ),
+    field(
+        "can_delete_objects",
+        FieldKind::OptionalBool,
+        None,
+        Applies::ExportOnly,
+    ),
+];
+
+impl StorageType {
+    /// Every type, in Label Studio's listing order.
+    pub const ALL: &'static [StorageType] = &[StorageType::LocalFiles];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StorageType::LocalFiles => "localfiles",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            StorageType::LocalFiles => "Local files",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<StorageType> {
+        StorageType::ALL.iter().copied().find(|t| t.name() == name)
+    }
+
+    /// The fields this type takes in `direction`.
+    pub fn fields(self, direction: Direction) -> impl Iterator<Item = &'static FieldSpec> {
+        let all = match self {
+            StorageType::LocalFiles => LOCAL_FILES_FIELDS,
+        };
+        all.iter().filter(move |f| match f.applies {
+            Applies::Both => true,
+            Applies::ImportOnly => direction == Direction::Import,
+            Applies::ExportOnly => direction == Direction::Export,
+        })
+    }
+
+    /// Settings of a new storage before the request body is applied.
+    pub fn default_settings(self, direction: Direction) -> Map<String, Value> {
+        self.fields(direction)
+            .filter(|f| !f.secret)
+            .map(|f| {
+                (
+                    f.name.to_owned(),
+                    f.default.map_or(Value::Null, Value::Bool),
+                )
+            })
+            .collect()
+    }
+
+    /// Applies the fields present in a request body. Omitted fields keep their value, so
+    /// a PATCH (or a validate with `id`) that leaves a secret out keeps the stored one.
+    pub fn apply_body(
+        self,
+        direction: Direction,
+        body: &Map<String, Value>,
+        settings: &mut Map<String, Value>,
+        secrets: &mut Map<String, Value>,
+    ) -> Result<(), FieldErrors> {
+        let mut errors = FieldErrors::new();
+        for spec in self.fields(direction) {
+            let Some(raw) = body.get(spec.name) else {
+                continue;
+            };
+            match coerce(spec.kind, raw) {
+                Err(message) => {
+                    errors.insert(spec.name.to_owned(), vec![message.to_owned()]);
+                }
+                Ok(value) if spec.secret => match value {
+                    Value::String(s) if !s.is_empty() => {
+                        secrets.insert(spec.name.to_owned(), Value::String(s));
+                    }
+                    _ => {
+                        secrets.remove(spec.name);
+                    }
+                },
+                Ok(value) => {
+                    settings.insert(spec.name.to_owned(), self.normalize(spec.name, value));
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    fn normalize(self, name: &str, value: Value) -> Value {
+        match (self, name, value) {
+            (StorageType::LocalFiles, "path", Value::String(path)) => {
+                Value::String(super::local::normalize_storage_path(&path))
+            }
+            (_, _, value) => value,
+        }
+    }
+
+    /// The non-secret settings in field order, for responses.
+    pub fn public_settings(
+        self,
+        direction: Direction,
+        settings: &Map<String, Value>,
+    ) -> Map<String, Value> {
+        self.fields(direction)
+            .filter(|f| !f.secret)
+            .map(|f| {
+                (
+                    f.name.to_owned(),
+                    settings.get(f.name).cloned().unwrap_or(Value::Null),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Checks and converts one value, accepting DRF's lenient spellings of booleans.
+fn coerce(kind: FieldKind, raw: &Value) -> Result<Value, &'static str> {
+    match (kind, raw) {
+        (FieldKind::Text, Value::Null) => Ok(Value::Null),
+        (FieldKind::Text, Value::String(_)) => Ok(raw.clone()),
+        (FieldKind::Text, Value::Number(n)) => Ok(Value::String(n.to_string())),
+        (FieldKind::Text, _) => Err("Not a valid string."),
+        (FieldKind::OptionalBool, Value::Null) => Ok(Value::Null),
+        (FieldKind::Bool | FieldKind::OptionalBool, Value::Bool(_)) => Ok(raw.clone()),
+        (FieldKind::Bool | FieldKind::OptionalBool, Value::String(s)) => {
+            crate::config::parse_bool(s)
+                .map(Value::Bool)
+                .ok_or("Must be a valid boolean.")
+        }
+        (FieldKind::Bool | FieldKind::OptionalBool, Value::Number(n)) => match n.as_i64() {
+            Some(0) => Ok(Value::Bool(false)),
+            Some(1) => Ok(Value::Bool(true)),
+            _ => Err("Must be a valid boolean."),
+        },
+        (FieldKind::Bool | FieldKind::OptionalBool, _) => Err("Must be a valid boolean."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_follow_direction() {
+        let import = StorageType::LocalFiles.default_settings(Direction::Import);
+        assert_eq!(import.get("recursive_scan"), Some(&json!(false)));
+        assert!(!import.contains_key("can_delete_objects"));
+        let export = StorageType::LocalFiles.default_settings(Direction::Export);
+        assert_eq!(export.get("can_delete_objects"), Some(&Value::Null));
+        assert!(!export.contains_key("recursive_scan"));
+    }
+
+    #[test]
+    fn body_is_checked_and_normalized() {
+        let mut settings = StorageType::LocalFiles.default_settings(Direction::Import);
+        let mut secrets = Map::new();
+        let body = json!({"path": "/a//b/", "use_blob_urls": "true", "unknown": 1});
+        StorageType::LocalFiles
+            .apply_body(
+                Direction::Import,
+                body.as_object().unwrap(),
+                &mut settings,
+                &mut secrets,
+            )
+            .unwrap();
+        assert_eq!(settings["path"], json!("/a/b"));
+        assert_eq!(settings["use_blob_urls"], json!(true));
+        assert!(!settings.contains_key("unknown"));
+        let bad = json!({"recursive_scan": [1]});
+        let errors = StorageType::LocalFiles
+            .apply_body(
+                Direction::Import,
+                bad.as_object().unwrap(),
+                &mut settings,
+                &mut secrets,
+            )
+            .unwrap_err();
+        assert_eq!(
+            errors["recursive_scan"],
+            vec!["Must be a valid boolean.".to_owned()]
+        );
+    }
+}

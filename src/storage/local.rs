@@ -1,0 +1,356 @@
+//! Local directories as storages (Label Studio's "Local Files").
+//!
+//! Keys are absolute file paths, as in Label Studio. A storage path must be an existing
+//! directory strictly inside the document root; the check is made on the canonical
+//! (symlink-free) path, so a symlink cannot smuggle a storage outside the root.
+
+use std::io::ErrorKind;
+use std::path::{Component, Path, PathBuf};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use super::{ObjectInfo, ObjectStream, Storage, StorageError};
+use crate::config::LocalFilesConfig;
+
+/// Characters Python's `urllib.parse.quote(path, safe='/')` leaves as they are.
+const PATH_QUOTE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'~')
+    .remove(b'/');
+
+/// A directory under the local files document root.
+#[derive(Debug, Clone)]
+pub struct LocalDirectory {
+    /// The storage path as configured (normalized): the prefix of every key.
+    path: String,
+    /// The canonical path relative to the document root, `/`-separated (for blob URLs).
+    relative_base: String,
+}
+
+impl LocalDirectory {
+    /// Validates `path` against the document root and opens it.
+    pub fn new(path: &str, config: &LocalFilesConfig) -> Result<LocalDirectory, StorageError> {
+        let path = normalize_storage_path(path);
+        let canonical = validate_storage_path(&path, config)?;
+        let relative = canonical
+            .strip_prefix(&config.document_root)
+            .unwrap_or(&canonical);
+        Ok(LocalDirectory {
+            path,
+            relative_base: slash_path(relative),
+        })
+    }
+
+    /// Guards every key-based operation: a key must name a file inside this directory.
+    fn file_path(&self, key: &str) -> Result<PathBuf, StorageError> {
+        let inside = key
+            .strip_prefix(&self.path)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(|rest| {
+                Path::new(rest)
+                    .components()
+                    .all(|c| matches!(c, Component::Normal(_)))
+            });
+        if inside {
+            Ok(PathBuf::from(key))
+        } else {
+            Err(StorageError::NotFound {
+                key: key.to_owned(),
+            })
+        }
+    }
+}
+
+#[async_trait]
+impl Storage for LocalDirectory {
+    fn list(&self, recursive: bool) -> ObjectStream<'_> {
+        let dir = self.path.clone();
+        let walked = async move {
+            tokio::task::spawn_blocking(move || walk(Path::new(&dir), recursive)).await
+        };
+        stream::once(walked)
+            .map(|outcome| {
+                let keys = match outcome {
+                    Ok(Ok(keys)) => keys,
+                    Ok(Err(err)) => return stream::iter(vec![Err(err)]).boxed(),
+                    Err(err) => {
+                        return stream::iter(vec![Err(StorageError::Other(err.to_string()))])
+                            .boxed();
+                    }
+                };
+                stream::iter(keys.into_iter().map(|key| {
+                    Ok(ObjectInfo {
+                        key,
+                        size: None,
+                        last_modified: None,
+                    })
+                }))
+                .boxed()
+            })
+            .flatten()
+            .boxed()
+    }
+
+    async fn read(&self, key: &str) -> Result<Bytes, StorageError> {
+        let path = self.file_path(key)?;
+        tokio::fs::read(&path)
+            .await
+            .map(Bytes::from)
+            .map_err(|err| io_error(key, "read", &err))
+    }
+
+    async fn write(&self, key: &str, body: Bytes) -> Result<(), StorageError> {
+        let path = self.file_path(key)?;
+        let dir = Path::new(&self.path).to_owned();
+        tokio::task::spawn_blocking(move || write_atomically(&dir, &path, &body))
+            .await
+            .map_err(|err| StorageError::Other(err.to_string()))?
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        let path = self.file_path(key)?;
+        match tokio::fs::remove_file(&path).await {
+            Err(err) if err.kind() != ErrorKind::NotFound => Err(io_error(key, "delete", &err)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn check(&self) -> Result<(), StorageError> {
+        match tokio::fs::metadata(&self.path).await {
+            Ok(meta) if meta.is_dir() => Ok(()),
+            _ => Err(StorageError::InvalidConfig(format!(
+                "Absolute local path \"{}\" does not exist",
+                self.path
+            ))),
+        }
+    }
+
+    fn key_for(&self, name: &str) -> String {
+        format!("{}/{name}", self.path)
+    }
+
+    fn blob_uri(&self, key: &str) -> String {
+        let rest = key
+            .strip_prefix(&self.path)
+            .unwrap_or(key)
+            .trim_start_matches('/');
+        let relative = if self.relative_base.is_empty() {
+            rest.to_owned()
+        } else {
+            format!("{}/{rest}", self.relative_base)
+        };
+        format!(
+            "/data/local-files/?d={}",
+            utf8_percent_encode(&relative, PATH_QUOTE)
+        )
+    }
+
+    fn filter_subject<'k>(&self, key: &'k str) -> &'k str {
+        key.rsplit('/').next().unwrap_or(key)
+    }
+}
+
+/// Label Studio's path normalization: trim, `\` → `/`, collapse `.`, `..` and `//`, no
+/// trailing slash.
+pub fn normalize_storage_path(raw: &str) -> String {
+    let unified = raw.trim().replace('\\', "/");
+    let absolute = unified.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in unified.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() && !absolute {
+                    parts.push("..");
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    let joined = parts.join("/");
+    if absolute {
+        format!("/{joined}")
+    } else {
+        joined
+    }
+}
+
+/// Checks a normalized storage path against the document root, with Label Studio's
+/// messages, and returns its canonical form.
+pub fn validate_storage_path(
+    path: &str,
+    config: &LocalFilesConfig,
+) -> Result<PathBuf, StorageError> {
+    let root = &config.document_root;
+    let example = root.join("dataset1");
+    if path.is_empty() {
+        return Err(invalid(
+            "Path must be set for Local Files storage".to_owned(),
+        ));
+    }
+    if !path.starts_with('/') {
+        return Err(invalid(format!(
+            "Absolute local path \"{path}\" must be absolute, for example: \"{}\".",
+            example.display()
+        )));
+    }
+    let canonical = match std::fs::canonicalize(path) {
+        Ok(canonical) if canonical.is_dir() => canonical,
+        Ok(_) => {
+            return Err(invalid(format!(
+                "Absolute local path \"{path}\" is not a directory"
+            )));
+        }
+        Err(_) => {
+            return Err(invalid(format!(
+                "Absolute local path \"{path}\" does not exist"
+            )));
+        }
+    };
+    if canonical == *root {
+        return Err(invalid(format!(
+            "Absolute local path \"{path}\" cannot be the same as LOCAL_FILES_DOCUMENT_ROOT=\"{}\" by security reasons. Please add a subdirectory. For example: \"{}\".",
+            root.display(),
+            example.display()
+        )));
+    }
+    if !canonical.starts_with(root) {
+        return Err(invalid(format!(
+            "Absolute local path \"{path}\" must be a subdirectory of LOCAL_FILES_DOCUMENT_ROOT=\"{}\" by security reasons. For example: \"{}\".",
+            root.display(),
+            example.display()
+        )));
+    }
+    if !config.serving_enabled {
+        return Err(invalid(
+            "Serving local files is disabled (LOCAL_FILES_SERVING_ENABLED is false), so tasks could not show these files. Start labelsync with LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true and LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT set to a directory above this path.".to_owned(),
+        ));
+    }
+    Ok(canonical)
+}
+
+fn invalid(message: String) -> StorageError {
+    StorageError::InvalidConfig(message)
+}
+
+/// Files under `dir` (one level, or all when `recursive`), sorted by file name and then
+/// path, as Label Studio orders them. Directory symlinks are not followed (no loops).
+fn walk(dir: &Path, recursive: bool) -> Result<Vec<String>, StorageError> {
+    let mut files: Vec<String> = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(current) = pending.pop() {
+        let entries = std::fs::read_dir(&current)
+            .map_err(|err| io_error(&current.to_string_lossy(), "list", &err))?;
+        for entry in entries {
+            let entry = entry.map_err(|err| io_error(&current.to_string_lossy(), "list", &err))?;
+            let kind = entry
+                .file_type()
+                .map_err(|err| io_error(&current.to_string_lossy(), "list", &err))?;
+            let path = entry.path();
+            if kind.is_dir() {
+                if recursive {
+                    pending.push(path);
+                }
+            } else if kind.is_file() || (kind.is_symlink() && path.is_file()) {
+                match path.into_os_string().into_string() {
+                    Ok(key) => files.push(key),
+                    Err(name) => {
+                        tracing::warn!(file = ?name, "skipping a file whose name is not UTF-8")
+                    }
+                }
+            }
+        }
+    }
+    files.sort_unstable_by(|a, b| basename(a).cmp(basename(b)).then_with(|| a.cmp(b)));
+    Ok(files)
+}
+
+fn basename(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+fn slash_path(path: &Path) -> String {
+    path.components()
+        .filter_map(|c| c.as_os_str().to_str())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn write_atomically(dir: &Path, path: &Path, body: &[u8]) -> Result<(), StorageError> {
+    let key = path.to_string_lossy();
+    if !dir.is_dir() {
+        return Err(StorageError::InvalidConfig(format!(
+            "Directory \"{}\" does not exist",
+            dir.display()
+        )));
+    }
+    let temp = dir.join(format!(".labelsync-{}.tmp", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&temp, body)
+        .and_then(|()| std::fs::rename(&temp, path))
+        .map_err(|err| {
+            let _ = std::fs::remove_file(&temp);
+            io_error(&key, "write", &err)
+        })
+}
+
+fn io_error(key: &str, action: &str, err: &std::io::Error) -> StorageError {
+    match err.kind() {
+        ErrorKind::NotFound => StorageError::NotFound {
+            key: key.to_owned(),
+        },
+        ErrorKind::PermissionDenied => {
+            StorageError::Denied(format!("Permission denied to {action} {key}"))
+        }
+        _ => StorageError::Other(format!("Failed to {action} {key}: {err}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_like_label_studio() {
+        assert_eq!(normalize_storage_path("  /data//set/./a/ "), "/data/set/a");
+        assert_eq!(normalize_storage_path("\\data\\set\\"), "/data/set");
+        assert_eq!(normalize_storage_path("/data/set/../other"), "/data/other");
+        assert_eq!(normalize_storage_path("/../.."), "/");
+    }
+
+    #[test]
+    fn quotes_blob_paths_like_python() {
+        let dir = LocalDirectory {
+            path: "/r/data".into(),
+            relative_base: "data".into(),
+        };
+        assert_eq!(
+            dir.blob_uri("/r/data/a b/ü#1.png"),
+            "/data/local-files/?d=data/a%20b/%C3%BC%231.png"
+        );
+        assert_eq!(dir.filter_subject("/r/data/a/img.png"), "img.png");
+    }
+
+    #[test]
+    fn keys_outside_the_directory_are_refused() {
+        let dir = LocalDirectory {
+            path: "/r/data".into(),
+            relative_base: "data".into(),
+        };
+        assert!(dir.file_path("/r/data/a/b.json").is_ok());
+        for bad in [
+            "/r/data2/x",
+            "/r/data/../secret",
+            "/r/data",
+            "/etc/passwd",
+            "/r/data/a/../../x",
+        ] {
+            assert!(dir.file_path(bad).is_err(), "{bad}");
+        }
+    }
+}

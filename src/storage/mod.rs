@@ -1,0 +1,181 @@
+//! Storage back ends behind one trait: list, read, write, delete, check.
+//!
+//! Everything above this module (sync, export, validation, file serving) is written once
+//! against [`Storage`]; each provider module maps its own settings onto it. This module
+//! knows nothing about tasks or annotations. [`kinds`] describes each storage type's API
+//! fields; [`open`] builds a provider from a stored row's settings.
+
+pub mod kinds;
+pub mod local;
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures_util::stream::BoxStream;
+use serde_json::{Map, Value};
+
+use crate::config::LocalFilesConfig;
+pub use kinds::StorageType;
+
+/// One object found by a listing. Providers fill what their listing gives for free.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub key: String,
+    pub size: Option<u64>,
+    pub last_modified: Option<DateTime<Utc>>,
+}
+
+/// A listing: objects in the provider's order, or the error that stopped it.
+pub type ObjectStream<'a> = BoxStream<'a, Result<ObjectInfo, StorageError>>;
+
+/// What a storage operation can fail with. Messages are for people and carry no secrets.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum StorageError {
+    /// The object does not exist.
+    #[error("{key} not found")]
+    NotFound { key: String },
+    /// The settings are unusable (bad path, bad bucket name, ...).
+    #[error("{0}")]
+    InvalidConfig(String),
+    /// Credentials were refused or the object may not be read.
+    #[error("{0}")]
+    Denied(String),
+    /// The storage cannot be reached at all; retrying later may help.
+    #[error("{0}")]
+    Unreachable(String),
+    /// Anything else, per object.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A storage back end.
+#[async_trait]
+pub trait Storage: Send + Sync + Debug {
+    /// Objects under the storage's prefix (every level when `recursive`), in listing order.
+    fn list(&self, recursive: bool) -> ObjectStream<'_>;
+
+    /// The whole content of one object.
+    async fn read(&self, key: &str) -> Result<Bytes, StorageError>;
+
+    /// Creates or replaces one object, never leaving a half-written one behind.
+    async fn write(&self, key: &str, body: Bytes) -> Result<(), StorageError>;
+
+    /// Removes one object; a missing object is not an error.
+    async fn delete(&self, key: &str) -> Result<(), StorageError>;
+
+    /// Proves the storage is reachable with its settings.
+    async fn check(&self) -> Result<(), StorageError>;
+
+    /// The key under which a target storage keeps the object called `name`.
+    fn key_for(&self, name: &str) -> String;
+
+    /// The URI a blob-mode task stores for `key`.
+    fn blob_uri(&self, key: &str) -> String;
+
+    /// The part of a key that the regex filter must match (Label Studio matches the file
+    /// name for local files and the whole key elsewhere).
+    fn filter_subject<'k>(&self, key: &'k str) -> &'k str {
+        key
+    }
+}
+
+/// What providers need from the server's configuration.
+#[derive(Debug, Clone)]
+pub struct ProviderContext {
+    pub local_files: LocalFilesConfig,
+}
+
+/// Builds the provider for a storage's type and stored settings.
+pub fn open(
+    storage_type: StorageType,
+    settings: &Map<String, Value>,
+    _secrets: &Map<String, Value>,
+    ctx: &ProviderContext,
+) -> Result<Arc<dyn Storage>, StorageError> {
+    match storage_type {
+        StorageType::LocalFiles => {
+            let path = settings
+                .get("path")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            Ok(Arc::new(local::LocalDirectory::new(
+                path,
+                &ctx.local_files,
+            )?))
+        }
+    }
+}
+
+/// A storage's regex filter, with Python `re.match` semantics (anchored at the start).
+#[derive(Debug, Clone)]
+pub struct KeyFilter(Option<regex::Regex>);
+
+/// Patterns past this compiled size are refused rather than left to eat memory.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+impl KeyFilter {
+    /// Compiles a filter; an empty or missing pattern matches everything.
+    pub fn new(pattern: Option<&str>) -> Result<KeyFilter, String> {
+        match pattern.map(str::trim).filter(|p| !p.is_empty()) {
+            None => Ok(KeyFilter(None)),
+            Some(pattern) => regex::RegexBuilder::new(&format!("^(?:{pattern})"))
+                .size_limit(REGEX_SIZE_LIMIT)
+                .build()
+                .map(|regex| KeyFilter(Some(regex)))
+                .map_err(|err| {
+                    format!(
+                        "Invalid regular expression {pattern:?}: {}",
+                        regex_reason(&err)
+                    )
+                }),
+        }
+    }
+
+    pub fn matches(&self, subject: &str) -> bool {
+        self.0.as_ref().is_none_or(|regex| regex.is_match(subject))
+    }
+}
+
+fn regex_reason(err: &regex::Error) -> String {
+    match err {
+        regex::Error::CompiledTooBig(_) => "the pattern is too large; simplify it".to_owned(),
+        other => other
+            .to_string()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeyFilter;
+
+    #[test]
+    fn filter_is_anchored_at_the_start_only() {
+        let filter = KeyFilter::new(Some(r".*\.jpg")).unwrap();
+        assert!(filter.matches("a/b.jpg"));
+        assert!(
+            filter.matches("a/b.jpg.txt"),
+            "re.match does not anchor the end"
+        );
+        let filter = KeyFilter::new(Some("img")).unwrap();
+        assert!(filter.matches("img_1.png"));
+        assert!(!filter.matches("x_img_1.png"));
+        assert!(KeyFilter::new(None).unwrap().matches("anything"));
+        assert!(KeyFilter::new(Some("  ")).unwrap().matches("anything"));
+    }
+
+    #[test]
+    fn bad_patterns_are_refused_with_a_reason() {
+        let err = KeyFilter::new(Some("(unclosed")).unwrap_err();
+        assert!(err.contains("(unclosed"), "{err}");
+        let err = KeyFilter::new(Some("a{1000}{1000}")).unwrap_err();
+        assert!(err.contains("too large"), "{err}");
+    }
+}

@@ -1,0 +1,309 @@
+//! Import sync: a source storage's objects become tasks, each object exactly once.
+//!
+//! One pass: the listing streams through the regex filter into batches of keys (in a task
+//! of its own, so listing overlaps with the database work); each batch drops keys that
+//! already have links with one query; new keys become tasks (blob mode) or are read with
+//! bounded concurrency and parsed (task mode); each batch is inserted in one transaction.
+//! A bad task file is recorded and the pass goes on; a storage failure ends the pass, and
+//! whatever was inserted before stays linked, so the next sync resumes where this one was.
+
+pub mod task_file;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use futures_util::{StreamExt, stream};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::db::storages::StorageRow;
+use crate::db::tasks::{self as task_rows, InsertOutcome, NewTask};
+use crate::db::{Db, DbError};
+use crate::jobs::Progress;
+use crate::label_config::UNDEFINED_DATA_KEY;
+use crate::storage::{KeyFilter, Storage, StorageError};
+
+/// Keys handled per dedupe query and insert transaction in blob mode.
+const KEY_BATCH: usize = 5_000;
+/// Task files read before their tasks are inserted.
+const FILE_CHUNK: usize = 64;
+/// Task files read at the same time.
+const READ_CONCURRENCY: usize = 8;
+/// Per-file error lines kept in `traceback`.
+const MAX_ERROR_LINES: usize = 1_000;
+
+/// Why an import sync stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+    #[error("{0}")]
+    Db(#[from] DbError),
+    #[error("{0}")]
+    Settings(String),
+}
+
+/// What an import sync did.
+#[derive(Debug, Default, Clone)]
+pub struct ImportReport {
+    pub created: u64,
+    /// Tasks that already existed for keys seen in this pass.
+    pub existed: u64,
+    /// One readable line per task file that could not be imported.
+    pub errors: Vec<String>,
+    /// Errors beyond [`MAX_ERROR_LINES`], counted but not listed.
+    pub errors_not_listed: u64,
+}
+
+/// Runs one import pass of `storage` through `provider`.
+pub async fn import(
+    db: &Db,
+    storage: &StorageRow,
+    provider: Arc<dyn Storage>,
+    progress: Arc<Progress>,
+) -> Result<ImportReport, SyncError> {
+    let setting_str = |name: &str| {
+        storage
+            .settings
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let setting_bool = |name: &str| {
+        storage
+            .settings
+            .get(name)
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    };
+    let filter =
+        KeyFilter::new(setting_str("regex_filter").as_deref()).map_err(SyncError::Settings)?;
+    let context = ImportContext {
+        db: db.clone(),
+        storage_id: storage.id,
+        project_id: storage.project_id,
+        author: default_author(db, storage.project_id).await?,
+        provider: provider.clone(),
+        progress: progress.clone(),
+    };
+    let (sender, mut batches) = mpsc::channel(2);
+    let lister = tokio::spawn(list_batches(
+        provider,
+        setting_bool("recursive_scan"),
+        filter,
+        progress,
+        sender,
+    ));
+    let mut report = ImportReport::default();
+    while let Some(batch) = batches.recv().await {
+        let new_keys = context.drop_known(batch?, &mut report).await?;
+        if setting_bool("use_blob_urls") {
+            context.import_blobs(new_keys, &mut report).await?;
+        } else {
+            context.import_task_files(new_keys, &mut report).await?;
+        }
+    }
+    lister
+        .await
+        .map_err(|err| SyncError::Settings(format!("listing stopped: {err}")))?;
+    Ok(report)
+}
+
+/// Streams the listing into filtered key batches; stops at the first listing error.
+async fn list_batches(
+    provider: Arc<dyn Storage>,
+    recursive: bool,
+    filter: KeyFilter,
+    progress: Arc<Progress>,
+    sender: mpsc::Sender<Result<Vec<String>, StorageError>>,
+) {
+    let mut listing = provider.list(recursive);
+    let mut batch = Vec::with_capacity(KEY_BATCH);
+    while let Some(item) = listing.next().await {
+        let object = match item {
+            Ok(object) => object,
+            Err(err) => {
+                let _ = sender.send(Err(err)).await;
+                return;
+            }
+        };
+        progress.scanned.fetch_add(1, Ordering::Relaxed);
+        if filter.matches(provider.filter_subject(&object.key)) {
+            batch.push(object.key);
+        }
+        if batch.len() == KEY_BATCH && sender.send(Ok(std::mem::take(&mut batch))).await.is_err() {
+            return;
+        }
+    }
+    if !batch.is_empty() {
+        let _ = sender.send(Ok(batch)).await;
+    }
+}
+
+struct ImportContext {
+    db: Db,
+    storage_id: i64,
+    project_id: i64,
+    /// Credited with imported annotations that name no author.
+    author: i64,
+    provider: Arc<dyn Storage>,
+    progress: Arc<Progress>,
+}
+
+impl ImportContext {
+    /// Keys of `batch` that have no task yet (one query per batch).
+    async fn drop_known(
+        &self,
+        batch: Vec<String>,
+        report: &mut ImportReport,
+    ) -> Result<Vec<String>, DbError> {
+        let storage_id = self.storage_id;
+        let (batch, known) = self
+            .db
+            .call(move |conn| {
+                let keys: Vec<&str> = batch.iter().map(String::as_str).collect();
+                let known = task_rows::linked_keys(conn, storage_id, &keys)?;
+                Ok((batch, known))
+            })
+            .await?;
+        let existed: i64 = known.iter().map(|(_, links)| links).sum();
+        report.existed += existed as u64;
+        self.progress
+            .existed
+            .fetch_add(existed as u64, Ordering::Relaxed);
+        if known.is_empty() {
+            return Ok(batch);
+        }
+        let known: std::collections::HashSet<String> =
+            known.into_iter().map(|(key, _)| key).collect();
+        Ok(batch
+            .into_iter()
+            .filter(|key| !known.contains(key))
+            .collect())
+    }
+
+    async fn import_blobs(
+        &self,
+        keys: Vec<String>,
+        report: &mut ImportReport,
+    ) -> Result<(), SyncError> {
+        let tasks = keys
+            .into_iter()
+            .map(|key| NewTask {
+                data: json!({ UNDEFINED_DATA_KEY: self.provider.blob_uri(&key) }).to_string(),
+                meta: "{}".to_owned(),
+                allow_skip: true,
+                annotations: Vec::new(),
+                predictions: Vec::new(),
+                link: Some((self.storage_id, key, -1)),
+            })
+            .collect();
+        self.insert(tasks, report).await
+    }
+
+    async fn import_task_files(
+        &self,
+        keys: Vec<String>,
+        report: &mut ImportReport,
+    ) -> Result<(), SyncError> {
+        for chunk in keys.chunks(FILE_CHUNK) {
+            let parsed: Vec<(String, Result<Vec<NewTask>, FileError>)> =
+                stream::iter(chunk.iter().cloned())
+                    .map(|key| async move {
+                        let outcome = self.read_tasks(&key).await;
+                        (key, outcome)
+                    })
+                    .buffered(READ_CONCURRENCY)
+                    .collect()
+                    .await;
+            let mut tasks = Vec::new();
+            for (key, outcome) in parsed {
+                match outcome {
+                    Ok(file_tasks) => tasks.extend(file_tasks),
+                    Err(FileError::StorageDown(err)) => return Err(err.into()),
+                    Err(FileError::Invalid(reason)) => {
+                        self.record_error(
+                            report,
+                            format!("Validation error for task from {key}: {reason}"),
+                        );
+                    }
+                }
+            }
+            self.insert(tasks, report).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads and parses one task file.
+    async fn read_tasks(&self, key: &str) -> Result<Vec<NewTask>, FileError> {
+        let bytes = self.provider.read(key).await.map_err(|err| match err {
+            StorageError::Unreachable(_) => FileError::StorageDown(err),
+            other => FileError::Invalid(format!("cannot read it: {other}")),
+        })?;
+        task_file::parse_task_file(&bytes)
+            .and_then(|tasks| {
+                tasks
+                    .into_iter()
+                    .map(|task| {
+                        task.into_new_task(self.author, Some((self.storage_id, key.to_owned())))
+                    })
+                    .collect()
+            })
+            .map_err(FileError::Invalid)
+    }
+
+    fn record_error(&self, report: &mut ImportReport, line: String) {
+        self.progress.failed.fetch_add(1, Ordering::Relaxed);
+        if report.errors.len() < MAX_ERROR_LINES {
+            report.errors.push(line);
+        } else {
+            report.errors_not_listed += 1;
+        }
+    }
+
+    async fn insert(
+        &self,
+        tasks: Vec<NewTask>,
+        report: &mut ImportReport,
+    ) -> Result<(), SyncError> {
+        if tasks.is_empty() {
+            return Ok(());
+        }
+        let project_id = self.project_id;
+        let outcome: InsertOutcome = self
+            .db
+            .write(move |tx| {
+                task_rows::insert_batch(tx, project_id, &tasks, &crate::time::now_iso())
+            })
+            .await?;
+        report.created += outcome.created;
+        report.existed += outcome.already_linked;
+        self.progress
+            .created
+            .fetch_add(outcome.created, Ordering::Relaxed);
+        self.progress
+            .existed
+            .fetch_add(outcome.already_linked, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Why one task file was not imported.
+enum FileError {
+    /// The storage itself is gone: the whole pass stops.
+    StorageDown(StorageError),
+    /// This file only: recorded, and the pass goes on.
+    Invalid(String),
+}
+
+/// The user credited with imported annotations: the project's creator, else the first user.
+async fn default_author(db: &Db, project_id: i64) -> Result<i64, DbError> {
+    db.call(move |conn| {
+        Ok(conn.query_row(
+            "SELECT COALESCE((SELECT created_by FROM projects WHERE id = ?1), (SELECT MIN(id) FROM users), 0)",
+            [project_id],
+            |r| r.get(0),
+        )?)
+    })
+    .await
+}
