@@ -1,0 +1,167 @@
+//! Authentication: every API route needs credentials; browser sessions and CSRF.
+
+use reqwest::Method;
+use reqwest::blocking::Client;
+use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use serde_json::json;
+
+use crate::common::{EMAIL, Env, PASSWORD};
+
+#[test]
+fn every_api_route_answers_401_without_credentials() {
+    let env = Env::new();
+    let server = env.start();
+    let routes = [
+        (Method::GET, "/api/projects/"),
+        (Method::POST, "/api/projects/"),
+        (Method::GET, "/api/projects/1/"),
+        (Method::PATCH, "/api/projects/1/"),
+        (Method::DELETE, "/api/projects/1/"),
+        (Method::POST, "/api/projects/1/import"),
+        (Method::GET, "/api/tasks?project=1"),
+        (Method::POST, "/api/tasks/"),
+        (Method::GET, "/api/tasks/1/"),
+        (Method::PATCH, "/api/tasks/1/"),
+        (Method::DELETE, "/api/tasks/1/"),
+        (Method::GET, "/api/tasks/1/annotations/"),
+        (Method::POST, "/api/tasks/1/annotations/"),
+        (Method::GET, "/api/annotations/1/"),
+        (Method::PATCH, "/api/annotations/1/"),
+        (Method::DELETE, "/api/annotations/1/"),
+        (Method::GET, "/api/storages/?project=1"),
+        (Method::GET, "/api/storages/export?project=1"),
+        (Method::GET, "/api/storages/types"),
+        (Method::GET, "/api/storages/export/types"),
+        (Method::GET, "/api/storages/localfiles/?project=1"),
+        (Method::POST, "/api/storages/localfiles/"),
+        (Method::POST, "/api/storages/localfiles/validate"),
+        (Method::GET, "/api/storages/localfiles/1"),
+        (Method::PATCH, "/api/storages/localfiles/1"),
+        (Method::DELETE, "/api/storages/localfiles/1"),
+        (Method::POST, "/api/storages/localfiles/1/sync"),
+        (Method::GET, "/api/storages/export/localfiles?project=1"),
+        (Method::POST, "/api/storages/export/localfiles"),
+        (Method::POST, "/api/storages/export/localfiles/validate"),
+        (Method::GET, "/api/storages/export/localfiles/1"),
+        (Method::PATCH, "/api/storages/export/localfiles/1"),
+        (Method::DELETE, "/api/storages/export/localfiles/1"),
+        (Method::POST, "/api/storages/export/localfiles/1/sync"),
+        (Method::GET, "/api/current-user/whoami"),
+        (Method::GET, "/api/current-user/token"),
+        (Method::GET, "/data/local-files/?d=a.png"),
+    ];
+    for (method, path) in routes {
+        let response = server
+            .anonymous(method.clone(), path)
+            .json(&json!({}))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 401, "{method} {path}");
+        let body: serde_json::Value = response.json().unwrap();
+        assert_eq!(
+            body["detail"], "Authentication credentials were not provided.",
+            "{method} {path}"
+        );
+    }
+    let wrong = server
+        .anonymous(Method::GET, "/api/projects/")
+        .header("Authorization", "Token nope")
+        .send()
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+}
+
+#[test]
+fn browser_session_login_with_csrf_protection() {
+    let env = Env::new();
+    let server = env.start();
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = &server.url;
+
+    let wrong = client
+        .post(format!("{url}/user/login"))
+        .form(&[("email", EMAIL), ("password", "nope")])
+        .send()
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let login = client
+        .post(format!("{url}/user/login"))
+        .form(&[("email", EMAIL), ("password", PASSWORD)])
+        .send()
+        .unwrap();
+    assert_eq!(login.status(), 303);
+    let set_cookie = login.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+
+    let me = client
+        .get(format!("{url}/api/current-user/whoami"))
+        .header(COOKIE, &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(me.json::<serde_json::Value>().unwrap()["email"], EMAIL);
+    let home = client
+        .get(format!("{url}/"))
+        .header(COOKIE, &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(home.status(), 200);
+    assert!(home.text().unwrap().contains(EMAIL));
+
+    let forged = client
+        .post(format!("{url}/api/projects/"))
+        .header(COOKIE, &cookie)
+        .header(ORIGIN, "http://evil.example")
+        .json(&json!({}))
+        .send()
+        .unwrap();
+    assert_eq!(
+        forged.status(),
+        403,
+        "cross-site POST with the session cookie"
+    );
+    let no_origin = client
+        .post(format!("{url}/api/projects/"))
+        .header(COOKIE, &cookie)
+        .json(&json!({}))
+        .send()
+        .unwrap();
+    assert_eq!(no_origin.status(), 403);
+    let same_site = client
+        .post(format!("{url}/api/projects/"))
+        .header(COOKIE, &cookie)
+        .header(ORIGIN, url.as_str())
+        .json(&json!({}))
+        .send()
+        .unwrap();
+    assert_eq!(same_site.status(), 201);
+
+    let logout = client
+        .get(format!("{url}/user/logout"))
+        .header(COOKIE, &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(logout.status(), 303);
+    let after = client
+        .get(format!("{url}/api/current-user/whoami"))
+        .header(COOKIE, &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(after.status(), 401);
+    let anonymous_home = client.get(format!("{url}/")).send().unwrap();
+    assert_eq!(anonymous_home.headers()[LOCATION], "/user/login");
+}
+
+#[test]
+fn the_token_endpoint_returns_the_users_token() {
+    let env = Env::new();
+    let server = env.start();
+    let (status, body) = server.get("/api/current-user/token");
+    assert_eq!(status, 200);
+    assert_eq!(body["token"], crate::common::TOKEN);
+}

@@ -1,0 +1,271 @@
+//! The test fixture: the real `labelsync` binary on port 0 with a temporary data directory
+//! and document root, driven over HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use reqwest::blocking::{Client, RequestBuilder};
+use serde_json::{Value, json};
+
+pub(crate) const TOKEN: &str = "test-token-0123456789abcdef";
+pub(crate) const EMAIL: &str = "tester@example.com";
+pub(crate) const PASSWORD: &str = "correct horse battery";
+
+pub(crate) const IMAGE_CONFIG: &str = r#"<View><Image name="image" value="$image"/><Choices name="choice" toName="image"><Choice value="cat"/><Choice value="dog"/></Choices></View>"#;
+
+/// Temporary directories shared by the servers of one test (so restarts see the same data).
+pub(crate) struct Env {
+    _tmp: tempfile::TempDir,
+    pub(crate) root: PathBuf,
+    pub(crate) data: PathBuf,
+    /// Extra environment for the server.
+    pub(crate) vars: Vec<(String, String)>,
+}
+
+impl Env {
+    pub(crate) fn new() -> Env {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let root = tmp.path().join("root");
+        let data = tmp.path().join("data");
+        std::fs::create_dir_all(&root).unwrap();
+        let root = root.canonicalize().unwrap();
+        Env {
+            vars: vec![
+                (
+                    "LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED".into(),
+                    "true".into(),
+                ),
+                (
+                    "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT".into(),
+                    root.display().to_string(),
+                ),
+            ],
+            _tmp: tmp,
+            root,
+            data,
+        }
+    }
+
+    /// Creates `relative` (and parents) under the document root with `content`.
+    pub(crate) fn file(&self, relative: &str, content: &[u8]) -> PathBuf {
+        let path = self.root.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    /// Creates an empty directory under the document root.
+    pub(crate) fn dir(&self, relative: &str) -> PathBuf {
+        let path = self.root.join(relative);
+        std::fs::create_dir_all(&path).unwrap();
+        path
+    }
+
+    pub(crate) fn start(&self) -> Server {
+        Server::start(self)
+    }
+
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(self.data.join("server.log")).unwrap_or_default()
+    }
+}
+
+/// A running server; killed when dropped.
+pub(crate) struct Server {
+    child: Child,
+    pub(crate) url: String,
+    client: Client,
+}
+
+impl Server {
+    fn start(env: &Env) -> Server {
+        std::fs::create_dir_all(&env.data).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(env.data.join("server.log"))
+            .unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_labelsync"));
+        command
+            .args(["start", "--port", "0", "--data-dir"])
+            .arg(&env.data)
+            .args([
+                "--username",
+                EMAIL,
+                "--password",
+                PASSWORD,
+                "--user-token",
+                TOKEN,
+            ])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log));
+        for (key, value) in &env.vars {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("start labelsync");
+        let url = read_address(&mut child, env);
+        let client = Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        Server { child, url, client }
+    }
+
+    /// SIGKILL: the process gets no chance to clean up.
+    pub(crate) fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then wait for the exit.
+    pub(crate) fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// A request with the test user's token.
+    pub(crate) fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.url))
+            .header("Authorization", format!("Token {TOKEN}"))
+    }
+
+    /// A request without credentials.
+    pub(crate) fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.url))
+    }
+
+    pub(crate) fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.request(method, path);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        send(request)
+    }
+
+    pub(crate) fn get(&self, path: &str) -> (u16, Value) {
+        self.call(Method::GET, path, None)
+    }
+
+    pub(crate) fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(Method::POST, path, Some(body))
+    }
+
+    pub(crate) fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(Method::PATCH, path, Some(body))
+    }
+
+    pub(crate) fn delete(&self, path: &str) -> u16 {
+        self.call(Method::DELETE, path, None).0
+    }
+
+    /// Creates a project with the image config and returns its id.
+    pub(crate) fn project(&self) -> i64 {
+        let (status, body) = self.post(
+            "/api/projects/",
+            json!({"title": "test", "label_config": IMAGE_CONFIG}),
+        );
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_i64().unwrap()
+    }
+
+    /// Creates a Local Files source storage; panics unless created.
+    pub(crate) fn local_source(&self, project: i64, path: &Path, extra: Value) -> i64 {
+        let mut body =
+            json!({"project": project, "path": path.display().to_string(), "title": "source"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let (status, created) = self.post("/api/storages/localfiles/", body);
+        assert_eq!(status, 201, "{created}");
+        created["id"].as_i64().unwrap()
+    }
+
+    /// Starts a sync and waits until it ends; returns the final storage.
+    pub(crate) fn sync(&self, kind: &str, id: i64) -> Value {
+        let (status, queued) = self.post(&format!("/api/storages/{kind}/{id}/sync"), json!({}));
+        assert_eq!(status, 200, "{queued}");
+        self.wait_synced(kind, id)
+    }
+
+    /// Polls a storage until its status is final.
+    pub(crate) fn wait_synced(&self, kind: &str, id: i64) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let (status, storage) = self.get(&format!("/api/storages/{kind}/{id}"));
+            assert_eq!(status, 200, "{storage}");
+            if ["completed", "completed_with_errors", "failed"]
+                .contains(&storage["status"].as_str().unwrap())
+            {
+                return storage;
+            }
+            assert!(Instant::now() < deadline, "sync did not end: {storage}");
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// All tasks of a project (one page of up to 1000).
+    pub(crate) fn tasks(&self, project: i64) -> Vec<Value> {
+        let (status, body) = self.get(&format!("/api/tasks?project={project}&page_size=1000"));
+        assert_eq!(status, 200, "{body}");
+        body["tasks"].as_array().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub(crate) fn send(request: RequestBuilder) -> (u16, Value) {
+    let response = request.send().expect("request");
+    let status = response.status().as_u16();
+    let text = response.text().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// Waits for the "listening on" line the server prints on stdout.
+fn read_address(child: &mut Child, env: &Env) -> String {
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("labelsync listening on ") {
+                let _ = sender.send(url.trim().to_owned());
+            }
+        }
+    });
+    match receiver.recv_timeout(Duration::from_secs(30)) {
+        Ok(url) => url,
+        Err(_) => panic!("server did not start; its log:\n{}", env.log()),
+    }
+}
+
+/// Polls `check` until it is true or ten seconds pass.
+pub(crate) fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real binary, a real SQLite file, real directories, over HTTP.
+//! One test binary (all modules below) so the server binary is built once.
+
+mod auth;
+mod common;
+mod errors;
+mod export;
+mod local_files;
+mod restart;
+mod sync;
+mod workflow;

@@ -1,0 +1,132 @@
+//! What survives a stop, a crash, and a second server.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::common::Env;
+
+#[test]
+fn everything_is_still_there_after_a_restart() {
+    let env = Env::new();
+    env.file("keep/a.png", b"x");
+    let out = env.dir("out");
+    let server = env.start();
+    let project = server.project();
+    let source = server.local_source(
+        project,
+        &env.root.join("keep"),
+        json!({"use_blob_urls": true}),
+    );
+    server.sync("localfiles", source);
+    let task = server.tasks(project)[0]["id"].as_i64().unwrap();
+    let (_, annotation) = server.post(
+        &format!("/api/tasks/{task}/annotations/"),
+        json!({"result": []}),
+    );
+    let (_, target) = server.post(
+        "/api/storages/export/localfiles",
+        json!({"project": project, "path": out.display().to_string()}),
+    );
+    server.wait_synced("export/localfiles", target["id"].as_i64().unwrap());
+    let before = (
+        server.get(&format!("/api/projects/{project}/")).1,
+        server.tasks(project),
+        server.get(&format!("/api/storages/localfiles/{source}")).1,
+    );
+    server.stop();
+
+    let server = env.start();
+    let after = (
+        server.get(&format!("/api/projects/{project}/")).1,
+        server.tasks(project),
+        server.get(&format!("/api/storages/localfiles/{source}")).1,
+    );
+    assert_eq!(before, after);
+    assert_eq!(
+        server
+            .get(&format!("/api/annotations/{}/", annotation["id"]))
+            .0,
+        200
+    );
+    let (_, exports) = server.get(&format!("/api/storages/export?project={project}"));
+    assert_eq!(exports[0]["status"], "completed");
+}
+
+#[test]
+fn a_sync_killed_midway_resumes_after_restart_without_duplicates() {
+    const FILES: usize = 20_000;
+    let env = Env::new();
+    for i in 0..FILES {
+        env.file(&format!("big/d{:03}/{i:06}.png", i % 200), b"");
+    }
+    let server = env.start();
+    let project = server.project();
+    let source = server.local_source(
+        project,
+        &env.root.join("big"),
+        json!({"use_blob_urls": true, "recursive_scan": true}),
+    );
+    server.post(
+        &format!("/api/storages/localfiles/{source}/sync"),
+        json!({}),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let at_kill = loop {
+        let (_, storage) = server.get(&format!("/api/storages/localfiles/{source}"));
+        if storage["status"] != "queued" || Instant::now() > deadline {
+            break storage;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    server.kill();
+    assert_eq!(
+        at_kill["status"], "in_progress",
+        "the kill must land mid-sync: {at_kill}"
+    );
+
+    let server = env.start();
+    let storage = server.wait_synced("localfiles", source);
+    assert_eq!(storage["status"], "completed", "{storage}");
+    let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1"));
+    assert_eq!(page["total"], FILES as i64, "every file exactly once");
+    // A fresh sync afterwards finds nothing new.
+    let again = server.sync("localfiles", source);
+    assert_eq!(again["last_sync_count"], 0);
+    assert_eq!(again["meta"]["tasks_existed"], FILES as i64);
+}
+
+#[test]
+fn a_second_server_on_the_same_data_dir_is_refused() {
+    let env = Env::new();
+    let _first = env.start();
+    let output = Command::new(env!("CARGO_BIN_EXE_labelsync"))
+        .args(["start", "--port", "0", "--data-dir"])
+        .arg(&env.data)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("another labelsync server is already using the data directory"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_database_from_a_newer_version_is_refused() {
+    let env = Env::new();
+    env.start().stop();
+    let db = rusqlite::Connection::open(env.data.join("labelsync.sqlite3")).unwrap();
+    db.pragma_update(None, "user_version", 999).unwrap();
+    drop(db);
+    let output = Command::new(env!("CARGO_BIN_EXE_labelsync"))
+        .args(["start", "--port", "0", "--data-dir"])
+        .arg(&env.data)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("newer version of labelsync"), "{stderr}");
+}

@@ -1,0 +1,241 @@
+//! Import sync: dedupe, re-import after deletion, task files, errors, the job lifecycle.
+
+use serde_json::{Value, json};
+
+use crate::common::Env;
+
+#[test]
+fn resync_creates_only_new_tasks_and_deleted_tasks_come_back() {
+    let env = Env::new();
+    for i in 0..5 {
+        env.file(&format!("blobs/{i}.png"), b"x");
+    }
+    let server = env.start();
+    let project = server.project();
+    let source = server.local_source(
+        project,
+        &env.root.join("blobs"),
+        json!({"use_blob_urls": true}),
+    );
+    assert_eq!(server.sync("localfiles", source)["last_sync_count"], 5);
+
+    let again = server.sync("localfiles", source);
+    assert_eq!(again["status"], "completed");
+    assert_eq!(again["last_sync_count"], 0);
+    assert_eq!(again["meta"]["tasks_existed"], 5);
+    assert_eq!(again["meta"]["attempts"], 2);
+    assert_eq!(server.tasks(project).len(), 5);
+
+    env.file("blobs/new.png", b"y");
+    let tasks = server.tasks(project);
+    assert_eq!(
+        server.delete(&format!("/api/tasks/{}/", tasks[0]["id"])),
+        204
+    );
+    let third = server.sync("localfiles", source);
+    assert_eq!(
+        third["last_sync_count"], 2,
+        "the new file and the deleted task's file: {third}"
+    );
+    assert_eq!(third["meta"]["tasks_existed"], 4);
+    let tasks = server.tasks(project);
+    assert_eq!(tasks.len(), 6);
+    let mut files: Vec<&str> = tasks
+        .iter()
+        .map(|t| t["storage_filename"].as_str().unwrap())
+        .collect();
+    files.sort_unstable();
+    files.dedup();
+    assert_eq!(files.len(), 6, "no object became two tasks");
+
+    // Deleting the storage keeps its tasks.
+    assert_eq!(
+        server.delete(&format!("/api/storages/localfiles/{source}")),
+        204
+    );
+    assert_eq!(server.tasks(project).len(), 6);
+}
+
+#[test]
+fn task_files_in_every_format_and_bad_files_are_reported() {
+    let env = Env::new();
+    env.file("tasks/one.json", br#"{"image": "one.png"}"#);
+    env.file(
+        "tasks/array.json",
+        br#"[{"image": "a0.png"}, {"data": {"image": "a1.png"}}]"#,
+    );
+    env.file(
+        "tasks/lines.jsonl",
+        b"{\"image\": \"l0.png\"}\n{\"image\": \"l1.png\"}\n",
+    );
+    env.file(
+        "tasks/with_annotations.json",
+        br#"{"data": {"image": "w.png"}, "annotations": [{"result": [{"type": "choices", "value": {"choices": ["cat"]}}]}], "predictions": [{"result": [], "score": 0.9}]}"#,
+    );
+    env.file("tasks/broken.json", b"{\"image\": \"b0.png\"}\n{not json\n");
+    env.file("tasks/binary.json", b"\x89PNG\r\n");
+    let server = env.start();
+    let project = server.project();
+    let source = server.local_source(project, &env.root.join("tasks"), json!({}));
+    let storage = server.sync("localfiles", source);
+    assert_eq!(storage["status"], "completed_with_errors", "{storage}");
+    assert_eq!(storage["last_sync_count"], 6);
+    assert_eq!(storage["meta"]["tasks_failed_validation"], 2);
+    let traceback = storage["traceback"].as_str().unwrap();
+    let lines: Vec<&str> = traceback.lines().collect();
+    assert_eq!(lines.len(), 2, "{traceback}");
+    assert!(
+        traceback.contains("broken.json: line 2: invalid JSON"),
+        "{traceback}"
+    );
+    assert!(
+        traceback.contains("binary.json: the file is not UTF-8"),
+        "{traceback}"
+    );
+
+    let tasks = server.tasks(project);
+    let mut images: Vec<&str> = tasks
+        .iter()
+        .map(|t| t["data"]["image"].as_str().unwrap())
+        .collect();
+    images.sort_unstable();
+    assert_eq!(
+        images,
+        vec!["a0.png", "a1.png", "l0.png", "l1.png", "one.png", "w.png"]
+    );
+    let annotated = tasks
+        .iter()
+        .find(|t| t["data"]["image"] == "w.png")
+        .unwrap();
+    assert_eq!(annotated["total_annotations"], 1);
+    assert_eq!(annotated["total_predictions"], 1);
+
+    // The broken file is retried by the next sync; it is not half-imported.
+    env.file(
+        "tasks/broken.json",
+        b"{\"image\": \"b0.png\"}\n{\"image\": \"b1.png\"}\n",
+    );
+    std::fs::remove_file(env.root.join("tasks/binary.json")).unwrap();
+    let storage = server.sync("localfiles", source);
+    assert_eq!(storage["status"], "completed", "{storage}");
+    assert_eq!(storage["last_sync_count"], 2);
+    assert_eq!(
+        storage["traceback"],
+        Value::Null,
+        "a stale failure text is cleared"
+    );
+}
+
+#[test]
+fn sync_is_queued_and_a_second_request_starts_nothing() {
+    let env = Env::new();
+    for i in 0..3000 {
+        env.file(&format!("many/d{}/{i:05}.png", i % 30), b"x");
+    }
+    let server = env.start();
+    let project = server.project();
+    let source = server.local_source(
+        project,
+        &env.root.join("many"),
+        json!({"use_blob_urls": true, "recursive_scan": true}),
+    );
+    let (status, first) = server.post(
+        &format!("/api/storages/localfiles/{source}/sync"),
+        json!({}),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        first["status"], "queued",
+        "the request returns before the sync runs: {first}"
+    );
+    let (_, second) = server.post(
+        &format!("/api/storages/localfiles/{source}/sync"),
+        json!({}),
+    );
+    let done = server.wait_synced("localfiles", source);
+    assert_eq!(done["status"], "completed");
+    assert_eq!(
+        done["meta"]["attempts"], 1,
+        "the second request did not queue another sync: {second}"
+    );
+    assert_eq!(done["last_sync_count"], 3000);
+    assert_eq!(server.tasks(project).len(), 1000);
+    let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1"));
+    assert_eq!(page["total"], 3000);
+}
+
+#[test]
+fn blob_tasks_keep_undefined_without_a_config_variable() {
+    let env = Env::new();
+    env.file("plain/a.txt", b"x");
+    let server = env.start();
+    let (_, project) = server.post("/api/projects/", json!({"title": "no config"}));
+    let project = project["id"].as_i64().unwrap();
+    let source = server.local_source(
+        project,
+        &env.root.join("plain"),
+        json!({"use_blob_urls": true}),
+    );
+    server.sync("localfiles", source);
+    let tasks = server.tasks(project);
+    assert_eq!(
+        tasks[0]["data"],
+        json!({"$undefined$": "/data/local-files/?d=plain/a.txt"})
+    );
+    // Setting a config renames it on read; storage is untouched.
+    let (status, _) = server.patch(
+        &format!("/api/projects/{project}/"),
+        json!({"label_config": "<View><Text name=\"t\" value=\"$text\"/></View>"}),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        server.tasks(project)[0]["data"],
+        json!({"text": "/data/local-files/?d=plain/a.txt"})
+    );
+}
+
+#[test]
+fn non_synchronizable_storage_refuses_to_sync() {
+    let env = Env::new();
+    env.dir("quiet");
+    let server = env.start();
+    let project = server.project();
+    let source = server.local_source(
+        project,
+        &env.root.join("quiet"),
+        json!({"synchronizable": false}),
+    );
+    let (status, body) = server.post(
+        &format!("/api/storages/localfiles/{source}/sync"),
+        json!({}),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(
+        body,
+        json!({"message": format!("Storage {source} is not synchronizable")})
+    );
+}
+
+#[test]
+fn a_storage_whose_directory_vanished_fails_with_a_readable_message() {
+    let env = Env::new();
+    env.file("gone/a.png", b"x");
+    let server = env.start();
+    let project = server.project();
+    let source = server.local_source(
+        project,
+        &env.root.join("gone"),
+        json!({"use_blob_urls": true}),
+    );
+    std::fs::remove_dir_all(env.root.join("gone")).unwrap();
+    let storage = server.sync("localfiles", source);
+    assert_eq!(storage["status"], "failed");
+    assert!(
+        storage["traceback"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
+        "{storage}"
+    );
+    assert!(!storage["meta"]["time_failure"].is_null());
+}
