@@ -11,7 +11,13 @@ fn walk(dir: &Path, files: &mut Vec<String>) {
         if kind.is_dir() {
             walk(&entry.path(), files);
         } else if kind.is_file() {
-            files.push(entry.path().into_os_string().into_string().expect("utf-8 name"));
+            files.push(
+                entry
+                    .path()
+                    .into_os_string()
+                    .into_string()
+                    .expect("utf-8 name"),
+            );
         }
     }
 }
@@ -25,11 +31,18 @@ fn main() {
     let mut files = Vec::new();
     walk(&dir, &mut files);
     let mut conn = rusqlite::Connection::open(&db_path).expect("open");
-    conn.pragma_update(None, "journal_mode", "WAL").expect("wal");
-    conn.execute("CREATE TABLE files (id INTEGER PRIMARY KEY, key TEXT NOT NULL)", []).expect("create");
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .expect("wal");
+    conn.execute(
+        "CREATE TABLE files (id INTEGER PRIMARY KEY, key TEXT NOT NULL)",
+        [],
+    )
+    .expect("create");
     let tx = conn.transaction().expect("tx");
     {
-        let mut insert = tx.prepare("INSERT INTO files (key) VALUES (?1)").expect("prepare");
+        let mut insert = tx
+            .prepare("INSERT INTO files (key) VALUES (?1)")
+            .expect("prepare");
         for key in &files {
             insert.execute([key]).expect("insert");
         }

@@ -3,10 +3,12 @@
 //! Async code reaches the database only through [`Db::call`], which runs the closure on
 //! tokio's blocking pool, so rusqlite never blocks an async worker. Writes open
 //! `BEGIN IMMEDIATE` transactions ([`write_tx`]) so that two writers queue on the busy
-//! timeout instead of failing half-way with "database is locked". SQL lives only in the
-//! query modules below.
+//! timeout instead of failing half-way with "database is locked". WAL checkpoints run on a
+//! thread of their own ([`checkpoint`]), so a large import never stalls on copying the
+//! log back into the database. SQL lives only in the query modules below.
 
 pub mod annotations;
+mod checkpoint;
 mod migrate;
 pub mod outbox;
 pub mod projects;
@@ -44,6 +46,8 @@ pub enum DbError {
 #[derive(Clone)]
 pub struct Db {
     pool: r2d2::Pool<SqliteConnectionManager>,
+    /// Keeps the checkpoint thread alive while any clone of this handle lives.
+    _checkpointer: std::sync::Arc<checkpoint::Checkpointer>,
 }
 
 impl Db {
@@ -59,7 +63,11 @@ impl Db {
             .max_size(8)
             .connection_timeout(Duration::from_secs(30))
             .build(manager)?;
-        Ok(Db { pool })
+        let checkpointer = checkpoint::Checkpointer::start(path)?;
+        Ok(Db {
+            pool,
+            _checkpointer: std::sync::Arc::new(checkpointer),
+        })
     }
 
     /// A connection for code already on a blocking thread (sync workers).
@@ -110,11 +118,13 @@ pub fn write_tx<T>(
 
 fn configure_connection(conn: &mut Connection) -> Result<(), rusqlite::Error> {
     conn.busy_timeout(Duration::from_secs(30))?;
+    // Checkpoints are the checkpoint thread's job, not the committing writer's.
     conn.execute_batch(
-        "PRAGMA foreign_keys = ON;
+        "PRAGMA wal_autocheckpoint = 0;
+         PRAGMA foreign_keys = ON;
          PRAGMA synchronous = NORMAL;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -16000;",
+         PRAGMA cache_size = -8000;",
     )?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
@@ -126,4 +136,13 @@ pub fn json_column(text: &str) -> Result<serde_json::Value, DbError> {
         return Ok(serde_json::Value::Object(serde_json::Map::new()));
     }
     Ok(serde_json::from_str(text)?)
+}
+
+/// An in-memory database with the full schema, for unit tests of the query modules.
+#[cfg(test)]
+pub(crate) fn memory() -> Connection {
+    let mut conn = Connection::open_in_memory().expect("in-memory database");
+    configure_connection(&mut conn).expect("configure");
+    migrate::apply(&mut conn).expect("migrate");
+    conn
 }

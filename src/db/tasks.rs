@@ -203,14 +203,38 @@ pub fn linked_keys(
     conn: &Connection,
     storage_id: i64,
     keys: &[&str],
-) -> Result<Vec<(String, i64)>, DbError> {
+) -> Result<Vec<(String, u64)>, DbError> {
     let keys = serde_json::to_string(keys)?;
     let mut stmt = conn.prepare_cached(
         "SELECT key, COUNT(*) FROM task_links
          WHERE storage_id = ?1 AND key IN (SELECT value FROM json_each(?2)) GROUP BY key",
     )?;
-    let rows = stmt.query_map(params![storage_id, keys], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let rows = stmt.query_map(params![storage_id, keys], |r| {
+        Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every linked key of a storage with its number of links, in one pass over its links
+/// (primary key order keeps a key's links together, so no grouping is needed in SQL).
+pub fn all_linked_keys(
+    conn: &Connection,
+    storage_id: i64,
+) -> Result<HashMap<String, u64>, DbError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT key FROM task_links WHERE storage_id = ?1 ORDER BY key")?;
+    let mut rows = stmt.query([storage_id])?;
+    let mut keys: HashMap<String, u64> = HashMap::new();
+    while let Some(row) = rows.next()? {
+        let key = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+        match keys.get_mut(key) {
+            Some(links) => *links += 1,
+            None => {
+                keys.insert(key.to_owned(), 1);
+            }
+        }
+    }
+    Ok(keys)
 }
 
 /// Number of task links of a storage.
@@ -222,10 +246,14 @@ pub fn link_count(conn: &Connection, storage_id: i64) -> Result<i64, DbError> {
     )?)
 }
 
+/// Rows per multi-row INSERT statement: one statement per 64 rows instead of per row.
+const ROWS_PER_INSERT: usize = 64;
+
 /// Inserts tasks (with links, annotations and predictions) in the caller's transaction.
 ///
-/// A task whose link already exists is not created: the link's primary key is the last
-/// word on duplicates, whatever raced with this insert.
+/// Task ids are assigned here (the transaction holds the write lock), so tasks and links
+/// go in as multi-row INSERTs. A task whose link already exists is not kept: the link's
+/// primary key is the last word on duplicates, whatever raced with this insert.
 pub fn insert_batch(
     tx: &Transaction<'_>,
     project_id: i64,
@@ -241,48 +269,137 @@ pub fn insert_batch(
         [project_id],
         |r| r.get(0),
     )?;
+    let first_id: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM tasks", [], |r| {
+        r.get(0)
+    })?;
     let first_inner_id = super::projects::reserve_inner_ids(tx, project_id, tasks.len() as i64)?;
-    let mut insert_task = tx.prepare_cached(
-        "INSERT INTO tasks (project_id, data, meta, inner_id, overlap, allow_skip, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-    )?;
-    let mut insert_link = tx.prepare_cached(
-        "INSERT INTO task_links (storage_id, key, row_index, task_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-    )?;
-    for (offset, task) in tasks.iter().enumerate() {
-        let inner_id = first_inner_id + offset as i64;
-        insert_task.execute(params![
+    for (chunk_index, chunk) in tasks.chunks(ROWS_PER_INSERT).enumerate() {
+        let offset = (chunk_index * ROWS_PER_INSERT) as i64;
+        insert_task_rows(
+            tx,
+            chunk,
+            [first_id + offset, first_inner_id + offset],
             project_id,
-            task.data,
-            task.meta,
-            inner_id,
             overlap,
-            task.allow_skip,
-            now
-        ])?;
-        let task_id = tx.last_insert_rowid();
-        if let Some((storage_id, key, row_index)) = &task.link
-            && insert_link.execute(params![storage_id, key, row_index, task_id, now])? == 0
+            now,
+        )?;
+    }
+    let linked: Vec<(i64, &(i64, String, i64))> = tasks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, task)| task.link.as_ref().map(|link| (first_id + i as i64, link)))
+        .collect();
+    let mut inserted_links = 0;
+    for chunk in linked.chunks(ROWS_PER_INSERT) {
+        inserted_links += insert_link_rows(tx, chunk, now)?;
+    }
+    let mut dropped = std::collections::HashSet::new();
+    if inserted_links < linked.len() {
+        dropped = drop_unlinked(tx, &linked)?;
+    }
+    outcome.already_linked = dropped.len() as u64;
+    outcome.created = tasks.len() as u64 - outcome.already_linked;
+    for (i, task) in tasks.iter().enumerate() {
+        let task_id = first_id + i as i64;
+        if dropped.contains(&task_id)
+            || (task.annotations.is_empty() && task.predictions.is_empty())
         {
-            tx.execute("DELETE FROM tasks WHERE id = ?1", [task_id])?;
-            outcome.already_linked += 1;
             continue;
         }
-        outcome.created += 1;
-        if !task.annotations.is_empty() || !task.predictions.is_empty() {
-            outcome.annotations +=
-                insert_annotations(tx, project_id, task_id, &task.annotations, now)?;
-            outcome.predictions +=
-                insert_predictions(tx, project_id, task_id, &task.predictions, now)?;
-            refresh_counters(tx, task_id, None, now)?;
-            tx.execute(
-                "UPDATE tasks SET total_predictions = ?2 WHERE id = ?1",
-                params![task_id, task.predictions.len() as i64],
-            )?;
-        }
+        outcome.annotations += insert_annotations(tx, project_id, task_id, &task.annotations, now)?;
+        outcome.predictions += insert_predictions(tx, project_id, task_id, &task.predictions, now)?;
+        refresh_counters(tx, task_id, None, now)?;
+        tx.execute(
+            "UPDATE tasks SET total_predictions = ?2 WHERE id = ?1",
+            params![task_id, task.predictions.len() as i64],
+        )?;
     }
     Ok(outcome)
+}
+
+/// One multi-row INSERT of tasks with consecutive ids and inner ids from `first`.
+fn insert_task_rows(
+    tx: &Transaction<'_>,
+    chunk: &[NewTask],
+    [first_id, first_inner_id]: [i64; 2],
+    project_id: i64,
+    overlap: i64,
+    now: &str,
+) -> Result<(), DbError> {
+    // ?1..?5 are shared by every row; each row adds data, meta and allow_skip.
+    let rows: Vec<String> = (0..chunk.len())
+        .map(|i| {
+            let p = 6 + 3 * i;
+            format!(
+                "(?1 + {i}, ?2, ?{p}, ?{}, ?3 + {i}, ?4, ?{}, ?5, ?5)",
+                p + 1,
+                p + 2
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO tasks (id, project_id, data, meta, inner_id, overlap, allow_skip, created_at, updated_at) VALUES {}",
+        rows.join(", ")
+    );
+    let mut values: Vec<&dyn rusqlite::ToSql> =
+        vec![&first_id, &project_id, &first_inner_id, &overlap, &now];
+    for task in chunk {
+        values.extend([
+            &task.data as &dyn rusqlite::ToSql,
+            &task.meta,
+            &task.allow_skip,
+        ]);
+    }
+    tx.prepare_cached(&sql)?.execute(values.as_slice())?;
+    Ok(())
+}
+
+/// One multi-row INSERT of links; returns how many were new.
+fn insert_link_rows(
+    tx: &Transaction<'_>,
+    chunk: &[(i64, &(i64, String, i64))],
+    now: &str,
+) -> Result<usize, DbError> {
+    let rows: Vec<String> = (0..chunk.len())
+        .map(|i| {
+            let p = 2 + 4 * i;
+            format!("(?{p}, ?{}, ?{}, ?{}, ?1)", p + 1, p + 2, p + 3)
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO task_links (storage_id, key, row_index, task_id, created_at) VALUES {} ON CONFLICT DO NOTHING",
+        rows.join(", ")
+    );
+    let mut values: Vec<&dyn rusqlite::ToSql> = vec![&now];
+    for (task_id, (storage_id, key, row_index)) in chunk {
+        values.extend([storage_id as &dyn rusqlite::ToSql, key, row_index, task_id]);
+    }
+    Ok(tx.prepare_cached(&sql)?.execute(values.as_slice())?)
+}
+
+/// Deletes the tasks of this batch whose link lost to an existing one; returns their ids.
+fn drop_unlinked(
+    tx: &Transaction<'_>,
+    linked: &[(i64, &(i64, String, i64))],
+) -> Result<std::collections::HashSet<i64>, DbError> {
+    let ids: Vec<i64> = linked.iter().map(|(id, _)| *id).collect();
+    let mut stmt = tx.prepare(
+        "SELECT value FROM json_each(?1) WHERE value NOT IN (SELECT task_id FROM task_links
+            WHERE task_id BETWEEN ?2 AND ?3)",
+    )?;
+    let (low, high) = (
+        ids.iter().min().copied().unwrap_or(0),
+        ids.iter().max().copied().unwrap_or(0),
+    );
+    let unlinked: std::collections::HashSet<i64> = stmt
+        .query_map(params![serde_json::to_string(&ids)?, low, high], |r| {
+            r.get(0)
+        })?
+        .collect::<Result<_, _>>()?;
+    for id in &unlinked {
+        tx.execute("DELETE FROM tasks WHERE id = ?1", [id])?;
+    }
+    Ok(unlinked)
 }
 
 fn insert_annotations(
@@ -379,4 +496,61 @@ pub fn by_ids(conn: &Connection, ids: &[i64]) -> Result<Vec<TaskRow>, DbError> {
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([serde_json::to_string(ids)?], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blob(storage: i64, key: &str) -> NewTask {
+        NewTask {
+            data: format!("{{\"k\": \"{key}\"}}"),
+            meta: "{}".into(),
+            allow_skip: true,
+            annotations: Vec::new(),
+            predictions: Vec::new(),
+            link: Some((storage, key.to_owned(), -1)),
+        }
+    }
+
+    #[test]
+    fn a_link_that_exists_already_keeps_its_task_and_drops_the_new_one() {
+        let mut conn = crate::db::memory();
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(
+            "INSERT INTO projects (id, created_at, updated_at) VALUES (1, 'now', 'now');
+             INSERT INTO storages (id, project_id, direction, type, created_at) VALUES (7, 1, 'import', 'localfiles', 'now');",
+        )
+        .unwrap();
+        let batch: Vec<NewTask> = (0..100).map(|i| blob(7, &format!("k{i}"))).collect();
+        let first = insert_batch(&tx, 1, &batch, "now").unwrap();
+        assert_eq!((first.created, first.already_linked), (100, 0));
+        // Half of a second batch collides with the first (as a racing sync would).
+        let second: Vec<NewTask> = (50..150).map(|i| blob(7, &format!("k{i}"))).collect();
+        let outcome = insert_batch(&tx, 1, &second, "now").unwrap();
+        assert_eq!((outcome.created, outcome.already_linked), (50, 50));
+        let tasks: i64 = tx
+            .query_row("SELECT COUNT(*) FROM tasks", [], |r| r.get(0))
+            .unwrap();
+        let links: i64 = tx
+            .query_row("SELECT COUNT(*) FROM task_links", [], |r| r.get(0))
+            .unwrap();
+        let unlinked: i64 = tx
+            .query_row(
+                "SELECT COUNT(*) FROM tasks WHERE id NOT IN (SELECT task_id FROM task_links)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!((tasks, links, unlinked), (150, 150, 0));
+        let inner: Vec<i64> = tx
+            .prepare("SELECT inner_id FROM tasks ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(inner.len(), 150);
+        assert!(inner.windows(2).all(|w| w[0] < w[1]), "inner ids increase");
+    }
 }

@@ -241,38 +241,91 @@ fn invalid(message: String) -> StorageError {
 
 /// Files under `dir` (one level, or all when `recursive`), sorted by file name and then
 /// path, as Label Studio orders them. Directory symlinks are not followed (no loops).
+/// Subdirectories of `dir` are walked by one thread per core.
 fn walk(dir: &Path, recursive: bool) -> Result<Vec<String>, StorageError> {
-    let mut files: Vec<String> = Vec::new();
-    let mut pending = vec![dir.to_owned()];
+    let mut files = Vec::new();
+    let mut subdirs = Vec::new();
+    read_level(dir, &mut files, recursive.then_some(&mut subdirs))?;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(subdirs.len().max(1));
+    let parts: Vec<Result<Vec<String>, StorageError>> = std::thread::scope(|scope| {
+        let subdirs = &subdirs;
+        let workers: Vec<_> = (0..threads)
+            .map(|worker| {
+                scope.spawn(move || {
+                    walk_all(
+                        subdirs
+                            .iter()
+                            .skip(worker)
+                            .step_by(threads)
+                            .cloned()
+                            .collect(),
+                    )
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(StorageError::Other("directory walk failed".into())))
+            })
+            .collect()
+    });
+    for part in parts {
+        files.extend(part?);
+    }
+    Ok(sort_by_file_name(files))
+}
+
+/// Every file below the given directories.
+fn walk_all(mut pending: Vec<PathBuf>) -> Result<Vec<String>, StorageError> {
+    let mut files = Vec::new();
     while let Some(current) = pending.pop() {
-        let entries = std::fs::read_dir(&current)
-            .map_err(|err| io_error(&current.to_string_lossy(), "list", &err))?;
-        for entry in entries {
-            let entry = entry.map_err(|err| io_error(&current.to_string_lossy(), "list", &err))?;
-            let kind = entry
-                .file_type()
-                .map_err(|err| io_error(&current.to_string_lossy(), "list", &err))?;
-            let path = entry.path();
-            if kind.is_dir() {
-                if recursive {
-                    pending.push(path);
-                }
-            } else if kind.is_file() || (kind.is_symlink() && path.is_file()) {
-                match path.into_os_string().into_string() {
-                    Ok(key) => files.push(key),
-                    Err(name) => {
-                        tracing::warn!(file = ?name, "skipping a file whose name is not UTF-8")
-                    }
+        read_level(&current, &mut files, Some(&mut pending))?;
+    }
+    Ok(files)
+}
+
+/// Adds the files of one directory to `files` and, when asked, its subdirectories to `subdirs`.
+fn read_level(
+    dir: &Path,
+    files: &mut Vec<String>,
+    mut subdirs: Option<&mut Vec<PathBuf>>,
+) -> Result<(), StorageError> {
+    let failed = |err: std::io::Error| io_error(&dir.to_string_lossy(), "list", &err);
+    for entry in std::fs::read_dir(dir).map_err(failed)? {
+        let entry = entry.map_err(failed)?;
+        let kind = entry.file_type().map_err(failed)?;
+        let path = entry.path();
+        if kind.is_dir() {
+            if let Some(subdirs) = subdirs.as_deref_mut() {
+                subdirs.push(path);
+            }
+        } else if kind.is_file() || (kind.is_symlink() && path.is_file()) {
+            match path.into_os_string().into_string() {
+                Ok(key) => files.push(key),
+                Err(name) => {
+                    tracing::warn!(file = ?name, "skipping a file whose name is not UTF-8")
                 }
             }
         }
     }
-    files.sort_unstable_by(|a, b| basename(a).cmp(basename(b)).then_with(|| a.cmp(b)));
-    Ok(files)
+    Ok(())
 }
 
-fn basename(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
+/// Label Studio's order: by file name, then (for equal names) by path. The name offsets are
+/// computed once; finding them inside every comparison costs as much as the walk itself.
+fn sort_by_file_name(files: Vec<String>) -> Vec<String> {
+    let mut named: Vec<(usize, String)> = files
+        .into_iter()
+        .map(|path| (path.rfind('/').map_or(0, |i| i + 1), path))
+        .collect();
+    named.sort_unstable_by(|(a_at, a), (b_at, b)| {
+        a[*a_at..].cmp(&b[*b_at..]).then_with(|| a.cmp(b))
+    });
+    named.into_iter().map(|(_, path)| path).collect()
 }
 
 fn slash_path(path: &Path) -> String {

@@ -7,13 +7,14 @@
 //! A bad task file is recorded and the pass goes on; a storage failure ends the pass, and
 //! whatever was inserted before stays linked, so the next sync resumes where this one was.
 
+mod known;
 pub mod task_file;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use futures_util::{StreamExt, stream};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::db::storages::StorageRow;
@@ -22,6 +23,7 @@ use crate::db::{Db, DbError};
 use crate::jobs::Progress;
 use crate::label_config::UNDEFINED_DATA_KEY;
 use crate::storage::{KeyFilter, Storage, StorageError};
+use known::KnownKeys;
 
 /// Keys handled per dedupe query and insert transaction in blob mode.
 const KEY_BATCH: usize = 5_000;
@@ -78,13 +80,14 @@ pub async fn import(
     };
     let filter =
         KeyFilter::new(setting_str("regex_filter").as_deref()).map_err(SyncError::Settings)?;
-    let context = ImportContext {
+    let mut context = ImportContext {
         db: db.clone(),
         storage_id: storage.id,
         project_id: storage.project_id,
         author: default_author(db, storage.project_id).await?,
         provider: provider.clone(),
         progress: progress.clone(),
+        known: KnownKeys::Nothing,
     };
     let (sender, mut batches) = mpsc::channel(2);
     let lister = tokio::spawn(list_batches(
@@ -94,14 +97,24 @@ pub async fn import(
         progress,
         sender,
     ));
+    // Loaded while the listing runs: both take tens of milliseconds on large storages.
+    let started = std::time::Instant::now();
+    context.known = KnownKeys::of_storage(db, storage.id).await?;
+    tracing::debug!(elapsed = ?started.elapsed(), "known keys loaded");
     let mut report = ImportReport::default();
     while let Some(batch) = batches.recv().await {
-        let new_keys = context.drop_known(batch?, &mut report).await?;
+        let batch = batch?;
+        let started = std::time::Instant::now();
+        let listed = batch.len();
+        let new_keys = context.drop_known(batch, &mut report).await?;
+        tracing::debug!(listed, new = new_keys.len(), elapsed = ?started.elapsed(), "dedupe");
+        let started = std::time::Instant::now();
         if setting_bool("use_blob_urls") {
             context.import_blobs(new_keys, &mut report).await?;
         } else {
             context.import_task_files(new_keys, &mut report).await?;
         }
+        tracing::debug!(elapsed = ?started.elapsed(), "insert");
     }
     lister
         .await
@@ -117,6 +130,7 @@ async fn list_batches(
     progress: Arc<Progress>,
     sender: mpsc::Sender<Result<Vec<String>, StorageError>>,
 ) {
+    let started = std::time::Instant::now();
     let mut listing = provider.list(recursive);
     let mut batch = Vec::with_capacity(KEY_BATCH);
     while let Some(item) = listing.next().await {
@@ -138,6 +152,7 @@ async fn list_batches(
     if !batch.is_empty() {
         let _ = sender.send(Ok(batch)).await;
     }
+    tracing::debug!(elapsed = ?started.elapsed(), "listing done");
 }
 
 struct ImportContext {
@@ -148,6 +163,7 @@ struct ImportContext {
     author: i64,
     provider: Arc<dyn Storage>,
     progress: Arc<Progress>,
+    known: KnownKeys,
 }
 
 impl ImportContext {
@@ -157,29 +173,10 @@ impl ImportContext {
         batch: Vec<String>,
         report: &mut ImportReport,
     ) -> Result<Vec<String>, DbError> {
-        let storage_id = self.storage_id;
-        let (batch, known) = self
-            .db
-            .call(move |conn| {
-                let keys: Vec<&str> = batch.iter().map(String::as_str).collect();
-                let known = task_rows::linked_keys(conn, storage_id, &keys)?;
-                Ok((batch, known))
-            })
-            .await?;
-        let existed: i64 = known.iter().map(|(_, links)| links).sum();
-        report.existed += existed as u64;
-        self.progress
-            .existed
-            .fetch_add(existed as u64, Ordering::Relaxed);
-        if known.is_empty() {
-            return Ok(batch);
-        }
-        let known: std::collections::HashSet<String> =
-            known.into_iter().map(|(key, _)| key).collect();
-        Ok(batch
-            .into_iter()
-            .filter(|key| !known.contains(key))
-            .collect())
+        let (new_keys, existed) = self.known.split(&self.db, self.storage_id, batch).await?;
+        report.existed += existed;
+        self.progress.existed.fetch_add(existed, Ordering::Relaxed);
+        Ok(new_keys)
     }
 
     async fn import_blobs(
@@ -190,7 +187,7 @@ impl ImportContext {
         let tasks = keys
             .into_iter()
             .map(|key| NewTask {
-                data: json!({ UNDEFINED_DATA_KEY: self.provider.blob_uri(&key) }).to_string(),
+                data: blob_task_data(&self.provider.blob_uri(&key)),
                 meta: "{}".to_owned(),
                 allow_skip: true,
                 annotations: Vec::new(),
@@ -288,6 +285,13 @@ impl ImportContext {
     }
 }
 
+/// `{"$undefined$": "<uri>"}`, written directly: a `Value` per task costs more than the
+/// insert of a task on large syncs.
+fn blob_task_data(uri: &str) -> String {
+    let quoted = serde_json::to_string(uri).unwrap_or_else(|_| "\"\"".to_owned());
+    format!("{{\"{UNDEFINED_DATA_KEY}\": {quoted}}}")
+}
+
 /// Why one task file was not imported.
 enum FileError {
     /// The storage itself is gone: the whole pass stops.
@@ -306,4 +310,21 @@ async fn default_author(db: &Db, project_id: i64) -> Result<i64, DbError> {
         )?)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::blob_task_data;
+
+    #[test]
+    fn blob_data_is_valid_json_for_any_uri() {
+        for uri in [
+            "s3://b/a.png",
+            "s3://b/quote\"and\\slash.png",
+            "/data/local-files/?d=x%20y.png",
+        ] {
+            let data: serde_json::Value = serde_json::from_str(&blob_task_data(uri)).unwrap();
+            assert_eq!(data, serde_json::json!({"$undefined$": uri}));
+        }
+    }
 }
