@@ -90,6 +90,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .wrap(crate::http::error_envelopes())
             .configure(crate::http::configure)
     })
     .listen(listener)?

@@ -29,6 +29,8 @@ pub enum ApiError {
     Forbidden(String),
     #[error("Not found.")]
     NotFound,
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// A request body that could not be parsed at all (DRF's `ParseError`).
     #[error("{0}")]
     Parse(String),
@@ -61,6 +63,7 @@ impl ResponseError for ApiError {
             ApiError::NotAuthenticated | ApiError::InvalidToken => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -62,16 +62,19 @@ impl Jobs {
         }
     }
 
-    /// Queues a sync of the storage unless one is already queued or running.
-    /// Returns whether this call started one.
-    pub async fn request_sync(&self, storage_id: i64) -> Result<bool, DbError> {
+    /// Queues a sync of the storage unless one is already queued or running, and returns
+    /// the storage as it is right after that decision (`queued`, or the running sync).
+    pub async fn request_sync(&self, storage_id: i64) -> Result<Option<StorageRow>, DbError> {
         let job_id = uuid::Uuid::new_v4().simple().to_string();
         let queued_at = time::python_str(Utc::now());
         let job = job_id.clone();
-        let queued = self
+        let (queued, row) = self
             .inner
             .db
-            .call(move |conn| storages::try_queue(conn, storage_id, &job, &queued_at))
+            .call(move |conn| {
+                let queued = storages::try_queue(conn, storage_id, &job, &queued_at)?;
+                Ok((queued, storages::get(conn, storage_id)?))
+            })
             .await?;
         if queued {
             let inner = self.inner.clone();
@@ -79,7 +82,7 @@ impl Jobs {
                 .runtime
                 .spawn(async move { inner.run(storage_id, job_id).await });
         }
-        Ok(queued)
+        Ok(row)
     }
 
     /// Queues again every sync a stopped server left `queued` or `in_progress`.

@@ -12,7 +12,10 @@ mod storages;
 mod tasks;
 mod ui;
 
-use actix_web::{HttpResponse, web};
+use actix_web::dev::ServiceResponse;
+use actix_web::http::StatusCode;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{HttpResponse, ResponseError, web};
 use serde_json::{Map, Value};
 
 use crate::app::AppState;
@@ -36,6 +39,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     local_files::routes(cfg);
     ui::routes(cfg);
     cfg.default_service(web::to(not_found));
+}
+
+/// Turns actix's bare 405 into Label Studio's envelope; install with `App::wrap`.
+pub fn error_envelopes() -> ErrorHandlers<actix_web::body::BoxBody> {
+    ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, |res: ServiceResponse| {
+        let message = format!("Method \"{}\" not allowed.", res.request().method());
+        let body = ApiError::MethodNotAllowed(message).error_response();
+        Ok(ErrorHandlerResponse::Response(
+            res.into_response(body).map_into_left_body(),
+        ))
+    })
 }
 
 /// A route path and, for a path ending in `/`, the same path without it.

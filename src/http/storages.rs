@@ -192,12 +192,16 @@ async fn create(
             )
         })
         .await?;
-    if direction == Direction::Export && state.config.sync_on_target_storage_creation {
-        state.jobs.request_sync(id).await?;
-    }
-    Ok(HttpResponse::Created().json(storage_json(
-        &load(&state, direction, storage_type, id).await?,
-    )))
+    let row = if direction == Direction::Export && state.config.sync_on_target_storage_creation {
+        state
+            .jobs
+            .request_sync(id)
+            .await?
+            .ok_or(ApiError::NotFound)?
+    } else {
+        load(&state, direction, storage_type, id).await?
+    };
+    Ok(HttpResponse::Created().json(storage_json(&row)))
 }
 
 async fn get(
@@ -285,10 +289,12 @@ async fn sync(
         return Ok(HttpResponse::BadRequest()
             .json(json!({"message": format!("Storage {id} is not synchronizable")})));
     }
-    state.jobs.request_sync(id).await?;
-    Ok(HttpResponse::Ok().json(storage_json(
-        &load(&state, direction, storage_type, id).await?,
-    )))
+    let row = state
+        .jobs
+        .request_sync(id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(storage_json(&row)))
 }
 
 /// A storage of the given direction and type, or 404.

@@ -165,3 +165,88 @@ fn the_token_endpoint_returns_the_users_token() {
     assert_eq!(status, 200);
     assert_eq!(body["token"], crate::common::TOKEN);
 }
+
+#[test]
+fn the_first_user_signs_up_once_when_none_exists() {
+    let env = Env::new();
+    let server = env.start_without_user();
+    assert!(
+        env.log().contains("open /user/signup"),
+        "the log says how to create a user"
+    );
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = &server.url;
+    let page = client.get(format!("{url}/user/signup")).send().unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().unwrap().contains("Create the first user"));
+    let short = client
+        .post(format!("{url}/user/signup"))
+        .form(&[("email", "first@example.com"), ("password", "short")])
+        .send()
+        .unwrap();
+    assert_eq!(short.status(), 400);
+    let created = client
+        .post(format!("{url}/user/signup"))
+        .form(&[
+            ("email", "first@example.com"),
+            ("password", "long enough password"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(created.status(), 303);
+    let cookie = created.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let token = client
+        .get(format!("{url}/api/current-user/token"))
+        .header(COOKIE, &cookie)
+        .send()
+        .unwrap();
+    let token = token.json::<serde_json::Value>().unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(token.len(), 40);
+    let projects = client
+        .get(format!("{url}/api/projects/"))
+        .header("Authorization", format!("Token {token}"))
+        .send()
+        .unwrap();
+    assert_eq!(projects.status(), 200);
+
+    // Signup is closed once a user exists.
+    let again = client
+        .post(format!("{url}/user/signup"))
+        .form(&[
+            ("email", "second@example.com"),
+            ("password", "long enough password"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(again.status(), 403);
+    assert_eq!(
+        client
+            .get(format!("{url}/user/signup"))
+            .send()
+            .unwrap()
+            .status(),
+        303
+    );
+}
+
+#[test]
+fn wrong_methods_get_the_error_envelope() {
+    let env = Env::new();
+    let server = env.start();
+    let (status, body) = server.call(Method::PUT, "/api/storages/localfiles/validate", None);
+    assert_eq!(status, 405);
+    assert_eq!(body["detail"], "Method \"PUT\" not allowed.");
+    assert_eq!(body["status_code"], 405);
+}

@@ -66,7 +66,22 @@ impl Env {
     }
 
     pub(crate) fn start(&self) -> Server {
-        Server::start(self)
+        Server::spawn(self, Path::new(env!("CARGO_BIN_EXE_labelsync")), None, true)
+    }
+
+    /// A server started without `--username/--password` (no user exists on a fresh dir).
+    pub(crate) fn start_without_user(&self) -> Server {
+        Server::spawn(
+            self,
+            Path::new(env!("CARGO_BIN_EXE_labelsync")),
+            None,
+            false,
+        )
+    }
+
+    /// A server from a copy of the binary, run from another working directory.
+    pub(crate) fn start_copied_binary(&self, binary: &Path, cwd: &Path) -> Server {
+        Server::spawn(self, binary, Some(cwd), true)
     }
 
     pub(crate) fn log(&self) -> String {
@@ -82,25 +97,31 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    fn start(env: &Env) -> Server {
+    fn spawn(env: &Env, binary: &Path, cwd: Option<&Path>, with_user: bool) -> Server {
         std::fs::create_dir_all(&env.data).unwrap();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(env.data.join("server.log"))
             .unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_labelsync"));
+        let mut command = Command::new(binary);
         command
             .args(["start", "--port", "0", "--data-dir"])
-            .arg(&env.data)
-            .args([
+            .arg(&env.data);
+        if with_user {
+            command.args([
                 "--username",
                 EMAIL,
                 "--password",
                 PASSWORD,
                 "--user-token",
                 TOKEN,
-            ])
+            ]);
+        }
+        if let Some(cwd) = cwd {
+            command.current_dir(cwd);
+        }
+        command
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log));

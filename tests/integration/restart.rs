@@ -130,3 +130,31 @@ fn a_database_from_a_newer_version_is_refused() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("newer version of labelsync"), "{stderr}");
 }
+
+#[test]
+fn the_binary_runs_alone_from_any_directory() {
+    let env = Env::new();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let binary = elsewhere.path().join("labelsync");
+    std::fs::copy(env!("CARGO_BIN_EXE_labelsync"), &binary).unwrap();
+    let empty_cwd = tempfile::tempdir().unwrap();
+    let server = env.start_copied_binary(&binary, empty_cwd.path());
+    let css = server
+        .anonymous(reqwest::Method::GET, "/static/app.css")
+        .send()
+        .unwrap();
+    assert_eq!(css.status(), 200);
+    assert!(
+        css.text().unwrap().contains("font-family"),
+        "embedded asset"
+    );
+    let login = server
+        .anonymous(reqwest::Method::GET, "/user/login")
+        .send()
+        .unwrap();
+    assert!(
+        login.text().unwrap().contains("Sign in"),
+        "embedded template"
+    );
+    assert_eq!(server.get("/api/projects/").0, 200);
+}
