@@ -101,13 +101,7 @@ fn a_sync_killed_midway_resumes_after_restart_without_duplicates() {
 fn a_second_server_on_the_same_data_dir_is_refused() {
     let env = Env::new();
     let _first = env.start();
-    let output = Command::new(env!("CARGO_BIN_EXE_labelsync"))
-        .args(["start", "--port", "0", "--data-dir"])
-        .arg(&env.data)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = refused_start(&env);
     assert!(
         stderr.contains("another labelsync server is already using the data directory"),
         "{stderr}"
@@ -121,14 +115,19 @@ fn a_database_from_a_newer_version_is_refused() {
     let db = rusqlite::Connection::open(env.data.join("labelsync.sqlite3")).unwrap();
     db.pragma_update(None, "user_version", 999).unwrap();
     drop(db);
+    let stderr = refused_start(&env);
+    assert!(stderr.contains("newer version of labelsync"), "{stderr}");
+}
+
+/// Starts a server that must refuse to start; returns what it printed on stderr.
+fn refused_start(env: &Env) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_labelsync"))
         .args(["start", "--port", "0", "--data-dir"])
         .arg(&env.data)
         .output()
         .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("newer version of labelsync"), "{stderr}");
+    assert!(!output.status.success(), "the server started");
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 #[test]
