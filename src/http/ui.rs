@@ -5,7 +5,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use rust_embed::RustEmbed;
 
-use super::State;
 use crate::auth;
 use crate::error::ApiError;
 
@@ -26,8 +25,7 @@ struct IndexPage<'a> {
     version: &'a str,
 }
 
-async fn index(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let _ = &state;
+async fn index(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let user = match auth::authenticate(&req).await {
         Ok(user) => user,
         Err(ApiError::NotAuthenticated | ApiError::InvalidToken) => {
