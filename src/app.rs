@@ -75,6 +75,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     let runtime = tokio::runtime::Handle::current();
     let providers = ProviderContext {
         local_files: config.local_files.clone(),
+        cloud: config.cloud.clone(),
     };
     let exports = outbox::spawn_worker(db.clone(), providers.clone(), &runtime);
     let jobs = Jobs::new(db.clone(), providers.clone(), runtime);

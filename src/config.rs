@@ -18,6 +18,51 @@ pub struct Config {
     pub local_files: LocalFilesConfig,
     /// Export storages sync all annotations right after creation (Label Studio's default).
     pub sync_on_target_storage_creation: bool,
+    /// Credentials cloud storages fall back to when their own fields are empty.
+    pub cloud: CloudDefaults,
+}
+
+/// Label Studio's environment fallbacks for cloud credentials, read once at start.
+#[derive(Clone, Default)]
+pub struct CloudDefaults {
+    pub aws_access_key_id: Option<String>,
+    pub aws_secret_access_key: Option<String>,
+    pub aws_session_token: Option<String>,
+    pub s3_endpoint: Option<String>,
+    /// Path of a service-account JSON file (`GOOGLE_APPLICATION_CREDENTIALS`).
+    pub google_application_credentials: Option<String>,
+    pub azure_account_name: Option<String>,
+    pub azure_account_key: Option<String>,
+}
+
+impl std::fmt::Debug for CloudDefaults {
+    // Only says which fallbacks are set, never their values.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloudDefaults")
+            .field("aws_access_key_id", &self.aws_access_key_id.is_some())
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field(
+                "google_application_credentials",
+                &self.google_application_credentials.is_some(),
+            )
+            .field("azure_account_name", &self.azure_account_name.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CloudDefaults {
+    fn from_env() -> CloudDefaults {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        CloudDefaults {
+            aws_access_key_id: var("AWS_ACCESS_KEY_ID"),
+            aws_secret_access_key: var("AWS_SECRET_ACCESS_KEY"),
+            aws_session_token: var("AWS_SESSION_TOKEN"),
+            s3_endpoint: var("S3_ENDPOINT"),
+            google_application_credentials: var("GOOGLE_APPLICATION_CREDENTIALS"),
+            azure_account_name: var("AZURE_BLOB_ACCOUNT_NAME"),
+            azure_account_key: var("AZURE_BLOB_ACCOUNT_KEY"),
+        }
+    }
 }
 
 /// The user created at start from `--username/--password`.
@@ -79,6 +124,7 @@ impl Config {
             local_files: local_files(args)?,
             sync_on_target_storage_creation: env_bool("SYNC_ON_TARGET_STORAGE_CREATION")?
                 .unwrap_or(true),
+            cloud: CloudDefaults::from_env(),
         })
     }
 

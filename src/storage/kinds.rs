@@ -12,6 +12,10 @@ use crate::error::FieldErrors;
 /// A storage type, named as in Label Studio's API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StorageType {
+    S3,
+    Gcs,
+    Azure,
+    Redis,
     LocalFiles,
 }
 
@@ -24,6 +28,8 @@ pub enum FieldKind {
     Bool,
     /// A boolean or null.
     OptionalBool,
+    /// A whole number of at least 1.
+    Count,
 }
 
 /// Where a field applies.
@@ -34,13 +40,20 @@ pub enum Applies {
     ExportOnly,
 }
 
+/// A field's value when a create request omits it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Default {
+    Null,
+    Bool(bool),
+    Int(i64),
+}
+
 /// One API field of a storage type.
 #[derive(Debug, Clone, Copy)]
 pub struct FieldSpec {
     pub name: &'static str,
     pub kind: FieldKind,
-    /// Default when a create request omits the field.
-    pub default: Option<bool>,
+    pub default: Default,
     pub applies: Applies,
     /// Write-only: stored apart and never returned.
     pub secret: bool,
@@ -49,7 +62,7 @@ pub struct FieldSpec {
 const fn field(
     name: &'static str,
     kind: FieldKind,
-    default: Option<bool>,
+    default: Default,
     applies: Applies,
 ) -> FieldSpec {
     FieldSpec {
@@ -61,36 +74,133 @@ const fn field(
     }
 }
 
+const fn text(name: &'static str) -> FieldSpec {
+    field(name, FieldKind::Text, Default::Null, Applies::Both)
+}
+
+const fn secret(name: &'static str) -> FieldSpec {
+    FieldSpec {
+        name,
+        kind: FieldKind::Text,
+        default: Default::Null,
+        applies: Applies::Both,
+        secret: true,
+    }
+}
+
+use Applies::{ExportOnly, ImportOnly};
+
+const USE_BLOB_URLS: FieldSpec = field(
+    "use_blob_urls",
+    FieldKind::Bool,
+    Default::Bool(false),
+    Applies::Both,
+);
+const RECURSIVE_SCAN: FieldSpec = field(
+    "recursive_scan",
+    FieldKind::Bool,
+    Default::Bool(false),
+    ImportOnly,
+);
+const PRESIGN: FieldSpec = field("presign", FieldKind::Bool, Default::Bool(true), ImportOnly);
+const PRESIGN_TTL: FieldSpec = field("presign_ttl", FieldKind::Count, Default::Int(1), ImportOnly);
+const CAN_DELETE: FieldSpec = field(
+    "can_delete_objects",
+    FieldKind::OptionalBool,
+    Default::Null,
+    ExportOnly,
+);
+
+const S3_FIELDS: &[FieldSpec] = &[
+    text("bucket"),
+    text("prefix"),
+    text("regex_filter"),
+    USE_BLOB_URLS,
+    RECURSIVE_SCAN,
+    text("region_name"),
+    text("s3_endpoint"),
+    secret("aws_access_key_id"),
+    secret("aws_secret_access_key"),
+    secret("aws_session_token"),
+    text("aws_sse_kms_key_id"),
+    PRESIGN,
+    PRESIGN_TTL,
+    CAN_DELETE,
+];
+
+const GCS_FIELDS: &[FieldSpec] = &[
+    text("bucket"),
+    text("prefix"),
+    text("regex_filter"),
+    USE_BLOB_URLS,
+    RECURSIVE_SCAN,
+    secret("google_application_credentials"),
+    text("google_project_id"),
+    text("gcs_endpoint"),
+    PRESIGN,
+    PRESIGN_TTL,
+    CAN_DELETE,
+];
+
+const AZURE_FIELDS: &[FieldSpec] = &[
+    text("container"),
+    text("prefix"),
+    text("regex_filter"),
+    USE_BLOB_URLS,
+    RECURSIVE_SCAN,
+    secret("account_name"),
+    secret("account_key"),
+    text("azure_endpoint"),
+    PRESIGN,
+    PRESIGN_TTL,
+    CAN_DELETE,
+];
+
+const REDIS_FIELDS: &[FieldSpec] = &[
+    text("path"),
+    text("host"),
+    text("port"),
+    secret("password"),
+    field("db", FieldKind::Count, Default::Int(1), ImportOnly),
+    field("db", FieldKind::Count, Default::Int(2), ExportOnly),
+    text("regex_filter"),
+    CAN_DELETE,
+];
+
 const LOCAL_FILES_FIELDS: &[FieldSpec] = &[
-    field("path", FieldKind::Text, None, Applies::Both),
-    field("regex_filter", FieldKind::Text, None, Applies::Both),
-    field("use_blob_urls", FieldKind::Bool, Some(false), Applies::Both),
-    field(
-        "recursive_scan",
-        FieldKind::Bool,
-        Some(false),
-        Applies::ImportOnly,
-    ),
-    field(
-        "can_delete_objects",
-        FieldKind::OptionalBool,
-        None,
-        Applies::ExportOnly,
-    ),
+    text("path"),
+    text("regex_filter"),
+    USE_BLOB_URLS,
+    RECURSIVE_SCAN,
+    CAN_DELETE,
 ];
 
 impl StorageType {
     /// Every type, in Label Studio's listing order.
-    pub const ALL: &'static [StorageType] = &[StorageType::LocalFiles];
+    pub const ALL: &'static [StorageType] = &[
+        StorageType::S3,
+        StorageType::Gcs,
+        StorageType::Azure,
+        StorageType::Redis,
+        StorageType::LocalFiles,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
+            StorageType::S3 => "s3",
+            StorageType::Gcs => "gcs",
+            StorageType::Azure => "azure",
+            StorageType::Redis => "redis",
             StorageType::LocalFiles => "localfiles",
         }
     }
 
     pub fn title(self) -> &'static str {
         match self {
+            StorageType::S3 => "AWS S3",
+            StorageType::Gcs => "Google Cloud Storage",
+            StorageType::Azure => "Microsoft Azure",
+            StorageType::Redis => "Redis",
             StorageType::LocalFiles => "Local files",
         }
     }
@@ -102,6 +212,10 @@ impl StorageType {
     /// The fields this type takes in `direction`.
     pub fn fields(self, direction: Direction) -> impl Iterator<Item = &'static FieldSpec> {
         let all = match self {
+            StorageType::S3 => S3_FIELDS,
+            StorageType::Gcs => GCS_FIELDS,
+            StorageType::Azure => AZURE_FIELDS,
+            StorageType::Redis => REDIS_FIELDS,
             StorageType::LocalFiles => LOCAL_FILES_FIELDS,
         };
         all.iter().filter(move |f| match f.applies {
@@ -118,7 +232,11 @@ impl StorageType {
             .map(|f| {
                 (
                     f.name.to_owned(),
-                    f.default.map_or(Value::Null, Value::Bool),
+                    match f.default {
+                        Default::Null => Value::Null,
+                        Default::Bool(b) => Value::Bool(b),
+                        Default::Int(n) => Value::from(n),
+                    },
                 )
             })
             .collect()
@@ -155,6 +273,9 @@ impl StorageType {
                 }
             }
         }
+        if self == StorageType::S3 {
+            errors.extend(s3_key_pair_errors(secrets));
+        }
         if errors.is_empty() {
             Ok(())
         } else {
@@ -189,9 +310,38 @@ impl StorageType {
     }
 }
 
+/// An S3 key id without its secret (or the reverse) can never sign a request.
+fn s3_key_pair_errors(secrets: &Map<String, Value>) -> FieldErrors {
+    let message = "Access Key ID and Secret Access Key must be provided together.";
+    match (
+        secrets.contains_key("aws_access_key_id"),
+        secrets.contains_key("aws_secret_access_key"),
+    ) {
+        (true, false) => {
+            FieldErrors::from([("aws_secret_access_key".to_owned(), vec![message.to_owned()])])
+        }
+        (false, true) => {
+            FieldErrors::from([("aws_access_key_id".to_owned(), vec![message.to_owned()])])
+        }
+        _ => FieldErrors::new(),
+    }
+}
+
 /// Checks and converts one value, accepting DRF's lenient spellings of booleans.
 fn coerce(kind: FieldKind, raw: &Value) -> Result<Value, &'static str> {
+    const COUNT: &str = "Ensure this value is a whole number greater than or equal to 1.";
     match (kind, raw) {
+        (FieldKind::Count, Value::Number(n)) => {
+            n.as_i64().filter(|n| *n >= 1).map(Value::from).ok_or(COUNT)
+        }
+        (FieldKind::Count, Value::String(s)) => s
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .map(Value::from)
+            .ok_or(COUNT),
+        (FieldKind::Count, _) => Err(COUNT),
         (FieldKind::Text, Value::Null) => Ok(Value::Null),
         (FieldKind::Text, Value::String(_)) => Ok(raw.clone()),
         (FieldKind::Text, Value::Number(n)) => Ok(Value::String(n.to_string())),

@@ -343,7 +343,11 @@ fn write_atomically(dir: &Path, path: &Path, body: &[u8]) -> Result<(), StorageE
             dir.display()
         )));
     }
-    let temp = dir.join(format!(".labelsync-{}.tmp", uuid::Uuid::new_v4().simple()));
+    // Subfolders of the storage directory are created as needed; the directory itself
+    // must exist (a typo in the path must not create a tree somewhere).
+    let parent = path.parent().unwrap_or(dir);
+    std::fs::create_dir_all(parent).map_err(|err| io_error(&key, "write", &err))?;
+    let temp = parent.join(format!(".labelsync-{}.tmp", uuid::Uuid::new_v4().simple()));
     std::fs::write(&temp, body)
         .and_then(|()| std::fs::rename(&temp, path))
         .map_err(|err| {

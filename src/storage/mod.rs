@@ -7,6 +7,8 @@
 
 pub mod kinds;
 pub mod local;
+pub mod object;
+pub mod redis;
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -80,22 +82,48 @@ pub trait Storage: Send + Sync + Debug {
     fn filter_subject<'k>(&self, key: &'k str) -> &'k str {
         key
     }
+
+    /// A URL that lets a browser GET the object for `ttl`, where the provider signs URLs.
+    async fn presign(
+        &self,
+        _key: &str,
+        _ttl: std::time::Duration,
+    ) -> Result<Option<String>, StorageError> {
+        Ok(None)
+    }
+
+    /// The URI scheme and bucket of this storage's blob URIs (`("s3", "bucket")`), for
+    /// storages whose URIs the media resolver can serve.
+    fn uri_scheme(&self) -> Option<(&str, &str)> {
+        None
+    }
 }
 
 /// What providers need from the server's configuration.
 #[derive(Debug, Clone)]
 pub struct ProviderContext {
     pub local_files: LocalFilesConfig,
+    pub cloud: crate::config::CloudDefaults,
 }
 
 /// Builds the provider for a storage's type and stored settings.
 pub fn open(
     storage_type: StorageType,
     settings: &Map<String, Value>,
-    _secrets: &Map<String, Value>,
+    secrets: &Map<String, Value>,
     ctx: &ProviderContext,
 ) -> Result<Arc<dyn Storage>, StorageError> {
     match storage_type {
+        StorageType::S3 => Ok(Arc::new(object::ObjectStorage::s3(
+            settings, secrets, &ctx.cloud,
+        )?)),
+        StorageType::Gcs => Ok(Arc::new(object::ObjectStorage::gcs(
+            settings, secrets, &ctx.cloud,
+        )?)),
+        StorageType::Azure => Ok(Arc::new(object::ObjectStorage::azure(
+            settings, secrets, &ctx.cloud,
+        )?)),
+        StorageType::Redis => Ok(Arc::new(redis::RedisStorage::new(settings, secrets)?)),
         StorageType::LocalFiles => {
             let path = settings
                 .get("path")

@@ -2,7 +2,9 @@
 //! One test binary (all modules below) so the server binary is built once.
 
 mod auth;
+mod backends;
 mod common;
+mod conformance;
 mod errors;
 mod export;
 mod local_files;

@@ -1,0 +1,395 @@
+//! S3, Google Cloud Storage and Azure Blob through `object_store`: one provider, three
+//! builders.
+//!
+//! Each builder maps Label Studio's fields (and its environment fallbacks) onto the
+//! `object_store` builder, with short timeouts and few retries so that a wrong endpoint
+//! fails a connection check in seconds, not minutes. Error texts are our own: provider
+//! messages can carry request details, never credentials, but we still only pass on the
+//! kind of failure.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::{StreamExt, TryStreamExt};
+use object_store::aws::AmazonS3Builder;
+use object_store::azure::MicrosoftAzureBuilder;
+use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::path::Path;
+use object_store::signer::Signer;
+use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
+use serde_json::{Map, Value};
+
+use super::{ObjectInfo, ObjectStream, Storage, StorageError};
+use crate::config::CloudDefaults;
+
+/// A bucket (or container) and prefix on an object store.
+#[derive(Debug)]
+pub struct ObjectStorage {
+    store: Arc<dyn ObjectStore>,
+    signer: Arc<dyn Signer>,
+    /// `s3`, `gs` or `azure-blob`: the scheme of blob URIs.
+    scheme: &'static str,
+    /// For messages: `S3`, `GCS`, `Azure`.
+    service: &'static str,
+    bucket: String,
+    /// Without leading or trailing slashes; empty for the whole bucket.
+    prefix: String,
+}
+
+fn text<'a>(settings: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    settings
+        .get(name)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+fn client_options(endpoint: Option<&str>) -> ClientOptions {
+    ClientOptions::new()
+        .with_connect_timeout(Duration::from_secs(5))
+        .with_timeout(Duration::from_secs(60))
+        .with_allow_http(endpoint.is_some_and(|e| e.starts_with("http://")))
+}
+
+fn retry() -> RetryConfig {
+    RetryConfig {
+        max_retries: 2,
+        retry_timeout: Duration::from_secs(15),
+        ..RetryConfig::default()
+    }
+}
+
+fn required<'a>(
+    settings: &'a Map<String, Value>,
+    name: &str,
+    service: &str,
+) -> Result<&'a str, StorageError> {
+    text(settings, name)
+        .ok_or_else(|| StorageError::InvalidConfig(format!("The {service} {name} must be set.")))
+}
+
+impl ObjectStorage {
+    /// Amazon S3 or an S3-compatible endpoint.
+    pub fn s3(
+        settings: &Map<String, Value>,
+        secrets: &Map<String, Value>,
+        env: &CloudDefaults,
+    ) -> Result<ObjectStorage, StorageError> {
+        let bucket = required(settings, "bucket", "S3")?;
+        let endpoint = text(settings, "s3_endpoint").or(env.s3_endpoint.as_deref());
+        let mut builder = AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_region(text(settings, "region_name").unwrap_or("us-east-1"))
+            .with_client_options(client_options(endpoint))
+            .with_retry(retry());
+        if let Some(endpoint) = endpoint {
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_virtual_hosted_style_request(false);
+        }
+        let key_id = text(secrets, "aws_access_key_id").or(env.aws_access_key_id.as_deref());
+        let secret =
+            text(secrets, "aws_secret_access_key").or(env.aws_secret_access_key.as_deref());
+        if let (Some(key_id), Some(secret)) = (key_id, secret) {
+            builder = builder
+                .with_access_key_id(key_id)
+                .with_secret_access_key(secret);
+            if let Some(token) =
+                text(secrets, "aws_session_token").or(env.aws_session_token.as_deref())
+            {
+                builder = builder.with_token(token);
+            }
+        }
+        if let Some(kms_key) = text(settings, "aws_sse_kms_key_id") {
+            builder = builder.with_sse_kms_encryption(kms_key);
+        }
+        let store = Arc::new(builder.build().map_err(|err| config_error("S3", &err))?);
+        Ok(ObjectStorage::new(
+            store.clone(),
+            store,
+            "s3",
+            "S3",
+            bucket,
+            settings,
+        ))
+    }
+
+    /// Google Cloud Storage (or a GCS-compatible endpoint such as an emulator).
+    pub fn gcs(
+        settings: &Map<String, Value>,
+        secrets: &Map<String, Value>,
+        env: &CloudDefaults,
+    ) -> Result<ObjectStorage, StorageError> {
+        let bucket = required(settings, "bucket", "GCS")?;
+        let endpoint = text(settings, "gcs_endpoint");
+        let mut builder = GoogleCloudStorageBuilder::new()
+            .with_bucket_name(bucket)
+            .with_client_options(client_options(endpoint))
+            .with_retry(retry());
+        match text(secrets, "google_application_credentials") {
+            Some(json) => {
+                serde_json::from_str::<Value>(json).map_err(|err| {
+                    StorageError::InvalidConfig(format!(
+                        "Google Application Credentials must be valid JSON string. {err}"
+                    ))
+                })?;
+                builder = builder.with_service_account_key(json);
+            }
+            None => {
+                if let Some(path) = env.google_application_credentials.as_deref() {
+                    builder = builder.with_service_account_path(path);
+                }
+            }
+        }
+        if let Some(endpoint) = endpoint {
+            builder = builder.with_base_url(endpoint);
+        }
+        let store = Arc::new(builder.build().map_err(|err| config_error("GCS", &err))?);
+        Ok(ObjectStorage::new(
+            store.clone(),
+            store,
+            "gs",
+            "GCS",
+            bucket,
+            settings,
+        ))
+    }
+
+    /// Azure Blob Storage (or Azurite, or a sovereign cloud, through `azure_endpoint`).
+    pub fn azure(
+        settings: &Map<String, Value>,
+        secrets: &Map<String, Value>,
+        env: &CloudDefaults,
+    ) -> Result<ObjectStorage, StorageError> {
+        let container = required(settings, "container", "Azure")?;
+        let account = text(secrets, "account_name").or(env.azure_account_name.as_deref());
+        let key = text(secrets, "account_key").or(env.azure_account_key.as_deref());
+        let (Some(account), Some(key)) = (account, key) else {
+            return Err(StorageError::InvalidConfig(
+                "Azure account name and key must be set using environment variables AZURE_BLOB_ACCOUNT_NAME and AZURE_BLOB_ACCOUNT_KEY or account_name and account_key fields.".to_owned(),
+            ));
+        };
+        let endpoint = text(settings, "azure_endpoint");
+        let mut builder = MicrosoftAzureBuilder::new()
+            .with_account(account)
+            .with_access_key(key)
+            .with_container_name(container)
+            .with_client_options(client_options(endpoint))
+            .with_retry(retry());
+        if let Some(endpoint) = endpoint {
+            builder = builder
+                .with_endpoint(endpoint.to_owned())
+                .with_allow_http(endpoint.starts_with("http://"));
+        }
+        let store = Arc::new(builder.build().map_err(|err| config_error("Azure", &err))?);
+        Ok(ObjectStorage::new(
+            store.clone(),
+            store,
+            "azure-blob",
+            "Azure",
+            container,
+            settings,
+        ))
+    }
+
+    fn new(
+        store: Arc<dyn ObjectStore>,
+        signer: Arc<dyn Signer>,
+        scheme: &'static str,
+        service: &'static str,
+        bucket: &str,
+        settings: &Map<String, Value>,
+    ) -> ObjectStorage {
+        let prefix = text(settings, "prefix")
+            .unwrap_or_default()
+            .trim_matches('/')
+            .to_owned();
+        ObjectStorage {
+            store,
+            signer,
+            scheme,
+            service,
+            bucket: bucket.to_owned(),
+            prefix,
+        }
+    }
+
+    fn prefix_path(&self) -> Option<Path> {
+        (!self.prefix.is_empty()).then(|| Path::from(self.prefix.as_str()))
+    }
+
+    /// Turns an `object_store` error into a message that says what to fix.
+    fn error(&self, key: Option<&str>, err: object_store::Error) -> StorageError {
+        let (service, bucket) = (self.service, &self.bucket);
+        let text = format!("{err:?}");
+        if let object_store::Error::NotFound { .. } = err
+            && let Some(key) = key
+        {
+            return StorageError::NotFound {
+                key: key.to_owned(),
+            };
+        }
+        if [
+            "NoSuchBucket",
+            "ContainerNotFound",
+            "bucket does not exist",
+            "The specified bucket",
+            "404 Not Found",
+        ]
+        .iter()
+        .any(|needle| text.contains(needle))
+        {
+            return StorageError::InvalidConfig(format!(
+                "Cannot find bucket {bucket} in {service}."
+            ));
+        }
+        if [
+            "403",
+            "401",
+            "SignatureDoesNotMatch",
+            "InvalidAccessKeyId",
+            "AuthenticationFailed",
+            "AccessDenied",
+        ]
+        .iter()
+        .any(|needle| text.contains(needle))
+        {
+            return StorageError::Denied(format!(
+                "Cannot connect to {service} {bucket} with the specified credentials: access was refused."
+            ));
+        }
+        if [
+            "connect",
+            "Connection refused",
+            "dns error",
+            "timed out",
+            "error sending request",
+        ]
+        .iter()
+        .any(|n| text.contains(n))
+        {
+            return StorageError::Unreachable(format!(
+                "Cannot reach the {service} endpoint for {bucket}: the server does not answer (check the endpoint and the network)."
+            ));
+        }
+        tracing::debug!(service, bucket = %bucket, "storage error: {text}");
+        StorageError::Other(format!(
+            "{service} request for {bucket} failed: {}",
+            short_reason(&err)
+        ))
+    }
+}
+
+/// The first line of an error, without request URLs.
+fn short_reason(err: &object_store::Error) -> String {
+    let text = err.to_string();
+    let line = text.lines().next().unwrap_or_default();
+    line.split(" http")
+        .next()
+        .unwrap_or(line)
+        .chars()
+        .take(200)
+        .collect()
+}
+
+fn config_error(service: &str, err: &object_store::Error) -> StorageError {
+    StorageError::InvalidConfig(format!(
+        "The {service} settings are not usable: {}",
+        short_reason(err)
+    ))
+}
+
+#[async_trait]
+impl Storage for ObjectStorage {
+    fn list(&self, recursive: bool) -> ObjectStream<'_> {
+        let prefix = self.prefix_path();
+        let to_info = |meta: object_store::ObjectMeta| ObjectInfo {
+            key: meta.location.to_string(),
+            size: Some(meta.size),
+            last_modified: Some(meta.last_modified),
+        };
+        if recursive {
+            self.store
+                .list(prefix.as_ref())
+                .map_ok(to_info)
+                .map_err(move |err| self.error(None, err))
+                .try_filter(|info| std::future::ready(!info.key.ends_with('/')))
+                .boxed()
+        } else {
+            let listing = async move { self.store.list_with_delimiter(prefix.as_ref()).await };
+            futures_util::stream::once(listing)
+                .map(move |result| match result {
+                    Ok(list) => {
+                        futures_util::stream::iter(list.objects.into_iter().map(to_info).map(Ok))
+                            .boxed()
+                    }
+                    Err(err) => futures_util::stream::iter([Err(self.error(None, err))]).boxed(),
+                })
+                .flatten()
+                .boxed()
+        }
+    }
+
+    async fn read(&self, key: &str) -> Result<Bytes, StorageError> {
+        let path = Path::from(key);
+        let result = self
+            .store
+            .get(&path)
+            .await
+            .map_err(|err| self.error(Some(key), err))?;
+        result
+            .bytes()
+            .await
+            .map_err(|err| self.error(Some(key), err))
+    }
+
+    async fn write(&self, key: &str, body: Bytes) -> Result<(), StorageError> {
+        self.store
+            .put(&Path::from(key), PutPayload::from(body))
+            .await
+            .map_err(|err| self.error(Some(key), err))?;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        match self.store.delete(&Path::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(err) => Err(self.error(Some(key), err)),
+        }
+    }
+
+    async fn check(&self) -> Result<(), StorageError> {
+        let mut listing = self.store.list(self.prefix_path().as_ref());
+        match listing.next().await {
+            Some(Err(err)) => Err(self.error(None, err)),
+            _ => Ok(()),
+        }
+    }
+
+    fn key_for(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}/{name}", self.prefix)
+        }
+    }
+
+    fn blob_uri(&self, key: &str) -> String {
+        format!("{}://{}/{key}", self.scheme, self.bucket)
+    }
+
+    async fn presign(&self, key: &str, ttl: Duration) -> Result<Option<String>, StorageError> {
+        let url = self
+            .signer
+            .signed_url(http::Method::GET, &Path::from(key), ttl)
+            .await
+            .map_err(|err| self.error(Some(key), err))?;
+        Ok(Some(url.to_string()))
+    }
+
+    fn uri_scheme(&self) -> Option<(&str, &str)> {
+        Some((self.scheme, &self.bucket))
+    }
+}
