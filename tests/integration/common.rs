@@ -125,6 +125,17 @@ impl Server {
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log));
+        // The test environment carries the emulators' AWS_*/AZURE_* variables; a server
+        // must only see the credential fallbacks a test gives it on purpose.
+        for (key, _) in std::env::vars() {
+            if key.starts_with("AWS_")
+                || key.starts_with("AZURE_")
+                || key.starts_with("GOOGLE_")
+                || key == "S3_ENDPOINT"
+            {
+                command.env_remove(key);
+            }
+        }
         for (key, value) in &env.vars {
             command.env(key, value);
         }

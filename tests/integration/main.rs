@@ -3,6 +3,7 @@
 
 mod auth;
 mod backends;
+mod cloud;
 mod common;
 mod conformance;
 mod errors;

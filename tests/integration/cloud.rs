@@ -1,0 +1,281 @@
+//! S3, GCS, Azure and Redis as sources and targets, over the API, against the real servers.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use labelsync::config::{CloudDefaults, LocalFilesConfig};
+use labelsync::db::storages::Direction;
+use labelsync::storage::{self, ProviderContext, Storage, StorageType};
+use serde_json::{Map, Value, json};
+
+use crate::backends::{cloud_fields, secret_values, unique_prefix};
+use crate::common::{Env, Server};
+
+const TYPES: [&str; 4] = ["s3", "gcs", "azure", "redis"];
+
+/// Direct access to the same bucket/prefix, to seed and inspect objects.
+fn direct(kind: &str, fields: &Value, direction: Direction) -> Arc<dyn Storage> {
+    let storage_type = StorageType::parse(kind).unwrap();
+    let (mut settings, mut secrets) = (storage_type.default_settings(direction), Map::new());
+    storage_type
+        .apply_body(
+            direction,
+            fields.as_object().unwrap(),
+            &mut settings,
+            &mut secrets,
+        )
+        .unwrap();
+    let ctx = ProviderContext {
+        local_files: LocalFilesConfig {
+            serving_enabled: false,
+            document_root: std::env::temp_dir(),
+        },
+        cloud: CloudDefaults::default(),
+    };
+    storage::open(storage_type, &settings, &secrets, &ctx).unwrap()
+}
+
+fn with(fields: &Value, extra: Value) -> Value {
+    let mut merged = fields.clone();
+    merged
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    merged
+}
+
+fn assert_no_secrets(body: &Value, secrets: &[String]) {
+    let text = body.to_string();
+    for secret in secrets {
+        assert!(
+            !text.contains(secret.as_str()),
+            "a secret came back in {text}"
+        );
+    }
+}
+
+#[test]
+fn task_files_sync_once_from_every_cloud_type() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let env = Env::new();
+    let server = env.start();
+    for kind in TYPES {
+        let fields = cloud_fields(kind, &unique_prefix("tasks"));
+        let store = direct(kind, &fields, Direction::Import);
+        rt.block_on(store.write(
+            &store.key_for("one.json"),
+            Bytes::from_static(br#"{"text": "one"}"#),
+        ))
+        .unwrap();
+        rt.block_on(store.write(
+            &store.key_for("many.json"),
+            Bytes::from_static(br#"[{"text": "a"}, {"data": {"text": "b"}}]"#),
+        ))
+        .unwrap();
+        rt.block_on(store.write(&store.key_for("bad.json"), Bytes::from_static(b"not json")))
+            .unwrap();
+        let secrets = secret_values(&fields);
+        let project = server.project();
+        let (storage, created) = {
+            let body = with(&fields, json!({"project": project, "recursive_scan": true}));
+            let (status, created) = server.post(&format!("/api/storages/{kind}/"), body);
+            assert_eq!(status, 201, "{kind}: {created}");
+            (created["id"].as_i64().unwrap(), created)
+        };
+        assert_no_secrets(&created, &secrets);
+        assert_eq!(created["type"], kind);
+        let done = server.sync(kind, storage);
+        assert_eq!(done["status"], "completed_with_errors", "{kind}: {done}");
+        assert_eq!(done["last_sync_count"], 3, "{kind}");
+        assert!(
+            done["traceback"].as_str().unwrap().contains("bad.json"),
+            "{kind}: {done}"
+        );
+        assert_no_secrets(&done, &secrets);
+        let again = server.sync(kind, storage);
+        assert_eq!(
+            again["last_sync_count"], 0,
+            "{kind}: re-sync creates nothing"
+        );
+        assert_eq!(again["meta"]["tasks_existed"], 3, "{kind}");
+        let tasks = server.tasks(project);
+        let mut texts: Vec<&str> = tasks
+            .iter()
+            .map(|t| t["data"]["text"].as_str().unwrap())
+            .collect();
+        texts.sort_unstable();
+        assert_eq!(texts, vec!["a", "b", "one"], "{kind}");
+        let (_, listed) = server.get(&format!("/api/storages/?project={project}"));
+        assert_no_secrets(&listed, &secrets);
+    }
+}
+
+#[test]
+fn blob_mode_makes_one_task_per_object_with_its_uri() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let env = Env::new();
+    let server = env.start();
+    for (kind, scheme) in [("s3", "s3"), ("gcs", "gs"), ("azure", "azure-blob")] {
+        let prefix = unique_prefix("blobs");
+        let fields = cloud_fields(kind, &prefix);
+        let store = direct(kind, &fields, Direction::Import);
+        for name in ["a.png", "b.png", "notes.txt"] {
+            rt.block_on(store.write(&store.key_for(name), Bytes::from_static(b"\x89PNG")))
+                .unwrap();
+        }
+        let project = server.project();
+        let done = {
+            let body = with(
+                &fields,
+                json!({"project": project, "use_blob_urls": true, "regex_filter": r".*\.png"}),
+            );
+            let (status, created) = server.post(&format!("/api/storages/{kind}/"), body);
+            assert_eq!(status, 201, "{created}");
+            server.sync(kind, created["id"].as_i64().unwrap())
+        };
+        assert_eq!(done["status"], "completed", "{kind}: {done}");
+        assert_eq!(
+            done["last_sync_count"], 2,
+            "{kind}: the regex filter keeps the images"
+        );
+        let tasks = server.tasks(project);
+        let mut uris: Vec<&str> = tasks
+            .iter()
+            .map(|t| t["data"]["image"].as_str().unwrap())
+            .collect();
+        uris.sort_unstable();
+        assert_eq!(
+            uris,
+            vec![
+                format!("{scheme}://test-bucket/{prefix}/a.png"),
+                format!("{scheme}://test-bucket/{prefix}/b.png")
+            ]
+        );
+    }
+}
+
+fn annotate(server: &Server, project: i64) -> i64 {
+    server.post(
+        &format!("/api/projects/{project}/import"),
+        json!([{"image": "x.png"}]),
+    );
+    let task = server.tasks(project)[0]["id"].as_i64().unwrap();
+    let (status, annotation) = server.post(
+        &format!("/api/tasks/{task}/annotations/"),
+        json!({"result": []}),
+    );
+    assert_eq!(status, 201);
+    annotation["id"].as_i64().unwrap()
+}
+
+#[test]
+fn every_cloud_type_receives_annotations_and_honours_deletion() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let env = Env::new();
+    let server = env.start();
+    for kind in TYPES {
+        let fields = cloud_fields(kind, &unique_prefix("export"));
+        let store = direct(kind, &fields, Direction::Export);
+        let project = server.project();
+        let first = annotate(&server, project);
+        let target = {
+            let body = with(
+                &fields,
+                json!({"project": project, "can_delete_objects": true}),
+            );
+            let (status, created) = server.post(&format!("/api/storages/export/{kind}"), body);
+            assert_eq!(status, 201, "{kind}: {created}");
+            assert_no_secrets(&created, &secret_values(&fields));
+            server.wait_synced(&format!("export/{kind}"), created["id"].as_i64().unwrap())
+        };
+        assert_eq!(target["status"], "completed", "{kind}: {target}");
+        let document: Value = serde_json::from_slice(
+            &rt.block_on(store.read(&store.key_for(&first.to_string())))
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            document["id"], first,
+            "{kind}: exported by the initial sync"
+        );
+
+        // A later save is exported on its own; a delete removes it.
+        let (_, annotation) = {
+            server.post(
+                &format!("/api/tasks/{}/annotations/", document["task"]["id"]),
+                json!({"result": [{"value": {}}]}),
+            )
+        };
+        let second = store.key_for(&annotation["id"].to_string());
+        wait_until(
+            || rt.block_on(store.read(&second)).is_ok(),
+            &format!("{kind}: export on save"),
+        );
+        let code = server.delete(&format!("/api/annotations/{}/", annotation["id"]));
+        assert_eq!(code, 204);
+        wait_until(
+            || rt.block_on(store.read(&second)).is_err(),
+            &format!("{kind}: delete propagated"),
+        );
+    }
+}
+
+fn wait_until(mut check: impl FnMut() -> bool, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !check() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn bad_cloud_settings_are_refused_with_readable_messages() {
+    let env = Env::new();
+    let server = env.start();
+    let project = server.project();
+    let cases = [
+        (
+            "s3",
+            json!({"bucket": "no-such-bucket-here"}),
+            "Cannot find bucket",
+        ),
+        (
+            "s3",
+            json!({"s3_endpoint": "http://127.0.0.1:9"}),
+            "Cannot reach",
+        ),
+        (
+            "s3",
+            json!({"aws_secret_access_key": null}),
+            "Access Key ID and Secret Access Key must be provided together.",
+        ),
+        ("azure", json!({"account_key": "d3Jvbmcga2V5"}), "refused"),
+        (
+            "azure",
+            json!({"container": "no-such-container"}),
+            "Cannot find bucket",
+        ),
+        (
+            "gcs",
+            json!({"google_application_credentials": "{not json"}),
+            "must be valid JSON",
+        ),
+        ("redis", json!({"port": "9"}), "Can't connect to Redis"),
+        ("redis", json!({"db": 0}), "greater than or equal to 1"),
+    ];
+    for (kind, change, expected) in cases {
+        let fields = with(&cloud_fields(kind, "errors"), change.clone());
+        for route in [
+            format!("/api/storages/{kind}/"),
+            format!("/api/storages/{kind}/validate"),
+        ] {
+            let (status, body) = server.post(&route, with(&fields, json!({"project": project})));
+            assert_eq!(status, 400, "{route} {change}: {body}");
+            assert!(
+                body.to_string().contains(expected),
+                "{route} {change}: {body}"
+            );
+            assert_no_secrets(&body, &secret_values(&cloud_fields(kind, "errors")));
+        }
+    }
+}
