@@ -19,6 +19,7 @@ pub mod label_config;
 pub mod local_files;
 pub mod logging;
 pub mod records;
+pub mod resolve;
 pub mod storage;
 pub mod sync;
 pub mod time;

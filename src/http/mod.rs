@@ -8,6 +8,7 @@ mod annotations;
 mod auth;
 mod local_files;
 mod projects;
+mod resolve;
 mod storages;
 mod tasks;
 mod ui;
@@ -37,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     annotations::routes(cfg);
     storages::routes(cfg);
     local_files::routes(cfg);
+    resolve::routes(cfg);
     ui::routes(cfg);
     cfg.default_service(web::to(not_found));
 }

@@ -12,6 +12,7 @@ use crate::db::{self, annotations, outbox, projects, users};
 use crate::error::ApiError;
 use crate::label_config::first_data_variable;
 use crate::records;
+use crate::resolve;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -33,6 +34,42 @@ struct ListQuery {
     project: Option<String>,
     page: Option<String>,
     page_size: Option<String>,
+    resolve_uri: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DetailQuery {
+    resolve_uri: Option<String>,
+}
+
+/// `?resolve_uri=false` asks for raw storage URIs; the default rewrites them for browsers.
+fn wants_resolved(resolve_uri: Option<&str>) -> bool {
+    resolve_uri
+        .and_then(crate::config::parse_bool)
+        .unwrap_or(true)
+}
+
+/// Task data as served: `$undefined$` renamed, storage URIs rewritten unless raw data is asked for.
+fn served_data(
+    task: &TaskRow,
+    data_key: Option<&str>,
+    resolvable: Option<&[resolve::Resolvable]>,
+) -> Value {
+    let mut data = records::task_data(&task.data, data_key);
+    if let Some(storages) = resolvable {
+        resolve::rewrite(&mut data, task.id, storages);
+    }
+    data
+}
+
+/// The project's buckets whose URIs are rewritten, in the caller's connection.
+fn resolvable_of(
+    conn: &rusqlite::Connection,
+    project_id: i64,
+) -> Result<Vec<resolve::Resolvable>, db::DbError> {
+    let storages =
+        db::storages::of_project(conn, project_id, db::storages::Direction::Import, None)?;
+    Ok(resolve::resolvable(&storages))
 }
 
 async fn list(
@@ -52,18 +89,20 @@ async fn list(
             let rows = task_rows::page(conn, project_id, page.size, page.offset())?;
             let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
             let summaries = task_rows::annotation_summaries(conn, &ids)?;
-            Ok(Some((config, stats, rows, summaries)))
+            let resolvable = resolvable_of(conn, project_id)?;
+            Ok(Some((config, stats, rows, summaries, resolvable)))
         })
         .await?;
-    let (config, stats, rows, summaries) = listing.ok_or(ApiError::NotFound)?;
+    let (config, stats, rows, summaries, resolvable) = listing.ok_or(ApiError::NotFound)?;
     page.check_exists(stats.task_number)?;
     let data_key = first_data_variable(&config);
+    let resolvable = wants_resolved(query.resolve_uri.as_deref()).then_some(resolvable.as_slice());
     let tasks: Vec<Value> = rows
         .iter()
         .map(|task| {
             records::task_list_item(
                 task,
-                records::task_data(&task.data, data_key.as_deref()),
+                served_data(task, data_key.as_deref(), resolvable),
                 summaries.get(&task.id),
             )
         })
@@ -76,12 +115,18 @@ async fn list(
     })))
 }
 
-async fn get(state: State, _user: AuthUser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(load_detail(&state, id.into_inner()).await?))
+async fn get(
+    state: State,
+    _user: AuthUser,
+    id: web::Path<i64>,
+    query: web::Query<DetailQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let resolved = wants_resolved(query.resolve_uri.as_deref());
+    Ok(HttpResponse::Ok().json(load_detail(&state, id.into_inner(), resolved).await?))
 }
 
 /// One task with its annotations and predictions, as `GET /api/tasks/<id>` shows it.
-pub(super) async fn load_detail(state: &State, id: i64) -> Result<Value, ApiError> {
+pub(super) async fn load_detail(state: &State, id: i64, resolved: bool) -> Result<Value, ApiError> {
     let found = state
         .db
         .call(move |conn| {
@@ -93,10 +138,19 @@ pub(super) async fn load_detail(state: &State, id: i64) -> Result<Value, ApiErro
             let author_ids: Vec<i64> = annotations.iter().filter_map(|a| a.completed_by).collect();
             let authors = users::by_ids(conn, &author_ids)?;
             let predictions = task_rows::predictions_of(conn, id)?;
-            Ok(Some((task, config, annotations, authors, predictions)))
+            let resolvable = resolvable_of(conn, task.project_id)?;
+            Ok(Some((
+                task,
+                config,
+                annotations,
+                authors,
+                predictions,
+                resolvable,
+            )))
         })
         .await?;
-    let (task, config, annotations, authors, predictions) = found.ok_or(ApiError::NotFound)?;
+    let (task, config, annotations, authors, predictions, resolvable) =
+        found.ok_or(ApiError::NotFound)?;
     let now = Utc::now();
     let annotations = annotations
         .iter()
@@ -109,7 +163,11 @@ pub(super) async fn load_detail(state: &State, id: i64) -> Result<Value, ApiErro
         })
         .collect();
     let predictions = predictions.iter().map(records::prediction).collect();
-    let data = records::task_data(&task.data, first_data_variable(&config).as_deref());
+    let data = served_data(
+        &task,
+        first_data_variable(&config).as_deref(),
+        resolved.then_some(resolvable.as_slice()),
+    );
     Ok(records::task_detail(&task, data, annotations, predictions))
 }
 
@@ -150,7 +208,7 @@ async fn create(state: State, _user: AuthUser, body: web::Bytes) -> Result<HttpR
                 format!("Invalid pk \"{project_id}\" - object does not exist."),
             )
         })?;
-    Ok(HttpResponse::Created().json(load_detail(&state, id).await?))
+    Ok(HttpResponse::Created().json(load_detail(&state, id, true).await?))
 }
 
 async fn update(
@@ -190,7 +248,7 @@ async fn update(
     if !found {
         return Err(ApiError::NotFound);
     }
-    Ok(HttpResponse::Ok().json(load_detail(&state, id).await?))
+    Ok(HttpResponse::Ok().json(load_detail(&state, id, true).await?))
 }
 
 /// Deletes a task; its annotations go too, and their exported objects with them where the

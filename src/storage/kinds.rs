@@ -209,6 +209,17 @@ impl StorageType {
         StorageType::ALL.iter().copied().find(|t| t.name() == name)
     }
 
+    /// The blob URI scheme of this type and the setting that names its bucket, for the types
+    /// whose media the server can resolve (`s3://bucket/key` and the like).
+    pub fn uri_scheme(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            StorageType::S3 => Some(("s3", "bucket")),
+            StorageType::Gcs => Some(("gs", "bucket")),
+            StorageType::Azure => Some(("azure-blob", "container")),
+            StorageType::Redis | StorageType::LocalFiles => None,
+        }
+    }
+
     /// The fields this type takes in `direction`.
     pub fn fields(self, direction: Direction) -> impl Iterator<Item = &'static FieldSpec> {
         let all = match self {

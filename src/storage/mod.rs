@@ -16,6 +16,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use serde_json::{Map, Value};
 
@@ -28,6 +29,29 @@ pub struct ObjectInfo {
     pub key: String,
     pub size: Option<u64>,
     pub last_modified: Option<DateTime<Utc>>,
+}
+
+/// A byte range asked for by a browser (already clamped by the caller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteRange {
+    /// `start..end` (end exclusive).
+    Bounded(u64, u64),
+    /// From `start` to the end.
+    From(u64),
+    /// The last `n` bytes.
+    Suffix(u64),
+}
+
+/// Part or all of an object, ready to stream to a browser.
+pub struct Fetched {
+    pub body: BoxStream<'static, Result<Bytes, StorageError>>,
+    /// The object's whole size.
+    pub size: u64,
+    /// The bytes in `body` (end exclusive).
+    pub range: std::ops::Range<u64>,
+    pub etag: Option<String>,
+    pub last_modified: Option<DateTime<Utc>>,
+    pub content_type: Option<String>,
 }
 
 /// A listing: objects in the provider's order, or the error that stopped it.
@@ -81,6 +105,28 @@ pub trait Storage: Send + Sync + Debug {
     /// name for local files and the whole key elsewhere).
     fn filter_subject<'k>(&self, key: &'k str) -> &'k str {
         key
+    }
+
+    /// Part or all of an object with what a browser needs to cache it. Providers that can
+    /// ask their server for a range do; the default reads the object and slices it.
+    async fn fetch(&self, key: &str, range: Option<ByteRange>) -> Result<Fetched, StorageError> {
+        let bytes = self.read(key).await?;
+        let size = bytes.len() as u64;
+        let span = match range {
+            None => 0..size,
+            Some(ByteRange::Bounded(start, end)) => start.min(size)..end.min(size),
+            Some(ByteRange::From(start)) => start.min(size)..size,
+            Some(ByteRange::Suffix(n)) => size.saturating_sub(n)..size,
+        };
+        let body = bytes.slice(span.start as usize..span.end as usize);
+        Ok(Fetched {
+            body: futures_util::stream::iter([Ok(body)]).boxed(),
+            size,
+            range: span,
+            etag: None,
+            last_modified: None,
+            content_type: None,
+        })
     }
 
     /// A URL that lets a browser GET the object for `ttl`, where the provider signs URLs.

@@ -380,6 +380,49 @@ impl Storage for ObjectStorage {
         format!("{}://{}/{key}", self.scheme, self.bucket)
     }
 
+    async fn fetch(
+        &self,
+        key: &str,
+        range: Option<super::ByteRange>,
+    ) -> Result<super::Fetched, StorageError> {
+        let range = range.map(|range| match range {
+            super::ByteRange::Bounded(start, end) => object_store::GetRange::Bounded(start..end),
+            super::ByteRange::From(start) => object_store::GetRange::Offset(start),
+            super::ByteRange::Suffix(n) => object_store::GetRange::Suffix(n),
+        });
+        let options = object_store::GetOptions {
+            range,
+            ..Default::default()
+        };
+        let result = self
+            .store
+            .get_opts(&Path::from(key), options)
+            .await
+            .map_err(|err| self.error(Some(key), err))?;
+        let content_type = result
+            .attributes
+            .get(&object_store::Attribute::ContentType)
+            .map(|v| v.to_string());
+        let owned_key = key.to_owned();
+        let service = self.service;
+        Ok(super::Fetched {
+            size: result.meta.size,
+            range: result.range.clone(),
+            etag: result.meta.e_tag.clone(),
+            last_modified: Some(result.meta.last_modified),
+            content_type,
+            body: result
+                .into_stream()
+                .map_err(move |err| {
+                    StorageError::Other(format!(
+                        "{service} stream of {owned_key} failed: {}",
+                        short_reason(&err)
+                    ))
+                })
+                .boxed(),
+        })
+    }
+
     async fn presign(&self, key: &str, ttl: Duration) -> Result<Option<String>, StorageError> {
         let url = self
             .signer

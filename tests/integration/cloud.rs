@@ -138,8 +138,10 @@ fn blob_mode_makes_one_task_per_object_with_its_uri() {
             done["last_sync_count"], 2,
             "{kind}: the regex filter keeps the images"
         );
-        let tasks = server.tasks(project);
-        let mut uris: Vec<&str> = tasks
+        let (_, raw) = server.get(&format!("/api/tasks?project={project}&resolve_uri=false"));
+        let mut uris: Vec<&str> = raw["tasks"]
+            .as_array()
+            .unwrap()
             .iter()
             .map(|t| t["data"]["image"].as_str().unwrap())
             .collect();
@@ -151,7 +153,101 @@ fn blob_mode_makes_one_task_per_object_with_its_uri() {
                 format!("{scheme}://test-bucket/{prefix}/b.png")
             ]
         );
+        let task = &server.tasks(project)[0];
+        let url = task["data"]["image"].as_str().unwrap();
+        assert!(
+            url.starts_with(&format!("/tasks/{}/resolve/?fileuri=", task["id"])),
+            "{kind}: {url}"
+        );
+        let (_, raw_task) = server.get(&format!("/api/tasks/{}?resolve_uri=false", task["id"]));
+        assert!(
+            raw_task["data"]["image"]
+                .as_str()
+                .unwrap()
+                .starts_with(scheme)
+        );
+        check_resolve(&server, kind, url, project);
     }
+}
+
+/// Presign mode answers 303 to a URL that serves the bytes; proxy mode streams them with
+/// Range and ETag.
+fn check_resolve(server: &Server, kind: &str, url: &str, project: i64) {
+    let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let auth = format!("Token {}", crate::common::TOKEN);
+    let get = |headers: &[(&str, &str)]| {
+        let mut request = client
+            .get(format!("{}{url}", server.url))
+            .header("Authorization", &auth);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().unwrap()
+    };
+    let redirect = get(&[]);
+    assert_eq!(redirect.status(), 303, "{kind}: presign mode redirects");
+    let location = redirect.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("http://127.0.0.1:"),
+        "{kind}: {location}"
+    );
+    assert_eq!(
+        reqwest::blocking::get(&location)
+            .unwrap()
+            .bytes()
+            .unwrap()
+            .as_ref(),
+        b"\x89PNG",
+        "{kind}: presigned bytes"
+    );
+
+    let (_, storages) = server.get(&format!("/api/storages/{kind}/?project={project}"));
+    let id = storages[0]["id"].as_i64().unwrap();
+    let (status, patched) = server.patch(
+        &format!("/api/storages/{kind}/{id}"),
+        json!({"presign": false}),
+    );
+    assert_eq!(status, 200, "{kind}: {patched}");
+    let whole = get(&[]);
+    assert_eq!(whole.status(), 200, "{kind}: proxy mode streams");
+    assert_eq!(whole.headers()["content-type"], "image/png", "{kind}");
+    let etag = whole
+        .headers()
+        .get("etag")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(
+        whole.bytes().unwrap().as_ref(),
+        b"\x89PNG",
+        "{kind}: proxied bytes"
+    );
+    let part = get(&[("Range", "bytes=1-2")]);
+    assert_eq!(part.status(), 206, "{kind}");
+    assert_eq!(part.headers()["content-range"], "bytes 1-2/4", "{kind}");
+    assert_eq!(part.bytes().unwrap().as_ref(), b"PN", "{kind}");
+    let etag = etag.unwrap_or_else(|| panic!("{kind}: proxied responses carry an ETag"));
+    assert_eq!(
+        get(&[("If-None-Match", etag.as_str())]).status(),
+        304,
+        "{kind}"
+    );
+
+    let anonymous = reqwest::blocking::get(format!("{}{url}", server.url)).unwrap();
+    assert_eq!(anonymous.status(), 401, "{kind}: resolve needs credentials");
+    let foreign = crate::backends::unique_prefix("x");
+    let other = resolve_path(&format!("s3://another-bucket/{foreign}.png"));
+    let (status, _) = server.get(&format!("/projects/{project}/resolve/?fileuri={other}"));
+    assert_eq!(
+        status, 404,
+        "{kind}: a bucket that is not a source of the project is never served"
+    );
+}
+
+fn resolve_path(uri: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE.encode(uri)
 }
 
 fn annotate(server: &Server, project: i64) -> i64 {
