@@ -69,10 +69,8 @@ pub fn rewrite(data: &mut Value, task_id: i64, storages: &[Resolvable]) {
         return;
     }
     match data {
-        Value::String(text) => {
-            if locate(text, storages).is_some() {
-                *text = format!("/tasks/{task_id}/resolve/?fileuri={}", encode_fileuri(text));
-            }
+        Value::String(text) if locate(text, storages).is_some() => {
+            *text = format!("/tasks/{task_id}/resolve/?fileuri={}", encode_fileuri(text));
         }
         Value::Array(items) => items
             .iter_mut()
