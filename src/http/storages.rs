@@ -13,7 +13,9 @@ use crate::auth::AuthUser;
 use crate::db::projects;
 use crate::db::storages::{self, Direction, StorageFields, StorageRow};
 use crate::error::ApiError;
-use crate::storage::{self, KeyFilter, StorageError, StorageType};
+use std::sync::Arc;
+
+use crate::storage::{self, KeyFilter, Storage, StorageError, StorageType, check};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     let import = || web::Data::new(Direction::Import);
@@ -69,6 +71,7 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
             .app_data(import())
             .post(validate),
     )
+    .service(web::resource("/api/storages/{type}/files").post(files))
     .service(detail_resource("/api/storages/{type}/{id:\\d+}", import()))
     .service(
         web::resource("/api/storages/{type}/{id:\\d+}/sync")
@@ -178,7 +181,7 @@ async fn create(
         secrets: Map::new(),
     };
     apply(&mut fields, storage_type, direction, &body)?;
-    check_connection(&state, storage_type, &fields).await?;
+    check_connection(&state, storage_type, direction, &fields).await?;
     let id = state
         .db
         .write(move |tx| {
@@ -227,7 +230,7 @@ async fn update(
     let row = load(&state, direction, storage_type, id).await?;
     let mut fields = fields_of(&row);
     apply(&mut fields, storage_type, direction, &json_object(&body)?)?;
-    check_connection(&state, storage_type, &fields).await?;
+    check_connection(&state, storage_type, direction, &fields).await?;
     state
         .db
         .write(move |tx| storages::update(tx, id, &fields))
@@ -260,8 +263,55 @@ async fn validate(
 ) -> Result<HttpResponse, ApiError> {
     let (storage_type, direction) = (storage_type(&path)?, **direction);
     let body = json_object(&body)?;
-    let mut fields = match opt_int(&body, "id")? {
-        Some(id) => fields_of(&load(&state, direction, storage_type, id).await?),
+    let fields = fields_for_check(&state, storage_type, direction, &body).await?;
+    let (provider, filter) = check_connection(&state, storage_type, direction, &fields).await?;
+    if direction == Direction::Export {
+        return Ok(HttpResponse::Ok().json(json!({"status": "ok", "write_check": "passed"})));
+    }
+    let report = check::source_report(
+        provider.as_ref(),
+        setting(&fields, "recursive_scan"),
+        &filter,
+    )
+    .await
+    .map_err(storage_error)?;
+    Ok(HttpResponse::Ok().json(json!({"status": "ok", "source": report})))
+}
+
+/// `POST /api/storages/<type>/files`: what sync would see, for the "Load preview" button.
+async fn files(
+    state: State,
+    _user: AuthUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let storage_type = storage_type(&path)?;
+    let body = json_object(&body)?;
+    let limit = opt_int(&body, "limit")?.unwrap_or(100).clamp(1, 1_000) as usize;
+    let fields = fields_for_check(&state, storage_type, Direction::Import, &body).await?;
+    let (provider, filter) =
+        check_connection(&state, storage_type, Direction::Import, &fields).await?;
+    let files = check::preview(
+        provider.as_ref(),
+        setting(&fields, "recursive_scan"),
+        &filter,
+        limit,
+    )
+    .await
+    .map_err(|err| ApiError::invalid(format!("Failed to list storage files: {err}")))?;
+    Ok(HttpResponse::Ok().json(json!({"files": files})))
+}
+
+/// The fields a check runs on: the request body over the stored storage (with `id`, so
+/// omitted secrets are the stored ones) or over the type's defaults.
+async fn fields_for_check(
+    state: &State,
+    storage_type: StorageType,
+    direction: Direction,
+    body: &Map<String, Value>,
+) -> Result<StorageFields, ApiError> {
+    let mut fields = match opt_int(body, "id")? {
+        Some(id) => fields_of(&load(state, direction, storage_type, id).await?),
         None => StorageFields {
             title: None,
             description: None,
@@ -270,9 +320,16 @@ async fn validate(
             secrets: Map::new(),
         },
     };
-    apply(&mut fields, storage_type, direction, &body)?;
-    check_connection(&state, storage_type, &fields).await?;
-    Ok(HttpResponse::Ok().json(json!({})))
+    apply(&mut fields, storage_type, direction, body)?;
+    Ok(fields)
+}
+
+fn setting(fields: &StorageFields, name: &str) -> bool {
+    fields
+        .settings
+        .get(name)
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }
 
 /// Queues a sync and answers at once with the storage's state.
@@ -340,14 +397,17 @@ fn apply(
         .map_err(ApiError::Validation)
 }
 
-/// Refuses settings that cannot work: a bad regex, a bad path, an unreachable storage.
+/// Refuses settings that cannot work: a bad regex, a bad path, an unreachable storage, a
+/// target that may not be written. Returns the provider and filter it checked.
 async fn check_connection(
     state: &State,
     storage_type: StorageType,
+    direction: Direction,
     fields: &StorageFields,
-) -> Result<(), ApiError> {
+) -> Result<(Arc<dyn Storage>, KeyFilter), ApiError> {
     let pattern = fields.settings.get("regex_filter").and_then(Value::as_str);
-    KeyFilter::new(pattern).map_err(|message| ApiError::field("regex_filter", message))?;
+    let filter =
+        KeyFilter::new(pattern).map_err(|message| ApiError::field("regex_filter", message))?;
     let provider = storage::open(
         storage_type,
         &fields.settings,
@@ -355,7 +415,17 @@ async fn check_connection(
         &state.providers,
     )
     .map_err(storage_error)?;
-    provider.check().await.map_err(storage_error)
+    provider.check().await.map_err(storage_error)?;
+    if direction == Direction::Export {
+        check::target_probe(provider.as_ref())
+            .await
+            .map_err(|err| {
+                ApiError::invalid(format!(
+                    "The storage answers but a test object could not be written and removed: {err}"
+                ))
+            })?;
+    }
+    Ok((provider, filter))
 }
 
 fn storage_error(err: StorageError) -> ApiError {

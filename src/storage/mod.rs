@@ -5,6 +5,7 @@
 //! knows nothing about tasks or annotations. [`kinds`] describes each storage type's API
 //! fields; [`open`] builds a provider from a stored row's settings.
 
+pub mod check;
 pub mod kinds;
 pub mod local;
 pub mod object;

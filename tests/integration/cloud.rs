@@ -375,3 +375,73 @@ fn bad_cloud_settings_are_refused_with_readable_messages() {
         }
     }
 }
+
+#[test]
+fn check_connection_reports_what_sync_would_see_and_preview_lists_it() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let env = Env::new();
+    let server = env.start();
+    let project = server.project();
+    for kind in TYPES {
+        let fields = cloud_fields(kind, &unique_prefix("check"));
+        let store = direct(kind, &fields, Direction::Import);
+        for name in ["a.json", "b.json", "c.txt"] {
+            rt.block_on(store.write(&store.key_for(name), Bytes::from_static(b"{}")))
+                .unwrap();
+        }
+        let body = with(
+            &fields,
+            json!({"project": project, "regex_filter": r".*\.json", "recursive_scan": true}),
+        );
+        let (status, report) = server.post(&format!("/api/storages/{kind}/validate"), body.clone());
+        assert_eq!(status, 200, "{kind}: {report}");
+        assert_eq!(report["source"]["objects"], 3, "{kind}: {report}");
+        assert_eq!(report["source"]["matching"], 2, "{kind}: {report}");
+        assert_eq!(
+            report["source"]["sample_keys"].as_array().unwrap().len(),
+            2,
+            "{kind}"
+        );
+
+        let (status, preview) = server.post(
+            &format!("/api/storages/{kind}/files"),
+            with(&body, json!({"limit": 1})),
+        );
+        assert_eq!(status, 200, "{kind}: {preview}");
+        let files = preview["files"].as_array().unwrap();
+        assert_eq!(
+            files.len(),
+            2,
+            "{kind}: one file and the truncation marker: {preview}"
+        );
+        assert!(
+            files[0]["key"].as_str().unwrap().ends_with(".json"),
+            "{kind}"
+        );
+        assert_eq!(
+            files[1],
+            json!({"key": null, "last_modified": null, "size": null}),
+            "{kind}"
+        );
+
+        let (status, target) = server.post(
+            &format!("/api/storages/export/{kind}/validate"),
+            with(&fields, json!({"project": project})),
+        );
+        assert_eq!(status, 200, "{kind}: {target}");
+        assert_eq!(target["write_check"], "passed", "{kind}");
+        let left: Vec<String> = rt
+            .block_on(futures_util::TryStreamExt::try_collect::<Vec<_>>(
+                store.list(true),
+            ))
+            .unwrap()
+            .into_iter()
+            .map(|o| o.key)
+            .collect();
+        assert_eq!(
+            left.len(),
+            3,
+            "{kind}: the write probe was removed: {left:?}"
+        );
+    }
+}
