@@ -36,7 +36,11 @@ async fn main() {
                 .map(|i| {
                     let store = store.clone();
                     let key = Path::from(format!("{prefix}/d{:03}/img_{i:07}.png", i / 1000));
-                    async move { store.put(&key, PutPayload::from_static(b"\x89PNG\r\n\x1a\n")).await }
+                    async move {
+                        store
+                            .put(&key, PutPayload::from_static(b"\x89PNG\r\n\x1a\n"))
+                            .await
+                    }
                 })
                 .buffer_unordered(32)
                 .try_collect::<Vec<_>>()
@@ -44,7 +48,11 @@ async fn main() {
                 .expect("put");
         }
         "list" => {
-            let count = store.list(Some(&Path::from(prefix.as_str()))).try_fold(0usize, |n, _| async move { Ok(n + 1) }).await.expect("list");
+            let count = store
+                .list(Some(&Path::from(prefix.as_str())))
+                .try_fold(0usize, |n, _| async move { Ok(n + 1) })
+                .await
+                .expect("list");
             eprintln!("listed {count}");
         }
         other => panic!("unknown command {other}"),

@@ -445,3 +445,77 @@ fn check_connection_reports_what_sync_would_see_and_preview_lists_it() {
         );
     }
 }
+
+#[test]
+fn stored_secrets_survive_patches_and_checks_and_never_reach_the_log() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let env = Env::new();
+    let server = env.start();
+    let project = server.project();
+    for kind in TYPES {
+        let fields = cloud_fields(kind, &unique_prefix("secrets"));
+        let store = direct(kind, &fields, Direction::Import);
+        rt.block_on(store.write(
+            &store.key_for("t.json"),
+            Bytes::from_static(br#"{"text": "x"}"#),
+        ))
+        .unwrap();
+        let (status, created) = server.post(
+            &format!("/api/storages/{kind}/"),
+            with(&fields, json!({"project": project})),
+        );
+        assert_eq!(status, 201, "{kind}: {created}");
+        let id = created["id"].as_i64().unwrap();
+        // A PATCH and a check by id that leave the secrets out keep the stored ones.
+        let (status, patched) = server.patch(
+            &format!("/api/storages/{kind}/{id}"),
+            json!({"title": "renamed"}),
+        );
+        assert_eq!(status, 200, "{kind}: {patched}");
+        assert_eq!(patched["title"], "renamed");
+        let (status, checked) = server.post(
+            &format!("/api/storages/{kind}/validate"),
+            json!({"id": id, "project": project}),
+        );
+        assert_eq!(status, 200, "{kind}: {checked}");
+        assert_eq!(server.sync(kind, id)["status"], "completed", "{kind}");
+    }
+    let log = env.log();
+    for kind in TYPES {
+        for secret in secret_values(&cloud_fields(kind, "any")) {
+            assert!(
+                !log.contains(&secret),
+                "a {kind} secret reached the server log"
+            );
+        }
+    }
+}
+
+#[test]
+fn s3_credentials_fall_back_to_the_environment() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut env = Env::new();
+    env.vars
+        .push(("AWS_ACCESS_KEY_ID".into(), "testing".into()));
+    env.vars
+        .push(("AWS_SECRET_ACCESS_KEY".into(), "testing-from-env".into()));
+    let server = env.start();
+    let project = server.project();
+    let mut fields = cloud_fields("s3", &unique_prefix("envkeys"));
+    let store = direct("s3", &fields, Direction::Import);
+    rt.block_on(store.write(
+        &store.key_for("t.json"),
+        Bytes::from_static(br#"{"text": "x"}"#),
+    ))
+    .unwrap();
+    let object = fields.as_object_mut().unwrap();
+    object.remove("aws_access_key_id");
+    object.remove("aws_secret_access_key");
+    let (status, created) = server.post(
+        "/api/storages/s3/",
+        with(&fields, json!({"project": project})),
+    );
+    assert_eq!(status, 201, "{created}");
+    let done = server.sync("s3", created["id"].as_i64().unwrap());
+    assert_eq!(done["last_sync_count"], 1, "{done}");
+}
