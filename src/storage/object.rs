@@ -92,15 +92,21 @@ impl ObjectStorage {
         let key_id = text(secrets, "aws_access_key_id").or(env.aws_access_key_id.as_deref());
         let secret =
             text(secrets, "aws_secret_access_key").or(env.aws_secret_access_key.as_deref());
-        if let (Some(key_id), Some(secret)) = (key_id, secret) {
-            builder = builder
-                .with_access_key_id(key_id)
-                .with_secret_access_key(secret);
-            if let Some(token) =
-                text(secrets, "aws_session_token").or(env.aws_session_token.as_deref())
-            {
-                builder = builder.with_token(token);
+        match (key_id, secret) {
+            (Some(key_id), Some(secret)) => {
+                builder = builder
+                    .with_access_key_id(key_id)
+                    .with_secret_access_key(secret);
+                if let Some(token) =
+                    text(secrets, "aws_session_token").or(env.aws_session_token.as_deref())
+                {
+                    builder = builder.with_token(token);
+                }
             }
+            // Without keys, AWS itself may still grant an instance role; a custom endpoint
+            // has no instance metadata service, so ask it anonymously instead of probing one.
+            _ if endpoint.is_some() => builder = builder.with_skip_signature(true),
+            _ => {}
         }
         if let Some(kms_key) = text(settings, "aws_sse_kms_key_id") {
             builder = builder.with_sse_kms_encryption(kms_key);
@@ -137,11 +143,12 @@ impl ObjectStorage {
                 })?;
                 builder = builder.with_service_account_key(json);
             }
-            None => {
-                if let Some(path) = env.google_application_credentials.as_deref() {
-                    builder = builder.with_service_account_path(path);
-                }
-            }
+            None => match env.google_application_credentials.as_deref() {
+                Some(path) => builder = builder.with_service_account_path(path),
+                // As for S3: a custom endpoint has no metadata server to ask for a token.
+                None if endpoint.is_some() => builder = builder.with_skip_signature(true),
+                None => {}
+            },
         }
         if let Some(endpoint) = endpoint {
             builder = builder.with_base_url(endpoint);
