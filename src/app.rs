@@ -21,6 +21,8 @@ pub struct AppState {
     pub jobs: Jobs,
     pub exports: ExportQueue,
     pub providers: ProviderContext,
+    /// Signs and checks personal access tokens (JWT).
+    pub keys: crate::jwt::Keys,
 }
 
 /// Why the server did not start, with what to do about it.
@@ -80,12 +82,18 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     let exports = outbox::spawn_worker(db.clone(), providers.clone(), &runtime);
     let jobs = Jobs::new(db.clone(), providers.clone(), runtime);
     jobs.resume_interrupted().await?;
+    let fresh_key = format!("{}{}", auth::new_secret(), auth::new_secret());
+    let key = db
+        .call(move |conn| crate::db::users::signing_key(conn, &fresh_key))
+        .await?;
+    let keys = crate::jwt::Keys::new(&key);
     let state = web::Data::new(AppState {
         config,
         db,
         jobs,
         exports,
         providers,
+        keys,
     });
 
     let server = HttpServer::new(move || {

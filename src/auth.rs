@@ -133,10 +133,21 @@ pub async fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal("no app state".into()))?;
     if let Some(token) = header_token(req)? {
-        let user = state
-            .db
-            .call(move |conn| users::by_token(conn, &token))
-            .await?;
+        let user = if crate::jwt::looks_like_jwt(&token) {
+            let claims = state
+                .keys
+                .verify(&token, "access")
+                .ok_or(ApiError::InvalidToken)?;
+            state
+                .db
+                .call(move |conn| users::by_id(conn, claims.user_id))
+                .await?
+        } else {
+            state
+                .db
+                .call(move |conn| users::by_token(conn, &token))
+                .await?
+        };
         return user
             .map(|user| AuthUser {
                 user,

@@ -9,18 +9,28 @@ pub const UNDEFINED_DATA_KEY: &str = "$undefined$";
 /// Data variables (`value="$image"` → `image`) of tags that have a `name`, in document
 /// order, without repeats. Label Studio renames `$undefined$` to the first one.
 pub fn data_variables(config: &str) -> Vec<String> {
+    data_types(config)
+        .into_iter()
+        .map(|(variable, _)| variable)
+        .collect()
+}
+
+/// Each data variable with the tag that shows it (`("image", "Image")`): Label Studio's
+/// project `data_types`.
+pub fn data_types(config: &str) -> Vec<(String, String)> {
     let mut reader = Reader::from_str(config);
-    let mut variables: Vec<String> = Vec::new();
+    let mut types: Vec<(String, String)> = Vec::new();
     loop {
         match reader.read_event() {
             Ok(Event::Start(tag) | Event::Empty(tag)) => {
                 if let Some(variable) = tag_variable(&tag)
-                    && !variables.contains(&variable)
+                    && !types.iter().any(|(known, _)| *known == variable)
                 {
-                    variables.push(variable);
+                    let name = tag.local_name().as_ref().to_owned();
+                    types.push((variable, name));
                 }
             }
-            Ok(Event::Eof) | Err(_) => return variables,
+            Ok(Event::Eof) | Err(_) => return types,
             Ok(_) => {}
         }
     }

@@ -15,6 +15,7 @@ pub mod error;
 pub mod export;
 pub mod http;
 pub mod jobs;
+pub mod jwt;
 pub mod label_config;
 pub mod local_files;
 pub mod logging;

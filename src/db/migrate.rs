@@ -9,7 +9,13 @@ use rusqlite::Connection;
 use super::DbError;
 
 /// Every migration in order; the position + 1 is its version number.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("migrations/0001_init.sql")),
+    (
+        "0002_personal_tokens",
+        include_str!("migrations/0002_personal_tokens.sql"),
+    ),
+];
 
 /// Brings the schema up to date.
 pub(super) fn apply(conn: &mut Connection) -> Result<(), DbError> {

@@ -129,3 +129,60 @@ pub fn by_ids(conn: &Connection, ids: &[i64]) -> Result<Vec<User>, DbError> {
     let rows = stmt.query_map([serde_json::to_string(ids)?], user_from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// The server's JWT signing key, created on first use.
+pub fn signing_key(conn: &Connection, fresh: &str) -> Result<String, DbError> {
+    conn.execute(
+        "INSERT INTO server_secrets (name, value) VALUES ('jwt_signing_key', ?1) ON CONFLICT DO NOTHING",
+        [fresh],
+    )?;
+    Ok(conn.query_row(
+        "SELECT value FROM server_secrets WHERE name = 'jwt_signing_key'",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Records a new personal access token id.
+pub fn insert_personal_token(
+    conn: &Connection,
+    jti: &str,
+    user_id: i64,
+    created_at: &str,
+    expires_at: &str,
+) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT INTO personal_tokens (jti, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![jti, user_id, created_at, expires_at],
+    )?;
+    Ok(())
+}
+
+/// True when the token id was issued and not revoked.
+pub fn personal_token_valid(conn: &Connection, jti: &str, user_id: i64) -> Result<bool, DbError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM personal_tokens WHERE jti = ?1 AND user_id = ?2 AND revoked = 0)",
+        params![jti, user_id],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn revoke_personal_token(conn: &Connection, jti: &str) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE personal_tokens SET revoked = 1 WHERE jti = ?1",
+        [jti],
+    )?;
+    Ok(())
+}
+
+/// A user's personal tokens: (id, created, expires), newest first.
+pub fn personal_tokens_of(
+    conn: &Connection,
+    user_id: i64,
+) -> Result<Vec<(String, String, String)>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT jti, created_at, expires_at FROM personal_tokens WHERE user_id = ?1 AND revoked = 0 ORDER BY created_at DESC",
+    )?;
+    let rows = stmt.query_map([user_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

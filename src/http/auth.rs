@@ -224,3 +224,100 @@ async fn token(state: State, user: AuthUser) -> Result<HttpResponse, ApiError> {
         .await?;
     Ok(HttpResponse::Ok().json(json!({"token": token})))
 }
+
+/// Routes of personal access tokens (JWT), as Label Studio 1.23 serves them.
+pub(super) fn token_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource(slash_optional("/api/token/"))
+            .get(list_tokens)
+            .post(create_token),
+    )
+    .service(web::resource(slash_optional("/api/token/refresh/")).post(refresh_token))
+    .service(web::resource(slash_optional("/api/token/blacklist/")).post(revoke_token));
+}
+
+/// Issues a personal access token (a long-lived refresh JWT) for the signed-in user.
+async fn create_token(state: State, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    let (token, claims) = state.keys.issue(
+        "refresh",
+        user.user.id,
+        chrono::Duration::days(crate::jwt::REFRESH_LIFETIME_DAYS),
+    );
+    let created_at =
+        crate::time::iso(chrono::DateTime::from_timestamp(claims.iat, 0).unwrap_or_default());
+    let expires_at =
+        crate::time::iso(chrono::DateTime::from_timestamp(claims.exp, 0).unwrap_or_default());
+    let (jti, user_id, created, expires) = (
+        claims.jti.clone(),
+        claims.user_id,
+        created_at.clone(),
+        expires_at.clone(),
+    );
+    state
+        .db
+        .call(move |conn| users::insert_personal_token(conn, &jti, user_id, &created, &expires))
+        .await?;
+    Ok(HttpResponse::Created()
+        .json(json!({"token": token, "created_at": created_at, "expires_at": expires_at})))
+}
+
+/// The user's personal tokens, without their values.
+async fn list_tokens(state: State, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    let user_id = user.user.id;
+    let tokens = state
+        .db
+        .call(move |conn| users::personal_tokens_of(conn, user_id))
+        .await?;
+    let listed: Vec<_> = tokens
+        .into_iter()
+        .map(|(jti, created_at, expires_at)| json!({"id": jti, "created_at": created_at, "expires_at": expires_at}))
+        .collect();
+    Ok(HttpResponse::Ok().json(listed))
+}
+
+#[derive(Debug, Deserialize)]
+struct RefreshBody {
+    refresh: String,
+}
+
+/// Trades a personal token for a short-lived access token (no other credential needed).
+async fn refresh_token(
+    state: State,
+    body: web::Json<RefreshBody>,
+) -> Result<HttpResponse, ApiError> {
+    let claims = state
+        .keys
+        .verify(&body.refresh, "refresh")
+        .ok_or(ApiError::InvalidToken)?;
+    let (jti, user_id) = (claims.jti.clone(), claims.user_id);
+    if !state
+        .db
+        .call(move |conn| users::personal_token_valid(conn, &jti, user_id))
+        .await?
+    {
+        return Err(ApiError::InvalidToken);
+    }
+    let (access, _) = state.keys.issue(
+        "access",
+        claims.user_id,
+        chrono::Duration::minutes(crate::jwt::ACCESS_LIFETIME_MINUTES),
+    );
+    Ok(HttpResponse::Ok().json(json!({"access": access})))
+}
+
+/// Revokes a personal token.
+async fn revoke_token(
+    state: State,
+    _user: AuthUser,
+    body: web::Json<RefreshBody>,
+) -> Result<HttpResponse, ApiError> {
+    let claims = state
+        .keys
+        .verify(&body.refresh, "refresh")
+        .ok_or(ApiError::InvalidToken)?;
+    state
+        .db
+        .call(move |conn| users::revoke_personal_token(conn, &claims.jti))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -30,9 +30,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .error_handler(|err, _| ApiError::invalid(err.to_string()).into()),
         )
         .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
+        .app_data(
+            web::JsonConfig::default().error_handler(|err, _| {
+                ApiError::Parse(format!("JSON parse error - {err}")).into()
+            }),
+        )
         .route("/health", web::get().to(health))
         .route("/api/version", web::get().to(version));
     auth::routes(cfg);
+    auth::token_routes(cfg);
     projects::routes(cfg);
     tasks::routes(cfg);
     annotations::routes(cfg);

@@ -245,7 +245,7 @@ fn project_json(project: &Project, stats: &ProjectStats, creator: Option<&User>)
         "queue_done": stats.num_tasks_with_annotations,
         "config_has_control_tags": project.label_config.contains("toName"),
         "parsed_label_config": {},
-        "data_types": crate::label_config::data_variables(&project.label_config),
+        "data_types": crate::label_config::data_types(&project.label_config).into_iter().map(|(k, v)| (k, Value::String(v))).collect::<serde_json::Map<String, Value>>(),
     });
     let mut options = option_defaults();
     if let Value::Object(stored) = &project.options {

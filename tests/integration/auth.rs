@@ -48,6 +48,9 @@ fn every_api_route_answers_401_without_credentials() {
         (Method::POST, "/api/storages/export/localfiles/1/sync"),
         (Method::GET, "/api/current-user/whoami"),
         (Method::GET, "/api/current-user/token"),
+        (Method::GET, "/api/token/"),
+        (Method::POST, "/api/token/"),
+        (Method::POST, "/api/token/blacklist/"),
         (Method::GET, "/data/local-files/?d=a.png"),
     ];
     for (method, path) in routes {
@@ -249,4 +252,60 @@ fn wrong_methods_get_the_error_envelope() {
     assert_eq!(status, 405);
     assert_eq!(body["detail"], "Method \"PUT\" not allowed.");
     assert_eq!(body["status_code"], 405);
+}
+
+#[test]
+fn personal_access_tokens_work_as_label_studio_issues_them() {
+    let env = Env::new();
+    let server = env.start();
+    let (status, created) = server.post("/api/token/", json!({}));
+    assert_eq!(status, 201, "{created}");
+    let refresh = created["token"].as_str().unwrap().to_owned();
+    assert!(refresh.starts_with("eyJ"), "a JWT");
+    let (_, listed) = server.get("/api/token/");
+    assert!(
+        !listed.to_string().contains(&refresh),
+        "listing never shows token values"
+    );
+
+    let exchange = |token: &str| {
+        server
+            .anonymous(Method::POST, "/api/token/refresh/")
+            .json(&json!({"refresh": token}))
+            .send()
+            .unwrap()
+    };
+    let access = exchange(&refresh).json::<serde_json::Value>().unwrap()["access"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bearer = |token: &str| {
+        server
+            .anonymous(Method::GET, "/api/projects/")
+            .header("Authorization", format!("Bearer {token}"))
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(bearer(&access), 200);
+    assert_eq!(
+        bearer(&refresh),
+        401,
+        "a refresh token is not an access token"
+    );
+    let mut tampered = access.clone();
+    tampered.pop();
+    assert_eq!(bearer(&tampered), 401);
+
+    let revoke = server
+        .request(Method::POST, "/api/token/blacklist/")
+        .json(&json!({"refresh": refresh}))
+        .send()
+        .unwrap();
+    assert_eq!(revoke.status(), 204);
+    assert_eq!(
+        exchange(&refresh).status(),
+        401,
+        "a revoked token cannot be refreshed"
+    );
 }
