@@ -98,3 +98,56 @@ mod tests {
         assert!(!inside_any(Path::new("/r/data2/a.png"), &dirs));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    //! Hostile `d=` values never escape: whatever the input, `resolve` either refuses it or
+    //! returns a file inside the root, and never panics.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn fixture() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(root.join("data/sub")).unwrap();
+        std::fs::write(root.join("data/sub/a.png"), b"x").unwrap();
+        std::fs::write(dir.path().join("secret.txt"), b"s").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret.txt"), root.join("data/out.png"))
+            .unwrap();
+        let root = root.canonicalize().unwrap();
+        (dir, root)
+    }
+
+    fn hostile_part() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("..".to_owned()),
+            Just(".".to_owned()),
+            Just("%2e%2e".to_owned()),
+            Just("%252e%252e".to_owned()),
+            Just("..%2f".to_owned()),
+            Just("\\..\\".to_owned()),
+            Just("\u{0}".to_owned()),
+            Just("\u{c0}\u{ae}".to_owned()),
+            Just("/".to_owned()),
+            Just("//".to_owned()),
+            Just("data".to_owned()),
+            Just("sub".to_owned()),
+            Just("a.png".to_owned()),
+            Just("out.png".to_owned()),
+            Just("secret.txt".to_owned()),
+            "[a-z.%/\\\\]{0,6}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn resolve_never_leaves_the_root(parts in proptest::collection::vec(hostile_part(), 0..8)) {
+            let (_dir, root) = fixture();
+            let d = parts.join("/");
+            if let Ok(file) = resolve(&root, &d) {
+                prop_assert!(file.starts_with(&root), "{d:?} resolved to {file:?}");
+                prop_assert!(file.is_file());
+            }
+        }
+    }
+}

@@ -275,3 +275,31 @@ mod tests {
         assert!(err.contains("annotation 0"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    //! The task-file parser takes any bytes without panicking, and whatever it accepts
+    //! converts into tasks or a readable error.
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_bytes_parse_or_fail_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Ok(tasks) = parse_task_file(&bytes) {
+                for task in tasks {
+                    let _ = task.into_new_task(1, Some((1, "k".into())));
+                }
+            }
+        }
+
+        #[test]
+        fn json_shaped_text_parses_or_fails_cleanly(text in r#"[\[\]{}",:0-9a-z\n ]{0,200}"#) {
+            if let Ok(tasks) = parse_task_file(text.as_bytes()) {
+                for task in tasks {
+                    let _ = task.into_new_task(1, None);
+                }
+            }
+        }
+    }
+}
