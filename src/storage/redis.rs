@@ -119,6 +119,10 @@ impl RedisStorage {
             || err.to_string().contains("WRONGPASS")
         {
             StorageError::Denied(format!("Redis server at {place} refused the password."))
+        } else if err.code() == Some("LOADING") {
+            StorageError::Unreachable(format!(
+                "Redis server at {place} is still loading its data; try again in a moment."
+            ))
         } else {
             StorageError::Other(format!(
                 "Redis server at {place} answered an error: {}",

@@ -8,6 +8,7 @@ mod common;
 mod conformance;
 mod errors;
 mod export;
+mod faults;
 mod local_files;
 mod restart;
 mod sync;
