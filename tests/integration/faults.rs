@@ -11,7 +11,6 @@ use crate::common::Env;
 /// A private redis-server (append-only file, fsync always), so a SIGKILL loses nothing.
 struct PrivateRedis {
     child: Child,
-    port: u16,
     dir: std::path::PathBuf,
 }
 
