@@ -45,7 +45,6 @@ impl PrivateRedis {
         }
         PrivateRedis {
             child,
-            port,
             dir: dir.to_owned(),
         }
     }
