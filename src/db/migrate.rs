@@ -15,6 +15,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_personal_tokens",
         include_str!("migrations/0002_personal_tokens.sql"),
     ),
+    (
+        "0003_prediction_project_index",
+        include_str!("migrations/0003_prediction_project_index.sql"),
+    ),
 ];
 
 /// Brings the schema up to date.

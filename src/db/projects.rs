@@ -185,6 +185,18 @@ pub fn reserve_inner_ids(conn: &Connection, project_id: i64, count: i64) -> Resu
     )?)
 }
 
+/// The totals a task list shows (tasks, annotations, predictions), each from an index,
+/// so a page of a 100,000-task project does not scan the project.
+pub fn list_totals(conn: &Connection, project_id: i64) -> Result<(i64, i64, i64), DbError> {
+    Ok(conn.query_row(
+        "SELECT (SELECT COUNT(*) FROM tasks WHERE project_id = ?1),
+                (SELECT COUNT(*) FROM annotations WHERE project_id = ?1 AND was_cancelled = 0),
+                (SELECT COUNT(*) FROM predictions WHERE project_id = ?1)",
+        [project_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?)
+}
+
 /// Counters of one project in one pass over its tasks.
 pub fn stats(conn: &Connection, project_id: i64) -> Result<ProjectStats, DbError> {
     Ok(conn.query_row(

@@ -85,16 +85,17 @@ async fn list(
             let Some(config) = projects::label_config(conn, project_id)? else {
                 return Ok(None);
             };
-            let stats = projects::stats(conn, project_id)?;
+            let totals = projects::list_totals(conn, project_id)?;
             let rows = task_rows::page(conn, project_id, page.size, page.offset())?;
             let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
             let summaries = task_rows::annotation_summaries(conn, &ids)?;
             let resolvable = resolvable_of(conn, project_id)?;
-            Ok(Some((config, stats, rows, summaries, resolvable)))
+            Ok(Some((config, totals, rows, summaries, resolvable)))
         })
         .await?;
-    let (config, stats, rows, summaries, resolvable) = listing.ok_or(ApiError::NotFound)?;
-    page.check_exists(stats.task_number)?;
+    let (config, (total, annotations_total, predictions_total), rows, summaries, resolvable) =
+        listing.ok_or(ApiError::NotFound)?;
+    page.check_exists(total)?;
     let data_key = first_data_variable(&config);
     let resolvable = wants_resolved(query.resolve_uri.as_deref()).then_some(resolvable.as_slice());
     let tasks: Vec<Value> = rows
@@ -108,9 +109,9 @@ async fn list(
         })
         .collect();
     Ok(HttpResponse::Ok().json(json!({
-        "total_annotations": stats.total_annotations_number,
-        "total_predictions": stats.total_predictions_number,
-        "total": stats.task_number,
+        "total_annotations": annotations_total,
+        "total_predictions": predictions_total,
+        "total": total,
         "tasks": tasks,
     })))
 }
