@@ -97,6 +97,12 @@ pub async fn sync_all(
 ) -> Result<ExportReport, ExportError> {
     let mut report = ExportReport::default();
     let (project_id, storage_id) = (storage.project_id, storage.id);
+    if let Err(err) = provider.clean_up().await {
+        tracing::warn!(
+            storage = storage_id,
+            "could not remove leftovers of interrupted writes: {err}"
+        );
+    }
     let mut after = 0;
     loop {
         let page = db

@@ -131,6 +131,13 @@ impl Storage for LocalDirectory {
         }
     }
 
+    async fn clean_up(&self) -> Result<(), StorageError> {
+        let dir = PathBuf::from(&self.path);
+        tokio::task::spawn_blocking(move || remove_stale_temporaries(&dir))
+            .await
+            .map_err(|err| StorageError::Other(err.to_string()))
+    }
+
     fn key_for(&self, name: &str) -> String {
         format!("{}/{name}", self.path)
     }
@@ -347,13 +354,50 @@ fn write_atomically(dir: &Path, path: &Path, body: &[u8]) -> Result<(), StorageE
     // must exist (a typo in the path must not create a tree somewhere).
     let parent = path.parent().unwrap_or(dir);
     std::fs::create_dir_all(parent).map_err(|err| io_error(&key, "write", &err))?;
-    let temp = parent.join(format!(".labelsync-{}.tmp", uuid::Uuid::new_v4().simple()));
+    // The writer's pid in the name lets clean_up tell a dead writer's leftovers from a
+    // write in progress.
+    let temp = parent.join(format!(
+        "{TEMP_PREFIX}{}-{}.tmp",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
     std::fs::write(&temp, body)
         .and_then(|()| std::fs::rename(&temp, path))
         .map_err(|err| {
             let _ = std::fs::remove_file(&temp);
             io_error(&key, "write", &err)
         })
+}
+
+/// Temporary files of atomic writes start with this.
+const TEMP_PREFIX: &str = ".labelsync-";
+
+/// Removes temporary files whose writer process no longer runs, below `dir`.
+fn remove_stale_temporaries(dir: &Path) {
+    let mut pending = vec![dir.to_owned()];
+    while let Some(current) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                pending.push(path);
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let writer = name
+                .strip_prefix(TEMP_PREFIX)
+                .filter(|_| name.ends_with(".tmp"))
+                .and_then(|rest| rest.split('-').next());
+            if let Some(pid) = writer.and_then(|pid| pid.parse::<u32>().ok())
+                && pid != std::process::id()
+                && !Path::new(&format!("/proc/{pid}")).exists()
+            {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
 }
 
 fn io_error(key: &str, action: &str, err: &std::io::Error) -> StorageError {

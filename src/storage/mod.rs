@@ -130,6 +130,11 @@ pub trait Storage: Send + Sync + Debug {
         })
     }
 
+    /// Removes what writes of a process that died half-way left behind (temporary files).
+    async fn clean_up(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
+
     /// A URL that lets a browser GET the object for `ttl`, where the provider signs URLs.
     async fn presign(
         &self,

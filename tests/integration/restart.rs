@@ -157,3 +157,56 @@ fn the_binary_runs_alone_from_any_directory() {
     );
     assert_eq!(server.get("/api/projects/").0, 200);
 }
+
+#[test]
+fn an_export_sync_killed_midway_ends_with_every_annotation_exported_once() {
+    const ANNOTATIONS: usize = 20_000;
+    let env = Env::new();
+    let out = env.dir("exports");
+    let server = env.start();
+    let project = server.project();
+    let tasks: Vec<_> = (0..ANNOTATIONS)
+        .map(|i| json!({"data": {"image": format!("{i}.png")}, "annotations": [{"result": []}]}))
+        .collect();
+    let (status, imported) = server.post(&format!("/api/projects/{project}/import"), json!(tasks));
+    assert_eq!(status, 201, "{imported}");
+    let (_, target) = server.post(
+        "/api/storages/export/localfiles",
+        json!({"project": project, "path": out.display().to_string()}),
+    );
+    let id = target["id"].as_i64().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let at_kill = loop {
+        let (_, storage) = server.get(&format!("/api/storages/export/localfiles/{id}"));
+        let written = storage["meta"]["annotations_exported"]
+            .as_i64()
+            .unwrap_or(0);
+        if written > 0 || storage["status"] == "completed" || Instant::now() > deadline {
+            break storage;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    server.kill();
+    assert_eq!(
+        at_kill["status"], "in_progress",
+        "the kill must land mid-export: {at_kill}"
+    );
+
+    let server = env.start();
+    let done = server.wait_synced("export/localfiles", id);
+    assert_eq!(done["status"], "completed", "{done}");
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(
+        names.len(),
+        ANNOTATIONS,
+        "one object per annotation, no leftovers"
+    );
+    for name in names.iter().take(50) {
+        let document: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join(name)).unwrap()).unwrap();
+        assert_eq!(document["id"].to_string(), *name);
+    }
+}
