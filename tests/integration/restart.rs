@@ -56,10 +56,10 @@ fn everything_is_still_there_after_a_restart() {
 
 #[test]
 fn a_sync_killed_midway_resumes_after_restart_without_duplicates() {
-    const FILES: usize = 20_000;
+    const FILES: usize = 100_000;
     let env = Env::new();
     for i in 0..FILES {
-        env.file(&format!("big/d{:03}/{i:06}.png", i % 200), b"");
+        env.file(&format!("big/d{:03}/{i:06}.png", i % 500), b"");
     }
     let server = env.start();
     let project = server.project();

@@ -239,3 +239,50 @@ fn a_storage_whose_directory_vanished_fails_with_a_readable_message() {
     );
     assert!(!storage["meta"]["time_failure"].is_null());
 }
+
+#[test]
+fn two_sync_requests_at_the_same_moment_start_one_sync() {
+    let env = Env::new();
+    // Large enough that the sync is still running when the last request lands.
+    for i in 0..20_000 {
+        env.file(&format!("race/d{}/{i:05}.png", i % 20), b"x");
+    }
+    let server = env.start();
+    let project = server.project();
+    let source = server.local_source(
+        project,
+        &env.root.join("race"),
+        json!({"use_blob_urls": true, "recursive_scan": true}),
+    );
+    let barrier = std::sync::Barrier::new(8);
+    let responses: Vec<Value> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    server
+                        .post(
+                            &format!("/api/storages/localfiles/{source}/sync"),
+                            json!({}),
+                        )
+                        .1
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let jobs: std::collections::HashSet<&str> = responses
+        .iter()
+        .map(|r| r["last_sync_job"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        jobs.len(),
+        1,
+        "one job for eight simultaneous requests: {responses:?}"
+    );
+    let done = server.wait_synced("localfiles", source);
+    assert_eq!(done["meta"]["attempts"], 1);
+    assert_eq!(done["last_sync_count"], 20_000);
+    let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1"));
+    assert_eq!(page["total"], 20_000, "no duplicates");
+}
