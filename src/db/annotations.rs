@@ -92,14 +92,6 @@ pub fn ids_of_project(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub fn count_of_project(conn: &Connection, project_id: i64) -> Result<i64, DbError> {
-    Ok(conn.query_row(
-        "SELECT COUNT(*) FROM annotations WHERE project_id = ?1",
-        [project_id],
-        |r| r.get(0),
-    )?)
-}
-
 pub fn insert(
     conn: &Connection,
     task_id: i64,

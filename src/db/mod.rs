@@ -22,9 +22,6 @@ use std::time::Duration;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-/// A pooled connection, for code that already runs on a blocking thread.
-pub type Conn = r2d2::PooledConnection<SqliteConnectionManager>;
-
 /// What can go wrong talking to the database.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -68,11 +65,6 @@ impl Db {
             pool,
             _checkpointer: std::sync::Arc::new(checkpointer),
         })
-    }
-
-    /// A connection for code already on a blocking thread (sync workers).
-    pub fn conn(&self) -> Result<Conn, DbError> {
-        Ok(self.pool.get()?)
     }
 
     /// Runs `f` with a pooled connection on the blocking pool.

@@ -93,15 +93,6 @@ pub fn postpone(conn: &Connection, id: i64, error: &str, not_before: &str) -> Re
     Ok(())
 }
 
-/// Pending entries per storage (shown on target storage cards).
-pub fn pending_count(conn: &Connection, storage_id: i64) -> Result<i64, DbError> {
-    Ok(conn.query_row(
-        "SELECT COUNT(*) FROM export_outbox WHERE storage_id = ?1",
-        [storage_id],
-        |r| r.get(0),
-    )?)
-}
-
 /// Records that the annotation now lives under `key` in the storage.
 pub fn upsert_export_link(
     conn: &Connection,

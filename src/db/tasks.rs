@@ -106,14 +106,6 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<TaskRow>, DbError> {
     Ok(conn.query_row(&sql, [id], from_row).optional()?)
 }
 
-pub fn count(conn: &Connection, project_id: i64) -> Result<i64, DbError> {
-    Ok(conn.query_row(
-        "SELECT COUNT(*) FROM tasks WHERE project_id = ?1",
-        [project_id],
-        |r| r.get(0),
-    )?)
-}
-
 /// One page of a project's tasks in id order.
 pub fn page(
     conn: &Connection,
