@@ -309,3 +309,9 @@ fn personal_access_tokens_work_as_label_studio_issues_them() {
         "a revoked token cannot be refreshed"
     );
 }
+
+#[test]
+#[should_panic(expected = "a secret appeared")]
+fn the_secret_scan_catches_a_leak() {
+    crate::common::assert_secret_free(&format!("log line with {PASSWORD} in it"), "a sample");
+}

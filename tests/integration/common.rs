@@ -92,6 +92,7 @@ impl Env {
 /// A running server; killed when dropped.
 pub(crate) struct Server {
     child: Child,
+    log: PathBuf,
     pub(crate) url: String,
     client: Client,
 }
@@ -145,7 +146,12 @@ impl Server {
             .timeout(Duration::from_secs(60))
             .build()
             .unwrap();
-        Server { child, url, client }
+        Server {
+            child,
+            url,
+            client,
+            log: env.data.join("server.log"),
+        }
     }
 
     /// SIGKILL: the process gets no chance to clean up.
@@ -262,6 +268,45 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if !std::thread::panicking() {
+            assert_secret_free(
+                &std::fs::read_to_string(&self.log).unwrap_or_default(),
+                "the server log",
+            );
+        }
+    }
+}
+
+/// Values that must never appear in a response or a log line: the test user's password and
+/// every storage credential the tests configure (the emulator keys come from scripts/test).
+pub(crate) fn known_secrets() -> Vec<String> {
+    let mut secrets = vec![
+        PASSWORD.to_owned(),
+        "testing-secret".to_owned(),
+        "testing-from-env".to_owned(),
+    ];
+    if let Ok(key) = std::env::var("AZURE_STORAGE_ACCOUNT_KEY") {
+        secrets.push(key);
+    }
+    if let Ok(path) = std::env::var("GOOGLE_SERVICE_ACCOUNT")
+        && let Ok(account) = std::fs::read_to_string(path)
+        && let Ok(json) = serde_json::from_str::<Value>(&account)
+    {
+        let key = json["private_key"].as_str().unwrap_or_default();
+        secrets.extend(
+            key.lines()
+                .filter(|line| line.len() > 40)
+                .take(3)
+                .map(str::to_owned),
+        );
+    }
+    secrets
+}
+
+/// Fails the test if `text` carries a secret.
+pub(crate) fn assert_secret_free(text: &str, what: &str) {
+    for secret in known_secrets() {
+        assert!(!text.contains(&secret), "a secret appeared in {what}");
     }
 }
 
@@ -269,6 +314,7 @@ pub(crate) fn send(request: RequestBuilder) -> (u16, Value) {
     let response = request.send().expect("request");
     let status = response.status().as_u16();
     let text = response.text().unwrap_or_default();
+    assert_secret_free(&text, "an API response");
     (
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),

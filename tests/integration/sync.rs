@@ -286,3 +286,73 @@ fn two_sync_requests_at_the_same_moment_start_one_sync() {
     let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1"));
     assert_eq!(page["total"], 20_000, "no duplicates");
 }
+
+#[test]
+fn fifty_clients_during_a_sync_see_no_failure() {
+    let env = Env::new();
+    for i in 0..20_000 {
+        env.file(&format!("busy/d{}/{i:05}.png", i % 20), b"x");
+    }
+    let server = env.start();
+    let project = server.project();
+    let seed: Vec<_> = (0..200)
+        .map(|i| json!({"image": format!("seed{i}.png")}))
+        .collect();
+    server.post(&format!("/api/projects/{project}/import"), json!(seed));
+    let source = server.local_source(
+        project,
+        &env.root.join("busy"),
+        json!({"use_blob_urls": true, "recursive_scan": true}),
+    );
+    server.post(
+        &format!("/api/storages/localfiles/{source}/sync"),
+        json!({}),
+    );
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..50)
+            .map(|client| {
+                let server = &server;
+                scope.spawn(move || {
+                    let mut failures = Vec::new();
+                    for round in 0..10 {
+                        let (status, page) = server.get(&format!(
+                            "/api/tasks?project={project}&page={}&page_size=50",
+                            1 + round % 4
+                        ));
+                        if status != 200 {
+                            failures.push(format!("list {status}: {page}"));
+                            continue;
+                        }
+                        let task = page["tasks"][(client + round) % 50]["id"].clone();
+                        let (status, body) = server.post(
+                            &format!("/api/tasks/{task}/annotations/"),
+                            json!({"result": []}),
+                        );
+                        if status != 201 {
+                            failures.push(format!("annotate {status}: {body}"));
+                        }
+                        let (status, body) =
+                            server.get(&format!("/api/storages/localfiles/{source}"));
+                        if status != 200 {
+                            failures.push(format!("storage {status}: {body}"));
+                        }
+                    }
+                    failures
+                })
+            })
+            .collect();
+        clients
+            .into_iter()
+            .flat_map(|c| c.join().unwrap())
+            .collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "{} failures, first: {:?}",
+        failures.len(),
+        failures.first()
+    );
+    let done = server.wait_synced("localfiles", source);
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["last_sync_count"], 20_000);
+}
