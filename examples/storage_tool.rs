@@ -6,7 +6,7 @@ use bytes::Bytes;
 use labelsync::config::{CloudDefaults, LocalFilesConfig};
 use labelsync::db::storages::Direction;
 use labelsync::storage::{self, ProviderContext, StorageType};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 #[tokio::main]
 async fn main() {
@@ -23,14 +23,8 @@ async fn main() {
         Direction::Import
     };
     let fields: Value = serde_json::from_str(fields).expect("fields JSON");
-    let (mut settings, mut secrets) = (storage_type.default_settings(direction), Map::new());
-    storage_type
-        .apply_body(
-            direction,
-            fields.as_object().expect("an object"),
-            &mut settings,
-            &mut secrets,
-        )
+    let (settings, secrets) = storage_type
+        .settings_from_body(direction, fields.as_object().expect("an object"))
         .expect("valid fields");
     let root =
         std::env::var("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT").unwrap_or_else(|_| "/".into());

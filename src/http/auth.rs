@@ -280,15 +280,20 @@ struct RefreshBody {
     refresh: String,
 }
 
+/// The claims of a well-signed, unexpired personal (refresh) token.
+fn refresh_claims(state: &State, token: &str) -> Result<crate::jwt::Claims, ApiError> {
+    state
+        .keys
+        .verify(token, "refresh")
+        .ok_or(ApiError::InvalidToken)
+}
+
 /// Trades a personal token for a short-lived access token (no other credential needed).
 async fn refresh_token(
     state: State,
     body: web::Json<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let claims = state
-        .keys
-        .verify(&body.refresh, "refresh")
-        .ok_or(ApiError::InvalidToken)?;
+    let claims = refresh_claims(&state, &body.refresh)?;
     let (jti, user_id) = (claims.jti.clone(), claims.user_id);
     if !state
         .db
@@ -311,10 +316,7 @@ async fn revoke_token(
     _user: AuthUser,
     body: web::Json<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let claims = state
-        .keys
-        .verify(&body.refresh, "refresh")
-        .ok_or(ApiError::InvalidToken)?;
+    let claims = refresh_claims(&state, &body.refresh)?;
     state
         .db
         .call(move |conn| users::revoke_personal_token(conn, &claims.jti))

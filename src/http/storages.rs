@@ -173,13 +173,7 @@ async fn create(
             format!("Invalid pk \"{project_id}\" - object does not exist."),
         ));
     }
-    let mut fields = StorageFields {
-        title: None,
-        description: None,
-        synchronizable: true,
-        settings: storage_type.default_settings(direction),
-        secrets: Map::new(),
-    };
+    let mut fields = new_fields(storage_type, direction);
     apply(&mut fields, storage_type, direction, &body)?;
     check_connection(&state, storage_type, direction, &fields).await?;
     let id = state
@@ -312,13 +306,7 @@ async fn fields_for_check(
 ) -> Result<StorageFields, ApiError> {
     let mut fields = match opt_int(body, "id")? {
         Some(id) => fields_of(&load(state, direction, storage_type, id).await?),
-        None => StorageFields {
-            title: None,
-            description: None,
-            synchronizable: true,
-            settings: storage_type.default_settings(direction),
-            secrets: Map::new(),
-        },
+        None => new_fields(storage_type, direction),
     };
     apply(&mut fields, storage_type, direction, body)?;
     Ok(fields)
@@ -364,6 +352,17 @@ async fn load(
     let row = state.db.call(move |conn| storages::get(conn, id)).await?;
     row.filter(|row| row.direction == direction && row.storage_type == storage_type.name())
         .ok_or(ApiError::NotFound)
+}
+
+/// The fields of a storage not created yet: the type's defaults, no secrets.
+fn new_fields(storage_type: StorageType, direction: Direction) -> StorageFields {
+    StorageFields {
+        title: None,
+        description: None,
+        synchronizable: true,
+        settings: storage_type.default_settings(direction),
+        secrets: Map::new(),
+    }
 }
 
 fn fields_of(row: &StorageRow) -> StorageFields {

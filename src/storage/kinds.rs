@@ -9,6 +9,9 @@ use serde_json::{Map, Value};
 use crate::db::storages::Direction;
 use crate::error::FieldErrors;
 
+/// Field name → value, as stored for a storage (settings, or secrets apart).
+pub type Settings = Map<String, Value>;
+
 /// A storage type, named as in Label Studio's API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StorageType {
@@ -251,6 +254,18 @@ impl StorageType {
                 )
             })
             .collect()
+    }
+
+    /// Settings and secrets of a new storage described by a request body: the type's
+    /// defaults with the body applied.
+    pub fn settings_from_body(
+        self,
+        direction: Direction,
+        body: &Map<String, Value>,
+    ) -> Result<(Settings, Settings), FieldErrors> {
+        let (mut settings, mut secrets) = (self.default_settings(direction), Map::new());
+        self.apply_body(direction, body, &mut settings, &mut secrets)?;
+        Ok((settings, secrets))
     }
 
     /// Applies the fields present in a request body. Omitted fields keep their value, so

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use labelsync::config::{CloudDefaults, LocalFilesConfig};
 use labelsync::db::storages::Direction;
 use labelsync::storage::{self, ProviderContext, Storage, StorageType};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::backends::{cloud_fields, secret_values, unique_prefix};
 use crate::common::{Env, Server};
@@ -16,14 +16,8 @@ const TYPES: [&str; 4] = ["s3", "gcs", "azure", "redis"];
 /// Direct access to the same bucket/prefix, to seed and inspect objects.
 fn direct(kind: &str, fields: &Value, direction: Direction) -> Arc<dyn Storage> {
     let storage_type = StorageType::parse(kind).unwrap();
-    let (mut settings, mut secrets) = (storage_type.default_settings(direction), Map::new());
-    storage_type
-        .apply_body(
-            direction,
-            fields.as_object().unwrap(),
-            &mut settings,
-            &mut secrets,
-        )
+    let (settings, secrets) = storage_type
+        .settings_from_body(direction, fields.as_object().unwrap())
         .unwrap();
     let ctx = ProviderContext {
         local_files: LocalFilesConfig {

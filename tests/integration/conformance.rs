@@ -23,18 +23,10 @@ struct Backend {
 }
 
 fn split(fields: &Value, storage_type: StorageType) -> (Map<String, Value>, Map<String, Value>) {
-    let mut settings = Map::new();
-    let mut secrets = Map::new();
     let direction = labelsync::db::storages::Direction::Import;
     storage_type
-        .apply_body(
-            direction,
-            fields.as_object().unwrap(),
-            &mut settings,
-            &mut secrets,
-        )
-        .expect("valid fields");
-    (settings, secrets)
+        .settings_from_body(direction, fields.as_object().unwrap())
+        .expect("valid fields")
 }
 
 fn context(root: std::path::PathBuf) -> ProviderContext {
