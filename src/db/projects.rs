@@ -1,5 +1,7 @@
 //! Projects and their task/annotation counters.
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
@@ -199,22 +201,33 @@ pub fn list_totals(conn: &Connection, project_id: i64) -> Result<(i64, i64, i64)
 
 /// Counters of one project in one pass over its tasks.
 pub fn stats(conn: &Connection, project_id: i64) -> Result<ProjectStats, DbError> {
-    Ok(conn.query_row(
-        "SELECT COUNT(*),
-                COALESCE(SUM(total_annotations > 0), 0),
-                COALESCE(SUM(total_annotations), 0),
-                COALESCE(SUM(cancelled_annotations), 0),
-                COALESCE(SUM(total_predictions), 0)
-         FROM tasks WHERE project_id = ?1",
-        [project_id],
-        |r| {
-            Ok(ProjectStats {
-                task_number: r.get(0)?,
-                num_tasks_with_annotations: r.get(1)?,
-                total_annotations_number: r.get(2)?,
-                skipped_annotations_number: r.get(3)?,
-                total_predictions_number: r.get(4)?,
-            })
-        },
-    )?)
+    Ok(stats_of(conn, &[project_id])?
+        .remove(&project_id)
+        .unwrap_or_default())
+}
+
+/// Counters of several projects in one grouped pass over their tasks (a project without
+/// tasks is absent: its counters are all zero).
+pub fn stats_of(
+    conn: &Connection,
+    project_ids: &[i64],
+) -> Result<HashMap<i64, ProjectStats>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT project_id, COUNT(*), SUM(total_annotations > 0), SUM(total_annotations),
+                SUM(cancelled_annotations), SUM(total_predictions)
+         FROM tasks WHERE project_id IN (SELECT value FROM json_each(?1)) GROUP BY project_id",
+    )?;
+    let rows = stmt.query_map([serde_json::to_string(project_ids)?], |r| {
+        Ok((
+            r.get(0)?,
+            ProjectStats {
+                task_number: r.get(1)?,
+                num_tasks_with_annotations: r.get(2)?,
+                total_annotations_number: r.get(3)?,
+                skipped_annotations_number: r.get(4)?,
+                total_predictions_number: r.get(5)?,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -72,16 +72,22 @@ async fn list(
         .db
         .call(move |conn| {
             let total = projects::count(conn)?;
-            let mut rows = Vec::new();
-            for project in projects::page(conn, page.size, page.offset())? {
-                let stats = projects::stats(conn, project.id)?;
-                let creator = project
-                    .created_by
-                    .map(|id| users::by_id(conn, id))
-                    .transpose()?
-                    .flatten();
-                rows.push((project, stats, creator));
-            }
+            let page_rows = projects::page(conn, page.size, page.offset())?;
+            let ids: Vec<i64> = page_rows.iter().map(|p| p.id).collect();
+            let mut stats = projects::stats_of(conn, &ids)?;
+            let creator_ids: Vec<i64> = page_rows.iter().filter_map(|p| p.created_by).collect();
+            let creators = users::by_ids(conn, &creator_ids)?;
+            let rows = page_rows
+                .into_iter()
+                .map(|project| {
+                    let creator = creators
+                        .iter()
+                        .find(|u| Some(u.id) == project.created_by)
+                        .cloned();
+                    let counters = stats.remove(&project.id).unwrap_or_default();
+                    (project, counters, creator)
+                })
+                .collect::<Vec<_>>();
             Ok((total, rows))
         })
         .await?;
