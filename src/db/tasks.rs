@@ -147,6 +147,23 @@ pub fn annotation_summaries(
 }
 
 /// Deletes a task (its links, annotations and predictions cascade).
+/// The first task of a project after `after` that nobody has annotated or skipped yet.
+pub fn next_unlabeled(
+    conn: &Connection,
+    project_id: i64,
+    after: i64,
+) -> Result<Option<i64>, DbError> {
+    Ok(conn
+        .query_row(
+            "SELECT id FROM tasks WHERE project_id = ?1 AND id > ?2
+               AND total_annotations = 0 AND cancelled_annotations = 0
+             ORDER BY id LIMIT 1",
+            [project_id, after],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 pub fn delete(conn: &Connection, id: i64) -> Result<bool, DbError> {
     Ok(conn.execute("DELETE FROM tasks WHERE id = ?1", [id])? > 0)
 }

@@ -1,8 +1,11 @@
-//! `/api/projects/`: list, create, read, update, delete, and import of JSON tasks.
+//! `/api/projects/`: list, create, read, update, delete, and import of tasks (a JSON body
+//! or uploaded JSON / JSON Lines files).
 
 use std::time::Instant;
 
-use actix_web::{HttpResponse, web};
+use actix_multipart::Multipart;
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -274,11 +277,21 @@ async fn import_tasks(
     user: AuthUser,
     id: web::Path<i64>,
     query: web::Query<ImportQuery>,
-    body: web::Bytes,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let started = Instant::now();
     let project_id = id.into_inner();
-    let tasks = parse_import_body(&body, user.user.id)?;
+    let tasks = if is_multipart(&req) {
+        parse_uploaded_files(Multipart::new(req.headers(), payload), user.user.id).await?
+    } else {
+        let body = payload
+            .to_bytes_limited(IMPORT_LIMIT)
+            .await
+            .map_err(|_| too_large())?
+            .map_err(|err| ApiError::Parse(err.to_string()))?;
+        parse_import_body(&body, user.user.id)?
+    };
     let count = tasks.len();
     let outcome = state
         .db
@@ -320,6 +333,74 @@ async fn import_tasks(
         response["task_ids"] = json!(ids);
     }
     Ok(HttpResponse::Created().json(response))
+}
+
+/// The largest import request: a JSON body, or all uploaded files together.
+const IMPORT_LIMIT: usize = 64 * 1024 * 1024;
+
+fn too_large() -> ApiError {
+    ApiError::invalid(format!(
+        "The import is larger than {} MB: split it into smaller files, or put the files in a storage and sync it.",
+        IMPORT_LIMIT / (1024 * 1024)
+    ))
+}
+
+fn is_multipart(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"))
+}
+
+/// The tasks of uploaded files (Label Studio's file upload import): each file is a JSON
+/// object, a JSON array or JSON Lines, parsed by the same rules as storage task files.
+/// Nothing is imported unless every file is valid.
+async fn parse_uploaded_files(
+    mut form: Multipart,
+    author: i64,
+) -> Result<Vec<NewTask>, ApiError> {
+    let mut tasks = Vec::new();
+    let mut received = 0usize;
+    let mut files = 0usize;
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|err| ApiError::Parse(format!("Upload error - {err}")))?;
+        let Some(name) = field
+            .content_disposition()
+            .and_then(|cd| cd.get_filename())
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|err| ApiError::Parse(format!("Upload error - {err}")))?;
+            received += chunk.len();
+            if received > IMPORT_LIMIT {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        files += 1;
+        let parsed = task_file::parse_task_file(&bytes)
+            .map_err(|err| ApiError::invalid(format!("{name}: {err}")))?;
+        for task in parsed {
+            tasks.push(
+                task.into_new_task(author, None)
+                    .map_err(|err| ApiError::invalid(format!("{name}: {err}")))?,
+            );
+        }
+    }
+    if files == 0 {
+        return Err(ApiError::invalid(
+            "No file found in the upload: send JSON or JSON Lines files as multipart/form-data.",
+        ));
+    }
+    if tasks.is_empty() {
+        return Err(ApiError::invalid(
+            "No tasks found in the uploaded files: a file holds no task.",
+        ));
+    }
+    Ok(tasks)
 }
 
 /// The tasks of an import request body (one task object or a list).

@@ -26,7 +26,42 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
             .patch(update)
             .put(update)
             .delete(delete),
-    );
+    )
+    .service(web::resource(slash_optional("/api/projects/{id}/next/")).get(next));
+}
+
+#[derive(Debug, Deserialize)]
+struct NextQuery {
+    after: Option<String>,
+}
+
+/// `GET /api/projects/<id>/next/`: the next task to label (the first one without an
+/// annotation, after `?after=<task id>` when given), as `GET /api/tasks/<id>` shows it.
+async fn next(
+    state: State,
+    _user: AuthUser,
+    id: web::Path<i64>,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let project_id = id.into_inner();
+    let after = match query.after.as_deref() {
+        None | Some("") => 0,
+        Some(text) => text
+            .parse()
+            .map_err(|_| ApiError::invalid("after: a task id (a whole number) is required."))?,
+    };
+    let found = state
+        .db
+        .call(move |conn| {
+            if !projects::exists(conn, project_id)? {
+                return Ok(Err(ApiError::NotFound));
+            }
+            Ok(Ok(task_rows::next_unlabeled(conn, project_id, after)?))
+        })
+        .await??;
+    // Label Studio also answers 404 when the queue is empty.
+    let task_id = found.ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(load_detail(&state, task_id, true).await?))
 }
 
 #[derive(Debug, Deserialize)]

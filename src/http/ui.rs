@@ -1,4 +1,7 @@
-//! The browser UI: askama pages and static assets, both compiled into the binary.
+//! The browser UI: the single-page app's shell (askama) and its assets, compiled in.
+//!
+//! Every screen path (`/projects/...`) answers the same shell; the script in `static/js`
+//! draws the screen from the path and talks to the REST API like any other client.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -14,7 +17,10 @@ use crate::error::ApiError;
 struct Assets;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    // Registered last, so API routes under /projects/ (resolve) match first.
     cfg.route("/", web::get().to(index))
+        .route("/projects", web::get().to(index))
+        .route("/projects/{screen:.*}", web::get().to(index))
         .route("/static/{path:.*}", web::get().to(asset));
 }
 
@@ -23,9 +29,12 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 struct IndexPage<'a> {
     email: &'a str,
     version: &'a str,
+    /// Shown by the Local Files form: where paths must start, and whether serving is on.
+    document_root: &'a str,
+    local_serving: bool,
 }
 
-async fn index(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+async fn index(req: HttpRequest, state: super::State) -> Result<HttpResponse, ApiError> {
     let user = match auth::authenticate(&req).await {
         Ok(user) => user,
         Err(ApiError::NotAuthenticated | ApiError::InvalidToken) => {
@@ -38,6 +47,8 @@ async fn index(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let html = IndexPage {
         email: &user.user.email,
         version: env!("CARGO_PKG_VERSION"),
+        document_root: &state.config.local_files.document_root.to_string_lossy(),
+        local_serving: state.config.local_files.serving_enabled,
     }
     .render()
     .map_err(|err| ApiError::Internal(err.to_string()))?;
