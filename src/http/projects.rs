@@ -355,10 +355,7 @@ fn is_multipart(req: &HttpRequest) -> bool {
 /// The tasks of uploaded files (Label Studio's file upload import): each file is a JSON
 /// object, a JSON array or JSON Lines, parsed by the same rules as storage task files.
 /// Nothing is imported unless every file is valid.
-async fn parse_uploaded_files(
-    mut form: Multipart,
-    author: i64,
-) -> Result<Vec<NewTask>, ApiError> {
+async fn parse_uploaded_files(mut form: Multipart, author: i64) -> Result<Vec<NewTask>, ApiError> {
     let mut tasks = Vec::new();
     let mut received = 0usize;
     let mut files = 0usize;
