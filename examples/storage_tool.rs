@@ -1,6 +1,7 @@
 //! Test helper for the SDK suite (`tests/sdk`): reads and writes objects in a storage through
 //! labelsync's own providers, given the storage's API fields as JSON.
-//! Usage: `storage_tool write|read|exists <type> <import|export> '<fields json>' <name> [content]`.
+//! Usage: `storage_tool write|read|exists <type> <import|export> '<fields json>' <name> [content]`;
+//! a content of `@<path>` writes that file's bytes (images for the browser tests).
 
 use bytes::Bytes;
 use labelsync::config::{CloudDefaults, LocalFilesConfig};
@@ -38,10 +39,14 @@ async fn main() {
     let store = storage::open(storage_type, &settings, &secrets, &ctx).expect("storage");
     let key = store.key_for(name);
     match command.as_str() {
-        "write" => store
-            .write(&key, Bytes::from(rest.first().expect("content").clone()))
-            .await
-            .expect("write"),
+        "write" => {
+            let content = rest.first().expect("content");
+            let bytes = match content.strip_prefix('@') {
+                Some(path) => std::fs::read(path).expect("content file"),
+                None => content.clone().into_bytes(),
+            };
+            store.write(&key, Bytes::from(bytes)).await.expect("write")
+        }
         "read" => print!(
             "{}",
             String::from_utf8_lossy(&store.read(&key).await.expect("read"))

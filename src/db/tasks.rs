@@ -146,8 +146,9 @@ pub fn annotation_summaries(
     Ok(summaries)
 }
 
-/// Deletes a task (its links, annotations and predictions cascade).
-/// The first task of a project after `after` that nobody has annotated or skipped yet.
+/// The first task of a project after `after` that nobody has annotated or skipped yet,
+/// wrapping round to the start so that a task passed over earlier comes back. Each half
+/// walks the (project_id, id) index from one end: no sort of the whole project.
 pub fn next_unlabeled(
     conn: &Connection,
     project_id: i64,
@@ -155,15 +156,21 @@ pub fn next_unlabeled(
 ) -> Result<Option<i64>, DbError> {
     Ok(conn
         .query_row(
-            "SELECT id FROM tasks WHERE project_id = ?1 AND id > ?2
-               AND total_annotations = 0 AND cancelled_annotations = 0
-             ORDER BY id LIMIT 1",
+            "SELECT id FROM (SELECT id FROM tasks WHERE project_id = ?1 AND id > ?2
+                               AND total_annotations = 0 AND cancelled_annotations = 0
+                             ORDER BY id LIMIT 1)
+             UNION ALL
+             SELECT id FROM (SELECT id FROM tasks WHERE project_id = ?1 AND id <= ?2
+                               AND total_annotations = 0 AND cancelled_annotations = 0
+                             ORDER BY id LIMIT 1)
+             LIMIT 1",
             [project_id, after],
             |r| r.get(0),
         )
         .optional()?)
 }
 
+/// Deletes a task (its links, annotations and predictions cascade).
 pub fn delete(conn: &Connection, id: i64) -> Result<bool, DbError> {
     Ok(conn.execute("DELETE FROM tasks WHERE id = ?1", [id])? > 0)
 }

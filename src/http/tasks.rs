@@ -36,7 +36,7 @@ struct NextQuery {
 }
 
 /// `GET /api/projects/<id>/next/`: the next task to label (the first one without an
-/// annotation, after `?after=<task id>` when given), as `GET /api/tasks/<id>` shows it.
+/// annotation after `?after=<task id>`, wrapping round), as `GET /api/tasks/<id>` shows it.
 async fn next(
     state: State,
     _user: AuthUser,

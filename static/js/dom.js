@@ -3,6 +3,8 @@
 /** Builds an element: h('button', {class: 'primary', onclick}, 'Save'). */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
+  // A button submits its form only when it says so: a plain click must never save twice.
+  if (tag === 'button') el.type = 'button';
   for (const [key, value] of Object.entries(attrs || {})) {
     if (value === undefined || value === null || value === false) continue;
     if (key.startsWith('on') && typeof value === 'function') {
@@ -41,7 +43,7 @@ export function openDialog({ title, subtitle, body, footer, wide, onClose }) {
   const dialog = h('dialog', { class: wide ? 'modal wide' : 'modal', 'aria-label': title },
     h('header', { class: 'modal-head' },
       h('div', {}, h('h2', {}, title), subtitle ? h('p', { class: 'muted' }, subtitle) : null),
-      h('button', { class: 'icon', 'aria-label': 'Close', onclick: close }, '×')),
+      h('button', { class: 'icon', 'aria-label': 'Close dialog', onclick: close }, '×')),
     h('div', { class: 'modal-body' }, body),
     footer ? h('footer', { class: 'modal-foot' }, footer) : null);
   dialog.addEventListener('close', () => { dialog.remove(); onClose?.(); });
@@ -124,4 +126,11 @@ export function middleEllipsis(text, max = 48) {
   if (text.length <= max) return text;
   const keep = Math.floor((max - 1) / 2);
   return `${text.slice(0, keep)}…${text.slice(text.length - keep)}`;
+}
+
+/** `key` shown below the folder the listing started from (the full key stays in a tooltip). */
+export function relativeKey(key, root) {
+  const folder = root.replace(/\/+$/, '');
+  if (folder && key.startsWith(`${folder}/`)) return key.slice(folder.length + 1);
+  return key;
 }

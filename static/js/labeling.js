@@ -38,13 +38,16 @@ export async function render(main, [projectId, taskId]) {
       navigate(`/projects/${projectId}/label`);
     }
   };
+  let saving = false;
   const save = async (cancelled) => {
+    if (saving) return;
     status.className = 'form-status';
     const result = cancelled ? [] : form.result();
     if (!cancelled) {
       const missing = form.missing();
       if (missing) { status.className = 'form-status error'; status.textContent = missing; return; }
     }
+    saving = true;
     try {
       if (existing && !cancelled) {
         await api('PATCH', `/api/annotations/${existing.id}/`, { result });
@@ -57,12 +60,14 @@ export async function render(main, [projectId, taskId]) {
     } catch (err) {
       status.className = 'form-status error';
       status.textContent = err.message;
+    } finally {
+      saving = false;
     }
   };
   const opened = Date.now();
   const actions = h('div', { class: 'label-actions' },
     task.allow_skip !== false ? h('button', { class: 'outline', onclick: () => save(true) }, 'Skip') : null,
-    h('button', { class: 'primary', onclick: () => save(false), title: 'Ctrl+Enter' }, existing ? 'Update' : 'Submit'),
+    h('button', { class: 'primary', type: 'submit', title: 'Ctrl+Enter' }, existing ? 'Update' : 'Submit'),
     h('button', { class: 'link', onclick: goNext }, 'Next task ›'));
   const onKey = (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey || e.altKey)) { e.preventDefault(); save(false); } };
   document.addEventListener('keydown', onKey);

@@ -174,7 +174,7 @@ function storageCard(initial, direction, ctx) {
 
 function row(term, value, name, help) {
   return h('div', { class: name ? `dl-row ${name}` : 'dl-row' },
-    h('dt', {}, term, help ? h('span', { class: 'help', title: help, 'aria-label': help }, 'ⓘ') : null),
+    h('dt', {}, term, help ? h('span', { class: 'help', title: help, 'aria-label': help }, 'i') : null),
     h('dd', {}, value));
 }
 

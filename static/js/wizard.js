@@ -3,7 +3,7 @@
 // The server validates everything again; its field errors land on the fields.
 
 import { api } from './api.js';
-import { h, fill, openDialog, relativeTime, humanSize, middleEllipsis, toast } from './dom.js';
+import { h, fill, openDialog, relativeTime, humanSize, middleEllipsis, relativeKey, toast } from './dom.js';
 import { PROVIDERS, ENTERPRISE_PROVIDERS, providerByName, connectionFields, importPrefixField } from './providers.js';
 import { providerIcon, storageBase } from './storage_settings.js';
 
@@ -119,36 +119,42 @@ export function openWizard({ project, direction, storage, onSaved }) {
     }
   }
 
-  const testConnection = () => run(async () => {
-    state.errors = {};
-    const report = await api('POST', `${storageBase(direction, state.provider.name)}/validate`, payload());
-    state.tested = true;
-    state.testReport = report;
-  });
+  function testConnection() {
+    return run(async () => {
+      state.errors = {};
+      const report = await api('POST', `${storageBase(direction, state.provider.name)}/validate`, payload());
+      state.tested = true;
+      state.testReport = report;
+    });
+  }
 
-  const loadPreview = () => run(async () => {
-    state.errors = {};
-    const answer = await api('POST', `/api/storages/${state.provider.name}/files`, { ...payload(), limit: PREVIEW_LIMIT });
-    state.preview = answer.files;
-  });
+  function loadPreview() {
+    return run(async () => {
+      state.errors = {};
+      const answer = await api('POST', `/api/storages/${state.provider.name}/files`, { ...payload(), limit: PREVIEW_LIMIT });
+      state.preview = answer.files;
+    });
+  }
 
-  const save = (thenSync) => run(async () => {
-    state.errors = {};
-    const base = storageBase(direction, state.provider.name);
-    const saved = editing
-      ? await api('PATCH', `${base}/${storage.id}`, payload({ withId: false }))
-      : await api('POST', base, payload({ withId: false }));
-    if (thenSync) {
-      try {
-        await api('POST', `${base}/${saved.id}/sync`);
-      } catch (err) {
-        toast(`Saved, but the sync did not start: ${err.message}`, 'error');
+  function save(thenSync) {
+    return run(async () => {
+      state.errors = {};
+      const base = storageBase(direction, state.provider.name);
+      const saved = editing
+        ? await api('PATCH', `${base}/${storage.id}`, payload({ withId: false }))
+        : await api('POST', base, payload({ withId: false }));
+      if (thenSync) {
+        try {
+          await api('POST', `${base}/${saved.id}/sync`);
+        } catch (err) {
+          toast(`Saved, but the sync did not start: ${err.message}`, 'error');
+        }
       }
-    }
-    toast(`Storage "${saved.title || saved.type}" saved`);
-    close();
-    onSaved?.();
-  });
+      toast(`Storage "${saved.title || saved.type}" saved`);
+      close();
+      onSaved?.();
+    });
+  }
 
   // ---- drawing ----------------------------------------------------------------------
 
@@ -337,11 +343,18 @@ export function openWizard({ project, direction, storage, onSaved }) {
       return h('div', { class: 'preview-empty' }, h('strong', {}, 'No Files Found'),
         h('p', { class: 'muted' }, 'No files matching your current criteria were found. Try adjusting your filter settings and reload the preview.'));
     }
+    const root = scanRoot();
     return h('ul', { class: 'files' }, files.map((f) => h('li', { class: 'file-row' },
-      h('span', { class: 'key', title: f.key }, middleEllipsis(f.key, 44)),
+      h('span', { class: 'key', title: f.key }, middleEllipsis(relativeKey(f.key, root), 44)),
       h('span', { class: 'muted' }, relativeTime(f.last_modified)),
       h('span', { class: 'muted size' }, humanSize(f.size)))),
     state.preview.includes(null) ? h('li', { class: 'muted truncated' }, '... preview limit reached ...') : null);
+  }
+
+  /** The folder the listing starts from: Local Files' path or the bucket prefix. */
+  function scanRoot() {
+    const prefixField = importPrefixField(state.provider);
+    return (prefixField ? state.values[prefixField.name] : state.values.path) || '';
   }
 
   function reviewStep() {

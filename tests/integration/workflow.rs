@@ -2,7 +2,9 @@
 
 use serde_json::json;
 
-use crate::common::{Env, eventually};
+use reqwest::Method;
+
+use crate::common::{Env, eventually, send};
 
 #[test]
 fn local_files_workflow_end_to_end() {
@@ -181,4 +183,121 @@ fn task_list_paginates_and_counts() {
     let (_, projects) = server.get("/api/projects/");
     assert_eq!(projects["count"], 1);
     assert_eq!(projects["results"][0]["task_number"], 25);
+}
+
+/// A multipart form with one part per (file name, content), as the UI's Import sends it.
+fn upload(files: &[(&str, &str)]) -> reqwest::blocking::multipart::Form {
+    files.iter().fold(
+        reqwest::blocking::multipart::Form::new(),
+        |form, (name, text)| {
+            let part = reqwest::blocking::multipart::Part::text(text.to_string())
+                .file_name(name.to_string());
+            form.part("file", part)
+        },
+    )
+}
+
+#[test]
+fn task_files_upload_imports_json_and_jsonl_or_nothing() {
+    let env = Env::new();
+    let server = env.start();
+    let project = server.project();
+    let import = format!("/api/projects/{project}/import");
+
+    let good = upload(&[
+        (
+            "tasks.json",
+            r#"[{"image": "/data/local-files/?d=a.png"}, {"data": {"image": "b.png"}}]"#,
+        ),
+        (
+            "more.jsonl",
+            "{\"image\": \"c.png\"}\n{\"data\": {\"image\": \"d.png\"}}\n",
+        ),
+    ]);
+    let (status, body) = send(server.request(Method::POST, &import).multipart(good));
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["task_count"], 4);
+    let images: Vec<_> = server
+        .tasks(project)
+        .iter()
+        .map(|t| t["data"]["image"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        images,
+        ["/data/local-files/?d=a.png", "b.png", "c.png", "d.png"]
+    );
+
+    // One malformed file among good ones: a 400 naming it, and nothing imported.
+    let mixed = upload(&[
+        ("fine.json", r#"[{"image": "e.png"}]"#),
+        ("broken.json", r#"{"data": {"image": "#),
+    ]);
+    let (status, error) = send(server.request(Method::POST, &import).multipart(mixed));
+    assert_eq!(status, 400, "{error}");
+    let message = error["validation_errors"]["non_field_errors"][0]
+        .as_str()
+        .unwrap();
+    assert!(message.starts_with("broken.json: "), "{error}");
+    assert_eq!(
+        server.tasks(project).len(),
+        4,
+        "nothing of the failed upload stays"
+    );
+
+    let empty = upload(&[("empty.json", "[]")]);
+    let (status, error) = send(server.request(Method::POST, &import).multipart(empty));
+    assert_eq!(status, 400, "{error}");
+}
+
+#[test]
+fn next_task_skips_labeled_ones_and_wraps_round() {
+    let env = Env::new();
+    let server = env.start();
+    let project = server.project();
+    let (_, created) = server.post(
+        &format!("/api/projects/{project}/import?return_task_ids=true"),
+        json!([{"image": "1.png"}, {"image": "2.png"}, {"image": "3.png"}]),
+    );
+    let ids: Vec<i64> = created["task_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_i64().unwrap())
+        .collect();
+    let next = |after: i64| {
+        let (status, task) = server.get(&format!("/api/projects/{project}/next/?after={after}"));
+        (status, task["id"].as_i64())
+    };
+    assert_eq!(next(0), (200, Some(ids[0])));
+    let (status, _) = server.post(
+        &format!("/api/tasks/{}/annotations/", ids[1]),
+        json!({"result": []}),
+    );
+    assert_eq!(status, 201);
+    assert_eq!(
+        next(ids[0]),
+        (200, Some(ids[2])),
+        "the labeled task is passed over"
+    );
+    assert_eq!(
+        next(ids[2]),
+        (200, Some(ids[0])),
+        "after the last one, back to the first"
+    );
+    let (status, _) = server.post(
+        &format!("/api/tasks/{}/annotations/", ids[0]),
+        json!({"result": [], "was_cancelled": true}),
+    );
+    assert_eq!(status, 201);
+    server.post(
+        &format!("/api/tasks/{}/annotations/", ids[2]),
+        json!({"result": []}),
+    );
+    assert_eq!(next(ids[2]).0, 404, "every task is labeled or skipped");
+    assert_eq!(
+        server
+            .get(&format!("/api/projects/{project}/next/?after=x"))
+            .0,
+        400
+    );
 }
