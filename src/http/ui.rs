@@ -3,6 +3,9 @@
 //! Every screen path (`/projects/...`) answers the same shell; the script in `static/js`
 //! draws the screen from the path and talks to the REST API like any other client.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::LazyLock;
+
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -24,11 +27,37 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
         .route("/static/{path:.*}", web::get().to(asset));
 }
 
+/// A name for this build's assets, derived from their contents. The shell loads them
+/// under `/static/<build>/`, which may be cached for good: a new build has a new name.
+/// The script modules import each other by relative paths, so they stay inside it.
+static BUILD: LazyLock<String> = LazyLock::new(|| {
+    let mut hasher = DefaultHasher::new();
+    for path in Assets::iter() {
+        path.hash(&mut hasher);
+        if let Some(file) = Assets::get(&path) {
+            file.metadata.sha256_hash().hash(&mut hasher);
+        }
+    }
+    format!("b{:016x}", hasher.finish())
+});
+
+/// The script modules, preloaded by the shell so the browser fetches them all at once
+/// instead of discovering them one import level at a time.
+static MODULES: LazyLock<Vec<String>> = LazyLock::new(|| {
+    Assets::iter()
+        .filter(|path| path.starts_with("js/") && path.ends_with(".js"))
+        .map(|path| path.into_owned())
+        .collect()
+});
+
 #[derive(Template)]
 #[template(path = "index.html")]
 struct IndexPage<'a> {
     email: &'a str,
     version: &'a str,
+    /// `/static/<build>`: where the shell loads the assets from.
+    assets: &'a str,
+    modules: &'a [String],
     /// Shown by the Local Files form: where paths must start, and whether serving is on.
     document_root: &'a str,
     local_serving: bool,
@@ -47,6 +76,8 @@ async fn index(req: HttpRequest, state: super::State) -> Result<HttpResponse, Ap
     let html = IndexPage {
         email: &user.user.email,
         version: env!("CARGO_PKG_VERSION"),
+        assets: &format!("/static/{}", *BUILD),
+        modules: &MODULES,
         document_root: &state.config.local_files.document_root.to_string_lossy(),
         local_serving: state.config.local_files.serving_enabled,
     }
@@ -58,9 +89,17 @@ async fn index(req: HttpRequest, state: super::State) -> Result<HttpResponse, Ap
         .body(html))
 }
 
-/// Serves an embedded asset with a content-hash ETag and 304 on a match.
+/// Serves an embedded asset: under this build's name, cacheable for a year; under its
+/// plain path (the sign-in pages), revalidated by a content-hash ETag with 304 on a match.
 async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
-    let Some(file) = Assets::get(&path) else {
+    let (path, immutable) = match path
+        .strip_prefix(BUILD.as_str())
+        .and_then(|rest| rest.strip_prefix('/'))
+    {
+        Some(rest) => (rest, true),
+        None => (path.as_str(), false),
+    };
+    let Some(file) = Assets::get(path) else {
         return HttpResponse::NotFound().finish();
     };
     let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()[..16]));
@@ -74,11 +113,16 @@ async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
             .insert_header((header::ETAG, etag))
             .finish();
     }
-    let mime = mime_guess::from_path(path.as_str()).first_or_octet_stream();
+    let mime = mime_guess::from_path(path).first_or_octet_stream();
+    let cache = if immutable {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
     HttpResponse::Ok()
         .content_type(mime.as_ref())
         .insert_header((header::ETAG, etag))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((header::CACHE_CONTROL, cache))
         .body(file.data.into_owned())
 }
 

@@ -28,11 +28,14 @@ export function projectTabs(project, active) {
 export async function render(main, [projectId], query) {
   const pageSize = PAGE_SIZES.includes(Number(query.get('page_size'))) ? Number(query.get('page_size')) : PAGE_SIZES[0];
   let page = Math.max(1, Number(query.get('page')) || 1);
+  // Both requests at once: the page waits for the slower one, not for their sum.
+  const listingRequest = get(`/api/tasks/?project=${projectId}&page=${page}&page_size=${pageSize}`);
+  listingRequest.catch(() => {});
   const project = await get(`/api/projects/${projectId}/`);
   setCrumbs(projectCrumbs(project));
   let listing;
   try {
-    listing = await get(`/api/tasks/?project=${projectId}&page=${page}&page_size=${pageSize}`);
+    listing = await listingRequest;
   } catch (err) {
     // Past the last page (tasks were deleted meanwhile): Label Studio answers 404.
     if (!(err instanceof ApiFailure) || err.status !== 404 || page === 1) throw err;

@@ -8,10 +8,12 @@ import { parseConfig } from './label_config.js';
 import { projectCrumbs, projectTabs } from './data_manager.js';
 
 export async function render(main, [projectId, taskId]) {
+  const taskRequest = get(taskId ? `/api/tasks/${taskId}` : `/api/projects/${projectId}/next/`);
+  taskRequest.catch(() => {});
   const project = await get(`/api/projects/${projectId}/`);
   let task;
   try {
-    task = taskId ? await get(`/api/tasks/${taskId}`) : await get(`/api/projects/${projectId}/next/`);
+    task = await taskRequest;
   } catch (err) {
     if (!(err instanceof ApiFailure) || err.status !== 404) throw err;
     setCrumbs(projectCrumbs(project, { label: 'Labeling' }));

@@ -19,6 +19,13 @@ export function storageBase(direction, type) {
 }
 
 export async function render(main, [projectId], query) {
+  const fetchStorages = () => Promise.all([
+    get(`/api/storages/?project=${projectId}`),
+    get(`/api/storages/export?project=${projectId}`),
+  ]);
+  // The first listing starts with the project's request, not after it.
+  let firstListing = fetchStorages();
+  firstListing.catch(() => {});
   const project = await get(`/api/projects/${projectId}/`);
   setCrumbs(projectCrumbs(project, { label: 'Settings', href: `/projects/${projectId}/settings` }, { label: 'Cloud Storage' }));
   const timers = new Set();
@@ -41,10 +48,8 @@ export async function render(main, [projectId], query) {
   const edit = (storage, direction) => openWizard({ project, direction, storage, onSaved: reload });
 
   async function reload() {
-    const [sources, targets] = await Promise.all([
-      get(`/api/storages/?project=${projectId}`),
-      get(`/api/storages/export?project=${projectId}`),
-    ]);
+    const [sources, targets] = await (firstListing || fetchStorages());
+    firstListing = null;
     columns.import.storages = sources;
     columns.export.storages = targets;
     draw();

@@ -10,7 +10,7 @@ import { chromium } from 'playwright-core';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const SCREENSHOTS = path.join(REPO, 'screenshots');
-const BINARY = path.join(REPO, 'target/debug/labelsync');
+export const DEBUG_BINARY = path.join(REPO, 'target/debug/labelsync');
 const STORAGE_TOOL = path.join(REPO, 'target/debug/examples/storage_tool');
 
 /** An environment variable the test cannot run without (set by scripts/test). */
@@ -22,13 +22,13 @@ export function required(name) {
 
 /** Starts labelsync on a free port; its environment has no cloud credentials, so every
  * storage the test adds uses the explicit ones typed into the wizard. */
-export async function startServer({ documentRoot, email, password }) {
+export async function startServer({ documentRoot, email, password, token, binary = DEBUG_BINARY }) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'labelsync-ui-data-'));
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) =>
     !/^(AWS_|AZURE_|GOOGLE_|S3_ENDPOINT|STORAGE_EMULATOR_HOST|LABEL_STUDIO_|LABELSYNC_|LOCAL_FILES_)/.test(k)));
   env.RUST_LOG = 'info';
-  const child = spawn(BINARY, ['start', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir,
-    '--username', email, '--password', password,
+  const child = spawn(binary, ['start', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir,
+    '--username', email, '--password', password, ...(token ? ['--user-token', token] : []),
     '--local-files-serving-enabled', 'true', '--local-files-document-root', documentRoot], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stderr.on('data', (d) => { log += d; });

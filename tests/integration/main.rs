@@ -12,4 +12,5 @@ mod faults;
 mod local_files;
 mod restart;
 mod sync;
+mod ui;
 mod workflow;

@@ -1,0 +1,171 @@
+// Page-load benchmark of the admin UI with a large project (run by scripts/bench-ui).
+// Syncs N files from a Local Files source into one project through the release binary,
+// then opens each screen in headless Chromium and measures, from the start of the
+// navigation, the time until the screen's content is on the page (the task rows, the
+// storage cards, the labeling form). Prints the median and the slowest of several loads.
+
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { REPO, startServer, launchBrowser, png } from './harness.mjs';
+
+const TASKS = Number(process.argv[2] || 100000);
+const RUNS = Number(process.argv[3] || 9);
+const EMAIL = 'bench@example.com';
+const PASSWORD = 'bench password for the ui';
+const TOKEN = 'bench-ui-token-0123456789';
+
+function makeFiles(root, n) {
+  const pixel = png(4, 4, [90, 120, 200]);
+  for (let i = 0; i < n; i += 1) {
+    const folder = path.join(root, `d${String(Math.floor(i / 1000)).padStart(3, '0')}`);
+    if (i % 1000 === 0) mkdirSync(folder, { recursive: true });
+    writeFileSync(path.join(folder, `img_${String(i).padStart(7, '0')}.png`), pixel);
+  }
+}
+
+async function api(server, method, route, body) {
+  const response = await fetch(server.url + route, {
+    method,
+    headers: { Authorization: `Token ${TOKEN}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${method} ${route}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+/** One project whose Local Files source holds `n` images, synced. */
+async function bigProject(server, root) {
+  const project = await api(server, 'POST', '/api/projects/', {
+    title: 'Big project',
+    label_config: '<View><Image name="image" value="$image"/><Choices name="choice" toName="image"><Choice value="Cat"/><Choice value="Dog"/></Choices></View>',
+  });
+  const storage = await api(server, 'POST', '/api/storages/localfiles/', {
+    project: project.id, title: `${TASKS} images`, path: root, use_blob_urls: true, recursive_scan: true,
+  });
+  const started = performance.now();
+  await api(server, 'POST', `/api/storages/localfiles/${storage.id}/sync`, {});
+  for (;;) {
+    const state = await api(server, 'GET', `/api/storages/localfiles/${storage.id}`);
+    if (['completed', 'completed_with_errors', 'failed'].includes(state.status)) {
+      if (state.status !== 'completed') throw new Error(`sync ended ${state.status}: ${state.traceback}`);
+      console.log(`synced ${state.last_sync_count} tasks in ${((performance.now() - started) / 1000).toFixed(2)} s`);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  // A second, empty project and a target storage, so the lists are not trivially short.
+  await api(server, 'POST', '/api/storages/export/localfiles', { project: project.id, title: 'labels', path: root });
+  const tasks = await api(server, 'GET', `/api/tasks/?project=${project.id}&page=2000&page_size=30`);
+  return { id: project.id, lastPage: Math.ceil(TASKS / 30), someTask: tasks.tasks[0].id };
+}
+
+/** The screens measured: [name, path, the selector that shows its content is there]. */
+const SCREENS = (project) => [
+  ['Projects', '/projects', '.project-card'],
+  ['Data Manager, first page', `/projects/${project.id}/data`, '.task-row'],
+  ['Data Manager, last page', `/projects/${project.id}/data?page=${project.lastPage}&page_size=30`, '.task-row'],
+  ['Data Manager, 100 per page', `/projects/${project.id}/data?page=500&page_size=100`, '.task-row'],
+  ['Labeling, next task', `/projects/${project.id}/label`, '.label-form'],
+  ['Labeling, a task', `/projects/${project.id}/label/${project.someTask}`, '.label-form'],
+  ['Cloud Storage', `/projects/${project.id}/settings/storage`, '.storage-card'],
+  ['Settings', `/projects/${project.id}/settings`, 'form.form'],
+];
+
+/** Milliseconds from the navigation's start until `selector` is on the page, taken by
+ * the page itself (a MutationObserver installed before any script of the page runs), so
+ * the benchmark's own round trips to the browser are not counted. */
+async function loadTime(page, url, selector) {
+  await page.goto(url, { waitUntil: 'commit' });
+  await page.locator(selector).first().waitFor({ timeout: 30000 });
+  return page.evaluate((sel) => window.firstSeen[sel], selector);
+}
+
+/** Records, in every page, when each watched selector first matches. */
+function watchSelectors(selectors) {
+  window.firstSeen = {};
+  const check = () => {
+    for (const sel of selectors) {
+      if (!(sel in window.firstSeen) && document.querySelector(sel)) window.firstSeen[sel] = performance.now();
+    }
+  };
+  new MutationObserver(check).observe(document, { childList: true, subtree: true });
+}
+
+function summary(times) {
+  const sorted = [...times].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)], max: sorted[sorted.length - 1] };
+}
+
+const root = mkdtempSync(path.join(tmpdir(), 'labelsync-bench-ui-'));
+let server;
+let browser;
+try {
+  const files = path.join(root, 'images');
+  makeFiles(files, TASKS);
+  server = await startServer({ documentRoot: root, email: EMAIL, password: PASSWORD, token: TOKEN,
+    binary: path.join(REPO, 'target/release/labelsync') });
+  const project = await bigProject(server, files);
+
+  const endpoints = [
+    ['project detail', `/api/projects/${project.id}/`],
+    ['project list', '/api/projects/?page_size=100'],
+    ['tasks, first page', `/api/tasks/?project=${project.id}&page=1&page_size=30`],
+    ['tasks, last page', `/api/tasks/?project=${project.id}&page=${project.lastPage}&page_size=30`],
+    ['next task', `/api/projects/${project.id}/next/`],
+    ['source storages', `/api/storages/?project=${project.id}`],
+  ];
+  console.log(`\nAPI calls behind the screens (${RUNS} calls each):`);
+  console.log('endpoint'.padEnd(30), 'median ms'.padStart(10), 'max ms'.padStart(10));
+  for (const [name, route] of endpoints) {
+    const times = [];
+    for (let i = 0; i < RUNS; i += 1) {
+      const started = performance.now();
+      await api(server, 'GET', route);
+      times.push(performance.now() - started);
+    }
+    const { median, max } = summary(times);
+    console.log(name.padEnd(30), median.toFixed(1).padStart(10), max.toFixed(1).padStart(10));
+  }
+
+  browser = await launchBrowser();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: server.url });
+  const page = await context.newPage();
+  await page.goto('/user/login');
+  await context.addInitScript(watchSelectors, [...new Set(SCREENS(project).map(([, , selector]) => selector))]);
+  await page.fill('input[name=email]', EMAIL);
+  await page.fill('input[name=password]', PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForURL('**/projects');
+
+  const screens = SCREENS(project);
+  console.log(`\npage loads with ${TASKS} tasks in the project (${RUNS} loads each, after one warm-up):`);
+  console.log('screen'.padEnd(30), 'median ms'.padStart(10), 'max ms'.padStart(10));
+  let worst = 0;
+  for (const [name, url, selector] of screens) {
+    await loadTime(page, url, selector);
+    const times = [];
+    for (let i = 0; i < RUNS; i += 1) times.push(await loadTime(page, url, selector));
+    const { median, max } = summary(times);
+    worst = Math.max(worst, max);
+    console.log(name.padEnd(30), median.toFixed(1).padStart(10), max.toFixed(1).padStart(10));
+  }
+  // A first visit: a new browser context (empty cache) signed in with the same cookie.
+  const session = await context.storageState();
+  const cold = [];
+  for (let i = 0; i < RUNS; i += 1) {
+    const fresh = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: server.url, storageState: session });
+    await fresh.addInitScript(watchSelectors, ['.task-row']);
+    cold.push(await loadTime(await fresh.newPage(), `/projects/${project.id}/data`, '.task-row'));
+    await fresh.close();
+  }
+  const { median, max } = summary(cold);
+  worst = Math.max(worst, max);
+  console.log('Data Manager, empty cache'.padEnd(30), median.toFixed(1).padStart(10), max.toFixed(1).padStart(10));
+  console.log(`\nslowest load: ${worst.toFixed(1)} ms (the bar: 200 ms)`);
+} finally {
+  await browser?.close();
+  server?.stop();
+  if (server) rmSync(server.dataDir, { recursive: true, force: true });
+  rmSync(root, { recursive: true, force: true });
+}
