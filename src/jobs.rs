@@ -36,6 +36,8 @@ pub struct Progress {
     pub existed: AtomicU64,
     /// Files (import) or annotations (export) that failed.
     pub failed: AtomicU64,
+    /// The key an import resumed after, when it continues an interrupted one.
+    pub resumed_after: std::sync::OnceLock<String>,
 }
 
 /// The job runner, shared by the HTTP handlers.
@@ -250,7 +252,11 @@ fn progress_meta(direction: Direction, progress: &Progress) -> Map<String, Value
             "total_annotations": scanned, "annotations_exported": created, "annotations_failed": failed,
         }),
     };
-    value.as_object().cloned().unwrap_or_default()
+    let mut meta = value.as_object().cloned().unwrap_or_default();
+    if let Some(key) = progress.resumed_after.get() {
+        meta.insert("resumed_after".into(), json!(key));
+    }
+    meta
 }
 
 fn sync_end(

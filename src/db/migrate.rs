@@ -19,6 +19,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_prediction_project_index",
         include_str!("migrations/0003_prediction_project_index.sql"),
     ),
+    (
+        "0004_sync_cursor",
+        include_str!("migrations/0004_sync_cursor.sql"),
+    ),
 ];
 
 /// Brings the schema up to date.

@@ -52,6 +52,8 @@ pub struct StorageRow {
     pub traceback: Option<String>,
     pub meta: Value,
     pub created_at: String,
+    /// Where an interrupted import sync resumes (see [`set_cursor`]).
+    pub sync_cursor: Option<String>,
 }
 
 /// Fields written on create and update.
@@ -65,7 +67,7 @@ pub struct StorageFields {
 }
 
 const COLUMNS: &str = "id, project_id, direction, type, title, description, synchronizable,
-    settings, secrets, status, last_sync, last_sync_count, last_sync_job, traceback, meta, created_at";
+    settings, secrets, status, last_sync, last_sync_count, last_sync_job, traceback, meta, created_at, sync_cursor";
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(StorageRow, [String; 3])> {
     let direction: String = row.get(2)?;
@@ -87,6 +89,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(StorageRow, [String; 3
             traceback: row.get(13)?,
             meta: Value::Null,
             created_at: row.get(15)?,
+            sync_cursor: row.get(16)?,
         },
         [row.get(7)?, row.get(8)?, row.get(14)?],
     ))
@@ -137,8 +140,9 @@ pub fn insert(
 
 pub fn update(conn: &Connection, id: i64, fields: &StorageFields) -> Result<(), DbError> {
     conn.execute(
+        // New settings list other objects: a sync never resumes across a change.
         "UPDATE storages SET title = ?2, description = ?3, synchronizable = ?4, settings = ?5,
-            secrets = ?6 WHERE id = ?1",
+            secrets = ?6, sync_cursor = NULL WHERE id = ?1",
         params![
             id,
             fields.title,
@@ -256,6 +260,7 @@ pub fn finish_sync(conn: &Connection, id: i64, job_id: &str, end: &SyncEnd) -> R
     conn.execute(
         "UPDATE storages SET status = ?3,
             last_sync = CASE WHEN ?3 = 'failed' THEN last_sync ELSE ?4 END,
+            sync_cursor = CASE WHEN ?3 = 'failed' THEN sync_cursor END,
             last_sync_count = ?5, traceback = ?6, meta = json_patch(meta, ?7)
          WHERE id = ?1 AND last_sync_job = ?2",
         params![
@@ -267,6 +272,17 @@ pub fn finish_sync(conn: &Connection, id: i64, job_id: &str, end: &SyncEnd) -> R
             end.traceback,
             Value::Object(end.meta.clone()).to_string(),
         ],
+    )?;
+    Ok(())
+}
+
+/// Records that every object up to `key` (listing order) has its tasks: called in the
+/// transaction that inserts them, so the cursor is never ahead of what is stored. A sync
+/// that fails or is cut short keeps it; the next one lists only what comes after.
+pub fn set_cursor(conn: &Connection, id: i64, key: &str) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE storages SET sync_cursor = ?2 WHERE id = ?1",
+        params![id, key],
     )?;
     Ok(())
 }

@@ -161,6 +161,10 @@ impl Storage for LocalDirectory {
     fn filter_subject<'k>(&self, key: &'k str) -> &'k str {
         key.rsplit('/').next().unwrap_or(key)
     }
+
+    fn listing_order(&self, a: &str, b: &str) -> std::cmp::Ordering {
+        by_file_name((name_offset(a), a), (name_offset(b), b))
+    }
 }
 
 /// Label Studio's path normalization: trim, `\` → `/`, collapse `.`, `..` and `//`, no
@@ -327,12 +331,20 @@ fn read_level(
 fn sort_by_file_name(files: Vec<String>) -> Vec<String> {
     let mut named: Vec<(usize, String)> = files
         .into_iter()
-        .map(|path| (path.rfind('/').map_or(0, |i| i + 1), path))
+        .map(|path| (name_offset(&path), path))
         .collect();
-    named.sort_unstable_by(|(a_at, a), (b_at, b)| {
-        a[*a_at..].cmp(&b[*b_at..]).then_with(|| a.cmp(b))
-    });
+    named.sort_unstable_by(|(a_at, a), (b_at, b)| by_file_name((*a_at, a), (*b_at, b)));
     named.into_iter().map(|(_, path)| path).collect()
+}
+
+/// Where the file name starts in a path.
+fn name_offset(path: &str) -> usize {
+    path.rfind('/').map_or(0, |i| i + 1)
+}
+
+/// The listing order: by file name, then by path; each path comes with its name offset.
+fn by_file_name((a_at, a): (usize, &str), (b_at, b): (usize, &str)) -> std::cmp::Ordering {
+    a[a_at..].cmp(&b[b_at..]).then_with(|| a.cmp(b))
 }
 
 fn slash_path(path: &Path) -> String {

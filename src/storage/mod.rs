@@ -17,8 +17,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
 use serde_json::{Map, Value};
 
 use crate::config::LocalFilesConfig;
@@ -83,6 +83,22 @@ pub enum StorageError {
 pub trait Storage: Send + Sync + Debug {
     /// Objects under the storage's prefix (every level when `recursive`), in listing order.
     fn list(&self, recursive: bool) -> ObjectStream<'_>;
+
+    /// The objects that come after `after` in listing order: where an interrupted sync
+    /// resumes. Providers whose server can start a listing at a key override this; the
+    /// default lists everything and skips what comes before.
+    fn list_after<'a>(&'a self, recursive: bool, after: &'a str) -> ObjectStream<'a> {
+        self.list(recursive)
+            .try_filter(move |object| {
+                std::future::ready(self.listing_order(&object.key, after).is_gt())
+            })
+            .boxed()
+    }
+
+    /// The order `list` yields keys in: byte order unless the provider says otherwise.
+    fn listing_order(&self, a: &str, b: &str) -> std::cmp::Ordering {
+        a.cmp(b)
+    }
 
     /// The whole content of one object.
     async fn read(&self, key: &str) -> Result<Bytes, StorageError>;

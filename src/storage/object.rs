@@ -227,6 +227,21 @@ impl ObjectStorage {
         (!self.prefix.is_empty()).then(|| Path::from(self.prefix.as_str()))
     }
 
+    /// A recursive `object_store` listing as objects (folder markers left out).
+    fn objects<'a>(
+        &'a self,
+        listing: futures_util::stream::BoxStream<
+            'static,
+            object_store::Result<object_store::ObjectMeta>,
+        >,
+    ) -> ObjectStream<'a> {
+        listing
+            .map_ok(object_info)
+            .map_err(move |err| self.error(None, err))
+            .try_filter(|info| std::future::ready(!info.key.ends_with('/')))
+            .boxed()
+    }
+
     /// Turns an `object_store` error into a message that says what to fix.
     fn error(&self, key: Option<&str>, err: object_store::Error) -> StorageError {
         let (service, bucket) = (self.service, &self.bucket);
@@ -301,6 +316,14 @@ fn short_reason(err: &object_store::Error) -> String {
         .collect()
 }
 
+fn object_info(meta: object_store::ObjectMeta) -> ObjectInfo {
+    ObjectInfo {
+        key: meta.location.to_string(),
+        size: Some(meta.size),
+        last_modified: Some(meta.last_modified),
+    }
+}
+
 fn config_error(service: &str, err: &object_store::Error) -> StorageError {
     StorageError::InvalidConfig(format!(
         "The {service} settings are not usable: {}",
@@ -312,31 +335,40 @@ fn config_error(service: &str, err: &object_store::Error) -> StorageError {
 impl Storage for ObjectStorage {
     fn list(&self, recursive: bool) -> ObjectStream<'_> {
         let prefix = self.prefix_path();
-        let to_info = |meta: object_store::ObjectMeta| ObjectInfo {
-            key: meta.location.to_string(),
-            size: Some(meta.size),
-            last_modified: Some(meta.last_modified),
-        };
         if recursive {
-            self.store
-                .list(prefix.as_ref())
-                .map_ok(to_info)
-                .map_err(move |err| self.error(None, err))
-                .try_filter(|info| std::future::ready(!info.key.ends_with('/')))
-                .boxed()
+            self.objects(self.store.list(prefix.as_ref()))
         } else {
             let listing = async move { self.store.list_with_delimiter(prefix.as_ref()).await };
             futures_util::stream::once(listing)
                 .map(move |result| match result {
-                    Ok(list) => {
-                        futures_util::stream::iter(list.objects.into_iter().map(to_info).map(Ok))
-                            .boxed()
-                    }
+                    Ok(list) => futures_util::stream::iter(
+                        list.objects.into_iter().map(object_info).map(Ok),
+                    )
+                    .boxed(),
                     Err(err) => futures_util::stream::iter([Err(self.error(None, err))]).boxed(),
                 })
                 .flatten()
                 .boxed()
         }
+    }
+
+    /// A recursive listing starts at the key on the server (S3's `start-after`, GCS's
+    /// `startOffset`), so a resumed sync does not list again what the interrupted one
+    /// already went through. The keys are checked here too: not every server honours the
+    /// offset (Azurite lists from the start).
+    fn list_after<'a>(&'a self, recursive: bool, after: &'a str) -> ObjectStream<'a> {
+        let listing = if recursive {
+            let prefix = self.prefix_path();
+            self.objects(
+                self.store
+                    .list_with_offset(prefix.as_ref(), &Path::from(after)),
+            )
+        } else {
+            self.list(false)
+        };
+        listing
+            .try_filter(move |object| std::future::ready(object.key.as_str() > after))
+            .boxed()
     }
 
     async fn read(&self, key: &str) -> Result<Bytes, StorageError> {

@@ -5,7 +5,9 @@
 //! already have links with one query; new keys become tasks (blob mode) or are read with
 //! bounded concurrency and parsed (task mode); each batch is inserted in one transaction.
 //! A bad task file is recorded and the pass goes on; a storage failure ends the pass, and
-//! whatever was inserted before stays linked, so the next sync resumes where this one was.
+//! whatever was inserted before stays linked. Each insert transaction also records the
+//! storage's cursor (the last key it covers), so a pass cut short by a failure or a crash
+//! is resumed by the next one from that key instead of listing everything again.
 
 mod known;
 pub mod task_file;
@@ -17,7 +19,7 @@ use futures_util::{StreamExt, stream};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::db::storages::StorageRow;
+use crate::db::storages::{self, StorageRow};
 use crate::db::tasks::{self as task_rows, InsertOutcome, NewTask};
 use crate::db::{Db, DbError};
 use crate::jobs::Progress;
@@ -89,10 +91,15 @@ pub async fn import(
         progress: progress.clone(),
         known: KnownKeys::Nothing,
     };
+    if let Some(cursor) = &storage.sync_cursor {
+        tracing::info!(storage = storage.id, cursor, "resuming an interrupted sync");
+        let _ = progress.resumed_after.set(cursor.clone());
+    }
     let (sender, mut batches) = mpsc::channel(2);
     let lister = tokio::spawn(list_batches(
         provider,
         setting_bool("recursive_scan"),
+        storage.sync_cursor.clone(),
         filter,
         progress,
         sender,
@@ -103,10 +110,10 @@ pub async fn import(
     tracing::debug!(elapsed = ?started.elapsed(), "known keys loaded");
     let mut report = ImportReport::default();
     while let Some(batch) = batches.recv().await {
-        let batch = batch?;
+        let KeyBatch { keys, through } = batch?;
         let started = std::time::Instant::now();
-        let listed = batch.len();
-        let new_keys = context.drop_known(batch, &mut report).await?;
+        let listed = keys.len();
+        let new_keys = context.drop_known(keys, &mut report).await?;
         tracing::debug!(listed, new = new_keys.len(), elapsed = ?started.elapsed(), "dedupe");
         let started = std::time::Instant::now();
         if setting_bool("use_blob_urls") {
@@ -114,6 +121,8 @@ pub async fn import(
         } else {
             context.import_task_files(new_keys, &mut report).await?;
         }
+        // Everything listed up to `through` is stored or was not wanted: move the cursor.
+        context.insert(Vec::new(), &through, &mut report).await?;
         tracing::debug!(elapsed = ?started.elapsed(), "insert");
     }
     lister
@@ -122,17 +131,30 @@ pub async fn import(
     Ok(report)
 }
 
-/// Streams the listing into filtered key batches; stops at the first listing error.
+/// Keys of one stretch of the listing that pass the filter.
+struct KeyBatch {
+    keys: Vec<String>,
+    /// The last key listed in this stretch, filtered out or not.
+    through: String,
+}
+
+/// Streams the listing (after `cursor` when resuming) into filtered key batches; stops at
+/// the first listing error.
 async fn list_batches(
     provider: Arc<dyn Storage>,
     recursive: bool,
+    cursor: Option<String>,
     filter: KeyFilter,
     progress: Arc<Progress>,
-    sender: mpsc::Sender<Result<Vec<String>, StorageError>>,
+    sender: mpsc::Sender<Result<KeyBatch, StorageError>>,
 ) {
     let started = std::time::Instant::now();
-    let mut listing = provider.list(recursive);
+    let mut listing = match &cursor {
+        Some(after) => provider.list_after(recursive, after),
+        None => provider.list(recursive),
+    };
     let mut batch = Vec::with_capacity(KEY_BATCH);
+    let mut through = String::new();
     while let Some(item) = listing.next().await {
         let object = match item {
             Ok(object) => object,
@@ -143,14 +165,26 @@ async fn list_batches(
         };
         progress.scanned.fetch_add(1, Ordering::Relaxed);
         if filter.matches(provider.filter_subject(&object.key)) {
+            through.clone_from(&object.key);
             batch.push(object.key);
+        } else {
+            through = object.key;
         }
-        if batch.len() == KEY_BATCH && sender.send(Ok(std::mem::take(&mut batch))).await.is_err() {
-            return;
+        if batch.len() == KEY_BATCH {
+            let keys = std::mem::take(&mut batch);
+            let through = through.clone();
+            if sender.send(Ok(KeyBatch { keys, through })).await.is_err() {
+                return;
+            }
         }
     }
-    if !batch.is_empty() {
-        let _ = sender.send(Ok(batch)).await;
+    if !through.is_empty() {
+        let _ = sender
+            .send(Ok(KeyBatch {
+                keys: batch,
+                through,
+            }))
+            .await;
     }
     tracing::debug!(elapsed = ?started.elapsed(), "listing done");
 }
@@ -184,6 +218,9 @@ impl ImportContext {
         keys: Vec<String>,
         report: &mut ImportReport,
     ) -> Result<(), SyncError> {
+        let Some(last) = keys.last().cloned() else {
+            return Ok(());
+        };
         let tasks = keys
             .into_iter()
             .map(|key| NewTask {
@@ -195,7 +232,7 @@ impl ImportContext {
                 link: Some((self.storage_id, key, -1)),
             })
             .collect();
-        self.insert(tasks, report).await
+        self.insert(tasks, &last, report).await
     }
 
     async fn import_task_files(
@@ -226,7 +263,9 @@ impl ImportContext {
                     }
                 }
             }
-            self.insert(tasks, report).await?;
+            if let Some(last) = chunk.last() {
+                self.insert(tasks, last, report).await?;
+            }
         }
         Ok(())
     }
@@ -258,19 +297,25 @@ impl ImportContext {
         }
     }
 
+    /// Inserts tasks and moves the storage's cursor to `cursor` in one transaction.
     async fn insert(
         &self,
         tasks: Vec<NewTask>,
+        cursor: &str,
         report: &mut ImportReport,
     ) -> Result<(), SyncError> {
-        if tasks.is_empty() {
-            return Ok(());
-        }
-        let project_id = self.project_id;
+        let (project_id, storage_id, cursor) =
+            (self.project_id, self.storage_id, cursor.to_owned());
         let outcome: InsertOutcome = self
             .db
             .write(move |tx| {
-                task_rows::insert_batch(tx, project_id, &tasks, &crate::time::now_iso())
+                let outcome = if tasks.is_empty() {
+                    InsertOutcome::default()
+                } else {
+                    task_rows::insert_batch(tx, project_id, &tasks, &crate::time::now_iso())?
+                };
+                storages::set_cursor(tx, storage_id, &cursor)?;
+                Ok(outcome)
             })
             .await?;
         report.created += outcome.created;

@@ -147,4 +147,14 @@ fn a_source_that_dies_mid_sync_fails_cleanly_and_the_next_sync_completes() {
     );
     let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1"));
     assert_eq!(page["total"], KEYS as i64, "every key exactly once");
+    assert!(
+        done["meta"]["resumed_after"]
+            .as_str()
+            .is_some_and(|key| key.starts_with("fault:")),
+        "the sync after the outage resumes from the cursor: {done}"
+    );
+    assert!(
+        done["meta"]["objects_scanned"].as_i64().unwrap() <= KEYS as i64 - partial,
+        "{done}"
+    );
 }

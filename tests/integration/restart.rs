@@ -72,18 +72,25 @@ fn a_sync_killed_midway_resumes_after_restart_without_duplicates() {
         &format!("/api/storages/localfiles/{source}/sync"),
         json!({}),
     );
+    // Kill once some batches are committed, so there is something to resume after.
     let deadline = Instant::now() + Duration::from_secs(60);
-    let at_kill = loop {
-        let (_, storage) = server.get(&format!("/api/storages/localfiles/{source}"));
-        if storage["status"] != "queued" || Instant::now() > deadline {
-            break storage;
+    let stored = loop {
+        let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1"));
+        let stored = page["total"].as_i64().unwrap_or(0);
+        if stored > 0 || Instant::now() > deadline {
+            break stored;
         }
         std::thread::sleep(Duration::from_millis(2));
     };
+    let (_, at_kill) = server.get(&format!("/api/storages/localfiles/{source}"));
     server.kill();
     assert_eq!(
         at_kill["status"], "in_progress",
         "the kill must land mid-sync: {at_kill}"
+    );
+    assert!(
+        stored > 0 && stored < FILES as i64,
+        "{stored} tasks at the kill"
     );
 
     let server = env.start();
@@ -91,6 +98,14 @@ fn a_sync_killed_midway_resumes_after_restart_without_duplicates() {
     assert_eq!(storage["status"], "completed", "{storage}");
     let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1"));
     assert_eq!(page["total"], FILES as i64, "every file exactly once");
+    // The restarted sync went on from its cursor: it did not list what was stored.
+    let resumed_after = storage["meta"]["resumed_after"].as_str().expect("a cursor");
+    assert!(resumed_after.ends_with(".png"), "{storage}");
+    let scanned = storage["meta"]["objects_scanned"].as_i64().unwrap();
+    assert!(
+        scanned <= FILES as i64 - stored,
+        "{scanned} objects listed again after {stored} were stored"
+    );
     // A fresh sync afterwards finds nothing new.
     let again = server.sync("localfiles", source);
     assert_eq!(again["last_sync_count"], 0);
