@@ -180,6 +180,15 @@ pub fn prediction(row: &PredictionRow) -> Value {
     })
 }
 
+/// A user as Label Studio's `/api/current-user/whoami` and `/api/users/` show one.
+pub fn user_json(user: &User) -> Value {
+    json!({
+        "id": user.id, "first_name": user.first_name, "last_name": user.last_name,
+        "username": user.email, "email": user.email, "avatar": null,
+        "initials": user.email.chars().next().map(|c| c.to_string()).unwrap_or_default(),
+    })
+}
+
 /// Label Studio's `created_username`: `"<first> <last> <email>, <id>"`.
 pub fn created_username(user: &User) -> String {
     let name = [user.first_name.as_str(), user.last_name.as_str()]

@@ -23,6 +23,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_sync_cursor",
         include_str!("migrations/0004_sync_cursor.sql"),
     ),
+    (
+        "0005_project_members",
+        include_str!("migrations/0005_project_members.sql"),
+    ),
 ];
 
 /// Brings the schema up to date.

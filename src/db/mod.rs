@@ -9,6 +9,7 @@
 
 pub mod annotations;
 mod checkpoint;
+pub mod members;
 mod migrate;
 pub mod outbox;
 pub mod projects;

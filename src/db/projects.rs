@@ -99,7 +99,9 @@ pub fn insert(
             now,
         ],
     )?;
-    Ok(conn.last_insert_rowid())
+    let id = conn.last_insert_rowid();
+    super::members::add(conn, id, user_id, now)?;
+    Ok(id)
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<Option<Project>, DbError> {
@@ -129,15 +131,29 @@ pub fn label_config(conn: &Connection, id: i64) -> Result<Option<String>, DbErro
         .optional()?)
 }
 
-pub fn count(conn: &Connection) -> Result<i64, DbError> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM projects", [], |r| r.get(0))?)
+/// How many projects `user_id` is a member of.
+pub fn count_for(conn: &Connection, user_id: i64) -> Result<i64, DbError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM project_members WHERE user_id = ?1",
+        [user_id],
+        |r| r.get(0),
+    )?)
 }
 
-/// One page of projects, newest first.
-pub fn page(conn: &Connection, limit: i64, offset: i64) -> Result<Vec<Project>, DbError> {
-    let sql = format!("SELECT {COLUMNS} FROM projects ORDER BY id DESC LIMIT ?1 OFFSET ?2");
+/// One page of the projects `user_id` is a member of, newest first.
+pub fn page_for(
+    conn: &Connection,
+    user_id: i64,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Project>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM projects
+         WHERE id IN (SELECT project_id FROM project_members WHERE user_id = ?1)
+         ORDER BY id DESC LIMIT ?2 OFFSET ?3"
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map([limit, offset], from_row)?;
+    let rows = stmt.query_map([user_id, limit, offset], from_row)?;
     rows.map(|row| finish(row?)).collect()
 }
 

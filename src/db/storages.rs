@@ -183,15 +183,20 @@ pub fn of_project(
 }
 
 /// Every import storage of a type, across projects (local file serving checks these).
-pub fn all_of_type(
+/// Storages of one type and direction in the projects `user_id` is a member of.
+pub fn of_type_for_member(
     conn: &Connection,
     direction: Direction,
     storage_type: &str,
+    user_id: i64,
 ) -> Result<Vec<StorageRow>, DbError> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM storages WHERE direction = ?1 AND type = ?2 ORDER BY id");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM storages WHERE direction = ?1 AND type = ?2
+           AND project_id IN (SELECT project_id FROM project_members WHERE user_id = ?3)
+         ORDER BY id"
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![direction.as_str(), storage_type], from_row)?;
+    let rows = stmt.query_map(params![direction.as_str(), storage_type, user_id], from_row)?;
     rows.map(|row| finish(row?)).collect()
 }
 

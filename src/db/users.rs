@@ -14,9 +14,9 @@ pub struct User {
     pub last_name: String,
 }
 
-const USER_COLUMNS: &str = "u.id, u.email, u.first_name, u.last_name";
+pub(super) const USER_COLUMNS: &str = "u.id, u.email, u.first_name, u.last_name";
 
-fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+pub(super) fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
         id: row.get(0)?,
         email: row.get(1)?,
@@ -52,6 +52,14 @@ pub fn by_email(conn: &Connection, email: &str) -> Result<Option<(User, String)>
     Ok(conn
         .query_row(&sql, [email], |row| Ok((user_from_row(row)?, row.get(4)?)))
         .optional()?)
+}
+
+pub fn set_names(conn: &Connection, id: i64, first: &str, last: &str) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE users SET first_name = ?2, last_name = ?3 WHERE id = ?1",
+        params![id, first, last],
+    )?;
+    Ok(())
 }
 
 pub fn by_id(conn: &Connection, id: i64) -> Result<Option<User>, DbError> {
@@ -118,6 +126,14 @@ pub fn insert_session(
 pub fn delete_session(conn: &Connection, id: &str) -> Result<(), DbError> {
     conn.execute("DELETE FROM sessions WHERE id = ?1", [id])?;
     Ok(())
+}
+
+/// Every user, in the order they were created.
+pub fn all(conn: &Connection) -> Result<Vec<User>, DbError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.id");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([], user_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Users with the given ids (one query).

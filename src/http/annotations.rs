@@ -6,8 +6,8 @@ use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use serde_json::{Map, Value};
 
+use super::access::Member;
 use super::{State, json_object, opt_bool, opt_f64, opt_int, opt_string, slash_optional};
-use crate::auth::AuthUser;
 use crate::db::annotations::{self, AnnotationFields};
 use crate::db::{outbox, tasks, users};
 use crate::error::ApiError;
@@ -30,7 +30,7 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn list(
     state: State,
-    _user: AuthUser,
+    _member: Member,
     task_id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let task_id = task_id.into_inner();
@@ -62,13 +62,13 @@ async fn list(
 
 async fn create(
     state: State,
-    user: AuthUser,
+    member: Member,
     task_id: web::Path<i64>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let task_id = task_id.into_inner();
     let fields = annotation_fields(&json_object(&body)?)?;
-    let user_id = user.user.id;
+    let user_id = member.user_id();
     let id = state
         .db
         .write(move |tx| {
@@ -87,19 +87,19 @@ async fn create(
     Ok(HttpResponse::Created().json(load(&state, id).await?))
 }
 
-async fn get(state: State, _user: AuthUser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn get(state: State, _member: Member, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(load(&state, id.into_inner()).await?))
 }
 
 async fn update(
     state: State,
-    user: AuthUser,
+    member: Member,
     id: web::Path<i64>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let fields = annotation_fields(&json_object(&body)?)?;
-    let user_id = user.user.id;
+    let user_id = member.user_id();
     let found = state
         .db
         .write(move |tx| {
@@ -122,11 +122,11 @@ async fn update(
 
 async fn delete(
     state: State,
-    user: AuthUser,
+    member: Member,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let user_id = user.user.id;
+    let user_id = member.user_id();
     let found = state
         .db
         .write(move |tx| {

@@ -201,11 +201,7 @@ fn redirect(location: &str) -> HttpResponse {
 }
 
 async fn whoami(user: AuthUser) -> HttpResponse {
-    let u = user.user;
-    HttpResponse::Ok().json(json!({
-        "id": u.id, "first_name": u.first_name, "last_name": u.last_name, "username": u.email,
-        "email": u.email, "avatar": null, "initials": u.email.chars().next().map(|c| c.to_string()).unwrap_or_default(),
-    }))
+    HttpResponse::Ok().json(crate::records::user_json(&user.user))
 }
 
 /// The user's own API token (Label Studio's Account page shows the same).

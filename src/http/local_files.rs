@@ -31,14 +31,14 @@ struct Query {
 
 async fn serve(
     state: State,
-    _user: AuthUser,
+    user: AuthUser,
     req: HttpRequest,
     query: web::Query<Query>,
 ) -> Result<HttpResponse, ApiError> {
     let root = state.config.local_files.document_root.clone();
     let requested = query.into_inner().d.unwrap_or_default();
     let allowed = if state.config.local_files.serving_enabled {
-        allowed_dirs(&state).await?
+        allowed_dirs(&state, user.user.id).await?
     } else {
         Vec::new()
     };
@@ -81,11 +81,18 @@ async fn serve(
     Ok(response)
 }
 
-/// Canonical paths of every Local Files source storage the user can reach.
-async fn allowed_dirs(state: &State) -> Result<Vec<PathBuf>, ApiError> {
+/// Canonical paths of the Local Files source storages of the user's projects.
+async fn allowed_dirs(state: &State, user_id: i64) -> Result<Vec<PathBuf>, ApiError> {
     let rows = state
         .db
-        .call(|conn| storages::all_of_type(conn, Direction::Import, StorageType::LocalFiles.name()))
+        .call(move |conn| {
+            storages::of_type_for_member(
+                conn,
+                Direction::Import,
+                StorageType::LocalFiles.name(),
+                user_id,
+            )
+        })
         .await?;
     Ok(rows
         .iter()

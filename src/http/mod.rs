@@ -4,6 +4,7 @@
 //! slash also answers without it, while a route defined without one does not answer with
 //! an extra slash (`/api/storages/export/localfiles/` is a 404 there too).
 
+mod access;
 mod annotations;
 mod auth;
 mod local_files;
@@ -12,6 +13,7 @@ mod resolve;
 mod storages;
 mod tasks;
 mod ui;
+mod users;
 
 use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
@@ -39,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/version", web::get().to(version));
     auth::routes(cfg);
     auth::token_routes(cfg);
+    users::routes(cfg);
     projects::routes(cfg);
     tasks::routes(cfg);
     annotations::routes(cfg);

@@ -9,6 +9,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::access::Member;
 use super::{Page, State, json_object, opt_int, opt_string, slash_optional};
 use crate::auth::AuthUser;
 use crate::db::projects::{self, Project, ProjectFields, ProjectStats};
@@ -67,15 +68,16 @@ struct ListQuery {
 
 async fn list(
     state: State,
-    _user: AuthUser,
+    user: AuthUser,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = Page::from_query(query.page.as_deref(), query.page_size.as_deref(), 100)?;
+    let user_id = user.user.id;
     let (total, rows) = state
         .db
         .call(move |conn| {
-            let total = projects::count(conn)?;
-            let page_rows = projects::page(conn, page.size, page.offset())?;
+            let total = projects::count_for(conn, user_id)?;
+            let page_rows = projects::page_for(conn, user_id, page.size, page.offset())?;
             let ids: Vec<i64> = page_rows.iter().map(|p| p.id).collect();
             let mut stats = projects::stats_of(conn, &ids)?;
             let creator_ids: Vec<i64> = page_rows.iter().filter_map(|p| p.created_by).collect();
@@ -127,13 +129,13 @@ async fn create(state: State, user: AuthUser, body: web::Bytes) -> Result<HttpRe
     Ok(HttpResponse::Created().json(load(&state, id).await?))
 }
 
-async fn get(state: State, _user: AuthUser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn get(state: State, _member: Member, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(load(&state, id.into_inner()).await?))
 }
 
 async fn update(
     state: State,
-    _user: AuthUser,
+    _member: Member,
     id: web::Path<i64>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
@@ -163,7 +165,7 @@ async fn update(
 
 async fn delete(
     state: State,
-    _user: AuthUser,
+    _member: Member,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -274,7 +276,7 @@ struct ImportQuery {
 /// `POST /api/projects/<id>/import`: a JSON task, or a list of them, becomes tasks.
 async fn import_tasks(
     state: State,
-    user: AuthUser,
+    member: Member,
     id: web::Path<i64>,
     query: web::Query<ImportQuery>,
     req: HttpRequest,
@@ -283,14 +285,14 @@ async fn import_tasks(
     let started = Instant::now();
     let project_id = id.into_inner();
     let tasks = if is_multipart(&req) {
-        parse_uploaded_files(Multipart::new(req.headers(), payload), user.user.id).await?
+        parse_uploaded_files(Multipart::new(req.headers(), payload), member.user_id()).await?
     } else {
         let body = payload
             .to_bytes_limited(IMPORT_LIMIT)
             .await
             .map_err(|_| too_large())?
             .map_err(|err| ApiError::Parse(err.to_string()))?;
-        parse_import_body(&body, user.user.id)?
+        parse_import_body(&body, member.user_id())?
     };
     let count = tasks.len();
     let outcome = state

@@ -8,8 +8,8 @@ use futures_util::TryStreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::access::Member;
 use super::{State, slash_optional};
-use crate::auth::AuthUser;
 use crate::db::storages::{self, Direction};
 use crate::error::ApiError;
 use crate::jobs::open_provider;
@@ -36,7 +36,7 @@ struct Query {
 
 async fn for_task(
     state: State,
-    _user: AuthUser,
+    _member: Member,
     id: web::Path<i64>,
     query: web::Query<Query>,
     req: HttpRequest,
@@ -57,7 +57,7 @@ async fn for_task(
 
 async fn for_project(
     state: State,
-    _user: AuthUser,
+    _member: Member,
     id: web::Path<i64>,
     query: web::Query<Query>,
     req: HttpRequest,

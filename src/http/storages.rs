@@ -8,9 +8,10 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::access::{self, Member};
 use super::{State, json_object, opt_bool, opt_int, opt_string, required_project, slash_optional};
 use crate::auth::AuthUser;
-use crate::db::projects;
+use crate::db::members::Scope;
 use crate::db::storages::{self, Direction, StorageFields, StorageRow};
 use crate::error::ApiError;
 use std::sync::Arc;
@@ -111,7 +112,7 @@ async fn types(_user: AuthUser) -> HttpResponse {
 /// Every storage of a project in one direction, grouped by type in Label Studio's order.
 async fn list_all(
     state: State,
-    _user: AuthUser,
+    _member: Member,
     direction: Dir,
     query: web::Query<ProjectQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -134,7 +135,7 @@ async fn list_all(
 
 async fn list(
     state: State,
-    _user: AuthUser,
+    _member: Member,
     direction: Dir,
     path: web::Path<String>,
     query: web::Query<ProjectQuery>,
@@ -153,7 +154,7 @@ async fn list(
 
 async fn create(
     state: State,
-    _user: AuthUser,
+    user: AuthUser,
     direction: Dir,
     path: web::Path<String>,
     body: web::Bytes,
@@ -163,16 +164,7 @@ async fn create(
     let body = json_object(&body)?;
     let project_id = opt_int(&body, "project")?
         .ok_or_else(|| ApiError::field("project", "This field is required."))?;
-    if !state
-        .db
-        .call(move |conn| projects::exists(conn, project_id))
-        .await?
-    {
-        return Err(ApiError::field(
-            "project",
-            format!("Invalid pk \"{project_id}\" - object does not exist."),
-        ));
-    }
+    access::require_body_project(&state.db, user.user.id, project_id).await?;
     let mut fields = new_fields(storage_type, direction);
     apply(&mut fields, storage_type, direction, &body)?;
     check_connection(&state, storage_type, direction, &fields).await?;
@@ -203,7 +195,7 @@ async fn create(
 
 async fn get(
     state: State,
-    _user: AuthUser,
+    _member: Member,
     direction: Dir,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -214,7 +206,7 @@ async fn get(
 
 async fn update(
     state: State,
-    _user: AuthUser,
+    _member: Member,
     direction: Dir,
     path: web::Path<(String, i64)>,
     body: web::Bytes,
@@ -236,7 +228,7 @@ async fn update(
 
 async fn delete(
     state: State,
-    _user: AuthUser,
+    _member: Member,
     direction: Dir,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -250,14 +242,14 @@ async fn delete(
 /// stored storage.
 async fn validate(
     state: State,
-    _user: AuthUser,
+    user: AuthUser,
     direction: Dir,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let (storage_type, direction) = (storage_type(&path)?, **direction);
     let body = json_object(&body)?;
-    let fields = fields_for_check(&state, storage_type, direction, &body).await?;
+    let fields = fields_for_check(&state, &user, storage_type, direction, &body).await?;
     let (provider, filter) = check_connection(&state, storage_type, direction, &fields).await?;
     if direction == Direction::Export {
         return Ok(HttpResponse::Ok().json(json!({"status": "ok", "write_check": "passed"})));
@@ -275,14 +267,14 @@ async fn validate(
 /// `POST /api/storages/<type>/files`: what sync would see, for the "Load preview" button.
 async fn files(
     state: State,
-    _user: AuthUser,
+    user: AuthUser,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let storage_type = storage_type(&path)?;
     let body = json_object(&body)?;
     let limit = opt_int(&body, "limit")?.unwrap_or(100).clamp(1, 1_000) as usize;
-    let fields = fields_for_check(&state, storage_type, Direction::Import, &body).await?;
+    let fields = fields_for_check(&state, &user, storage_type, Direction::Import, &body).await?;
     let (provider, filter) =
         check_connection(&state, storage_type, Direction::Import, &fields).await?;
     let files = check::preview(
@@ -297,15 +289,23 @@ async fn files(
 }
 
 /// The fields a check runs on: the request body over the stored storage (with `id`, so
-/// omitted secrets are the stored ones) or over the type's defaults.
+/// omitted secrets are the stored ones: only for a member of its project) or over the
+/// type's defaults.
 async fn fields_for_check(
     state: &State,
+    user: &AuthUser,
     storage_type: StorageType,
     direction: Direction,
     body: &Map<String, Value>,
 ) -> Result<StorageFields, ApiError> {
+    if let Some(project_id) = opt_int(body, "project")? {
+        access::require_body_project(&state.db, user.user.id, project_id).await?;
+    }
     let mut fields = match opt_int(body, "id")? {
-        Some(id) => fields_of(&load(state, direction, storage_type, id).await?),
+        Some(id) => {
+            access::require(&state.db, user.user.id, Scope::Storage(id)).await?;
+            fields_of(&load(state, direction, storage_type, id).await?)
+        }
         None => new_fields(storage_type, direction),
     };
     apply(&mut fields, storage_type, direction, body)?;
@@ -323,7 +323,7 @@ fn setting(fields: &StorageFields, name: &str) -> bool {
 /// Queues a sync and answers at once with the storage's state.
 async fn sync(
     state: State,
-    _user: AuthUser,
+    _member: Member,
     direction: Dir,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, ApiError> {

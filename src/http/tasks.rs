@@ -5,6 +5,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::access::{self, Member};
 use super::{Page, State, json_object, opt_int, required_project, slash_optional};
 use crate::auth::AuthUser;
 use crate::db::tasks::{self as task_rows, NewTask, TaskRow};
@@ -39,7 +40,7 @@ struct NextQuery {
 /// annotation after `?after=<task id>`, wrapping round), as `GET /api/tasks/<id>` shows it.
 async fn next(
     state: State,
-    _user: AuthUser,
+    _member: Member,
     id: web::Path<i64>,
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -109,7 +110,7 @@ fn resolvable_of(
 
 async fn list(
     state: State,
-    _user: AuthUser,
+    _member: Member,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let project_id = required_project(query.project.as_deref())?;
@@ -153,7 +154,7 @@ async fn list(
 
 async fn get(
     state: State,
-    _user: AuthUser,
+    _member: Member,
     id: web::Path<i64>,
     query: web::Query<DetailQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -207,10 +208,11 @@ pub(super) async fn load_detail(state: &State, id: i64, resolved: bool) -> Resul
     Ok(records::task_detail(&task, data, annotations, predictions))
 }
 
-async fn create(state: State, _user: AuthUser, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn create(state: State, user: AuthUser, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let body = json_object(&body)?;
     let project_id = opt_int(&body, "project")?
         .ok_or_else(|| ApiError::field("project", "This field is required."))?;
+    access::require_body_project(&state.db, user.user.id, project_id).await?;
     let data = match body.get("data") {
         Some(Value::Object(data)) => data.clone(),
         Some(_) => return Err(ApiError::field("data", "Expected a dictionary of items.")),
@@ -249,7 +251,7 @@ async fn create(state: State, _user: AuthUser, body: web::Bytes) -> Result<HttpR
 
 async fn update(
     state: State,
-    _user: AuthUser,
+    _member: Member,
     id: web::Path<i64>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
@@ -291,7 +293,7 @@ async fn update(
 /// target storage allows deletion. The next sync may import the task's object again.
 async fn delete(
     state: State,
-    _user: AuthUser,
+    _member: Member,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();

@@ -7,55 +7,131 @@ use serde_json::json;
 
 use crate::common::{EMAIL, Env, PASSWORD};
 
+/// Every route of the server that needs a user: (method, path pattern as registered,
+/// whether it reaches one project's things). The placeholders are filled by [`concrete`].
+/// `every_registered_route_is_in_the_table` keeps this list complete.
+const ROUTES: &[(&str, &str, bool)] = &[
+    ("GET", "/api/projects/", false),
+    ("POST", "/api/projects/", false),
+    ("GET", "/api/projects/{project}/", true),
+    ("PATCH", "/api/projects/{project}/", true),
+    ("DELETE", "/api/projects/{project}/", true),
+    ("POST", "/api/projects/{project}/import", true),
+    ("GET", "/api/projects/{project}/next/", true),
+    ("GET", "/api/projects/{project}/members/", true),
+    ("POST", "/api/projects/{project}/members/", true),
+    ("DELETE", "/api/projects/{project}/members/{user}/", true),
+    ("GET", "/api/users/", false),
+    ("POST", "/api/users/", false),
+    ("GET", "/api/tasks/?project={project}", true),
+    ("POST", "/api/tasks/", true),
+    ("GET", "/api/tasks/{task}/", true),
+    ("PATCH", "/api/tasks/{task}/", true),
+    ("DELETE", "/api/tasks/{task}/", true),
+    ("GET", "/api/tasks/{task}/annotations/", true),
+    ("POST", "/api/tasks/{task}/annotations/", true),
+    ("GET", "/api/annotations/{annotation}/", true),
+    ("PATCH", "/api/annotations/{annotation}/", true),
+    ("DELETE", "/api/annotations/{annotation}/", true),
+    ("GET", "/api/storages/?project={project}", true),
+    ("GET", "/api/storages/export?project={project}", true),
+    ("GET", "/api/storages/types", false),
+    ("GET", "/api/storages/export/types", false),
+    ("GET", "/api/storages/localfiles/?project={project}", true),
+    ("POST", "/api/storages/localfiles/", true),
+    ("POST", "/api/storages/localfiles/validate", true),
+    ("POST", "/api/storages/localfiles/files", true),
+    ("GET", "/api/storages/localfiles/{source}", true),
+    ("PATCH", "/api/storages/localfiles/{source}", true),
+    ("DELETE", "/api/storages/localfiles/{source}", true),
+    ("POST", "/api/storages/localfiles/{source}/sync", true),
+    (
+        "GET",
+        "/api/storages/export/localfiles?project={project}",
+        true,
+    ),
+    ("POST", "/api/storages/export/localfiles", true),
+    ("POST", "/api/storages/export/localfiles/validate", true),
+    ("GET", "/api/storages/export/localfiles/{target}", true),
+    ("PATCH", "/api/storages/export/localfiles/{target}", true),
+    ("DELETE", "/api/storages/export/localfiles/{target}", true),
+    (
+        "POST",
+        "/api/storages/export/localfiles/{target}/sync",
+        true,
+    ),
+    (
+        "GET",
+        "/tasks/{task}/resolve/?fileuri=czM6Ly9iL2sucG5n",
+        true,
+    ),
+    (
+        "GET",
+        "/tasks/{task}/presign/?fileuri=czM6Ly9iL2sucG5n",
+        true,
+    ),
+    (
+        "GET",
+        "/projects/{project}/resolve/?fileuri=czM6Ly9iL2sucG5n",
+        true,
+    ),
+    (
+        "GET",
+        "/projects/{project}/presign/?fileuri=czM6Ly9iL2sucG5n",
+        true,
+    ),
+    ("GET", "/data/local-files/?d=a.png", false),
+    ("GET", "/api/current-user/whoami", false),
+    ("GET", "/api/current-user/token", false),
+    ("GET", "/api/token/", false),
+    ("POST", "/api/token/", false),
+    ("POST", "/api/token/blacklist/", false),
+];
+
+/// The ids a route's placeholders stand for.
+#[derive(Clone, Copy)]
+struct Ids {
+    project: i64,
+    task: i64,
+    annotation: i64,
+    source: i64,
+    target: i64,
+    user: i64,
+}
+
+fn concrete(pattern: &str, ids: Ids) -> String {
+    pattern
+        .replace("{project}", &ids.project.to_string())
+        .replace("{task}", &ids.task.to_string())
+        .replace("{annotation}", &ids.annotation.to_string())
+        .replace("{source}", &ids.source.to_string())
+        .replace("{target}", &ids.target.to_string())
+        .replace("{user}", &ids.user.to_string())
+}
+
+/// A body that names the project's things, for the routes that read them from the body.
+fn body_for(ids: Ids) -> serde_json::Value {
+    json!({"project": ids.project, "id": ids.source, "data": {"image": "x.png"}, "user": ids.user,
+           "path": "/nowhere", "result": []})
+}
+
 #[test]
 fn every_api_route_answers_401_without_credentials() {
     let env = Env::new();
     let server = env.start();
-    let routes = [
-        (Method::GET, "/api/projects/"),
-        (Method::POST, "/api/projects/"),
-        (Method::GET, "/api/projects/1/"),
-        (Method::PATCH, "/api/projects/1/"),
-        (Method::DELETE, "/api/projects/1/"),
-        (Method::POST, "/api/projects/1/import"),
-        (Method::GET, "/api/tasks?project=1"),
-        (Method::POST, "/api/tasks/"),
-        (Method::GET, "/api/tasks/1/"),
-        (Method::PATCH, "/api/tasks/1/"),
-        (Method::DELETE, "/api/tasks/1/"),
-        (Method::GET, "/api/tasks/1/annotations/"),
-        (Method::POST, "/api/tasks/1/annotations/"),
-        (Method::GET, "/api/annotations/1/"),
-        (Method::PATCH, "/api/annotations/1/"),
-        (Method::DELETE, "/api/annotations/1/"),
-        (Method::GET, "/api/storages/?project=1"),
-        (Method::GET, "/api/storages/export?project=1"),
-        (Method::GET, "/api/storages/types"),
-        (Method::GET, "/api/storages/export/types"),
-        (Method::GET, "/api/storages/localfiles/?project=1"),
-        (Method::POST, "/api/storages/localfiles/"),
-        (Method::POST, "/api/storages/localfiles/validate"),
-        (Method::GET, "/api/storages/localfiles/1"),
-        (Method::PATCH, "/api/storages/localfiles/1"),
-        (Method::DELETE, "/api/storages/localfiles/1"),
-        (Method::POST, "/api/storages/localfiles/1/sync"),
-        (Method::GET, "/api/storages/export/localfiles?project=1"),
-        (Method::POST, "/api/storages/export/localfiles"),
-        (Method::POST, "/api/storages/export/localfiles/validate"),
-        (Method::GET, "/api/storages/export/localfiles/1"),
-        (Method::PATCH, "/api/storages/export/localfiles/1"),
-        (Method::DELETE, "/api/storages/export/localfiles/1"),
-        (Method::POST, "/api/storages/export/localfiles/1/sync"),
-        (Method::GET, "/api/current-user/whoami"),
-        (Method::GET, "/api/current-user/token"),
-        (Method::GET, "/api/token/"),
-        (Method::POST, "/api/token/"),
-        (Method::POST, "/api/token/blacklist/"),
-        (Method::GET, "/data/local-files/?d=a.png"),
-    ];
-    for (method, path) in routes {
+    let ids = Ids {
+        project: 1,
+        task: 1,
+        annotation: 1,
+        source: 1,
+        target: 2,
+        user: 1,
+    };
+    for (method, pattern, _) in ROUTES {
+        let path = concrete(pattern, ids);
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
         let response = server
-            .anonymous(method.clone(), path)
+            .anonymous(method.clone(), &path)
             .json(&json!({}))
             .send()
             .unwrap();
@@ -72,6 +148,213 @@ fn every_api_route_answers_401_without_credentials() {
         .send()
         .unwrap();
     assert_eq!(wrong.status(), 401);
+}
+
+/// The paths the server registers, read from its route table in src/http: a route added
+/// there and not to [`ROUTES`] fails this test.
+#[test]
+fn every_registered_route_is_in_the_table() {
+    let mut registered = Vec::new();
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/http")).unwrap() {
+        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for marker in [
+            "web::resource(slash_optional(\"",
+            "web::resource(\"",
+            "slash_optional(&format!(\"",
+        ] {
+            for piece in source.split(marker).skip(1) {
+                registered.push(
+                    piece[..piece.find('"').unwrap()]
+                        .replace("{{", "{")
+                        .replace("}}", "}"),
+                );
+            }
+        }
+    }
+    assert!(registered.len() > 20, "{registered:?}");
+    let public = [
+        "/user/login/",
+        "/user/signup/",
+        "/user/logout/",
+        "/api/token/refresh/",
+    ];
+    // The table names placeholders by what they stand for; the server by `{id}`, `{type}`.
+    let shape = |path: &str| -> String {
+        let path = path.split('?').next().unwrap();
+        path.split('/')
+            .map(|part| {
+                if part.starts_with('{') || part == "localfiles" {
+                    "*"
+                } else {
+                    part
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let table: Vec<String> = ROUTES
+        .iter()
+        .map(|(_, pattern, _)| shape(pattern))
+        .collect();
+    for path in registered {
+        if public.contains(&path.as_str()) {
+            continue;
+        }
+        let path = path
+            .replace("{id:\\\\d+}", "{id}")
+            .replace("{verb}", "resolve");
+        let wanted = shape(&path);
+        assert!(
+            table
+                .iter()
+                .any(|t| *t == wanted || t.trim_end_matches('/') == wanted.trim_end_matches('/')),
+            "{path} is served but not in ROUTES: add it, with whether it reaches a project"
+        );
+    }
+}
+
+/// A user who is not a member of a project gets 403 from every route that reaches it,
+/// and nothing of it changes; once added as a member, they get in.
+#[test]
+fn every_project_route_answers_403_to_a_user_outside_the_project() {
+    let env = Env::new();
+    env.file("images/a.png", b"png");
+    let server = env.start();
+    let project = server.project();
+    let source = server.local_source(
+        project,
+        &env.root.join("images"),
+        json!({"use_blob_urls": true}),
+    );
+    server.sync("localfiles", source);
+    let task = server.tasks(project)[0]["id"].as_i64().unwrap();
+    let (_, annotation) = server.post(
+        &format!("/api/tasks/{task}/annotations/"),
+        json!({"result": []}),
+    );
+    let (_, target) = server.post(
+        "/api/storages/export/localfiles",
+        json!({"project": project, "path": env.dir("out").display().to_string()}),
+    );
+    let ids = Ids {
+        project,
+        task,
+        annotation: annotation["id"].as_i64().unwrap(),
+        source,
+        target: target["id"].as_i64().unwrap(),
+        user: 1,
+    };
+    let before = (
+        server.get(&format!("/api/projects/{project}/")).1,
+        server.tasks(project),
+    );
+
+    let (status, other) = server.post(
+        "/api/users/",
+        json!({"email": "outsider@example.com", "password": "outsider password"}),
+    );
+    assert_eq!(status, 201, "{other}");
+    let token = token_of(&server.url, "outsider@example.com", "outsider password");
+    let as_outsider = |method: &str, path: &str| {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let response = Client::new()
+            .request(method, format!("{}{path}", server.url))
+            .header("Authorization", format!("Token {token}"))
+            .json(&body_for(ids))
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json::<serde_json::Value>().unwrap_or_default(),
+        )
+    };
+
+    for (method, pattern, scoped) in ROUTES {
+        if !scoped {
+            continue;
+        }
+        let path = concrete(pattern, ids);
+        let (status, body) = as_outsider(method, &path);
+        assert_eq!(status, 403, "{method} {path}: {body}");
+        assert_eq!(
+            body["detail"], "You do not have permission to perform this action.",
+            "{method} {path}"
+        );
+    }
+    let (status, listed) = as_outsider("GET", "/api/projects/");
+    assert_eq!(
+        (status, listed["count"].as_i64()),
+        (200, Some(0)),
+        "{listed}"
+    );
+    let (status, _) = as_outsider("GET", "/data/local-files/?d=images/a.png");
+    assert_eq!(status, 404, "another project's local files are not served");
+    assert_eq!(
+        (
+            server.get(&format!("/api/projects/{project}/")).1,
+            server.tasks(project)
+        ),
+        before,
+        "nothing changed"
+    );
+
+    let (status, added) = server.post(
+        &format!("/api/projects/{project}/members/"),
+        json!({"user": other["id"]}),
+    );
+    assert_eq!(status, 201, "{added}");
+    assert_eq!(
+        as_outsider("GET", &format!("/api/projects/{project}/")).0,
+        200
+    );
+    assert_eq!(as_outsider("GET", &format!("/api/tasks/{task}/")).0, 200);
+    let (status, members) = as_outsider("GET", &format!("/api/projects/{project}/members/"));
+    assert_eq!(status, 200);
+    assert_eq!(members.as_array().unwrap().len(), 2, "{members}");
+    let (status, _) = as_outsider(
+        "DELETE",
+        &format!("/api/projects/{project}/members/{}/", other["id"]),
+    );
+    assert_eq!(status, 204, "a member may leave");
+    assert_eq!(
+        as_outsider("GET", &format!("/api/projects/{project}/")).0,
+        403
+    );
+    let last = server.call(
+        Method::DELETE,
+        &format!("/api/projects/{project}/members/1/"),
+        None,
+    );
+    assert_eq!(last.0, 400, "the last member stays: {}", last.1);
+}
+
+/// A user's legacy token, read through a browser session as the Account page does.
+fn token_of(url: &str, email: &str, password: &str) -> String {
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = client
+        .post(format!("{url}/user/login"))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .unwrap();
+    let cookie = login.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let body: serde_json::Value = client
+        .get(format!("{url}/api/current-user/token"))
+        .header(COOKIE, cookie)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    body["token"].as_str().unwrap().to_owned()
 }
 
 #[test]

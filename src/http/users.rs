@@ -1,0 +1,155 @@
+//! `/api/users/` (list, create) and `/api/projects/<id>/members/`: the people of the one
+//! organization and which projects each may work in.
+
+use actix_web::{HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::access::Member;
+use super::{State, json_object, opt_int, slash_optional};
+use crate::auth::{self, AuthUser};
+use crate::db::{members, users};
+use crate::error::ApiError;
+use crate::records::user_json;
+
+/// Shortest password accepted, as on the sign-up page.
+const MIN_PASSWORD: usize = 8;
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource(slash_optional("/api/users/"))
+            .get(list_users)
+            .post(create_user),
+    )
+    .service(
+        web::resource(slash_optional("/api/projects/{id}/members/"))
+            .get(list_members)
+            .post(add_member),
+    )
+    .service(
+        web::resource(slash_optional("/api/projects/{id}/members/{user}/")).delete(remove_member),
+    );
+}
+
+async fn list_users(state: State, _user: AuthUser) -> Result<HttpResponse, ApiError> {
+    let all = state.db.call(|conn| users::all(conn)).await?;
+    Ok(HttpResponse::Ok().json(all.iter().map(user_json).collect::<Vec<_>>()))
+}
+
+/// Creates a user of the organization (any signed-in user may, as a Label Studio
+/// Community invite lets anyone join); they see no project until a member adds them.
+async fn create_user(
+    state: State,
+    _user: AuthUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let body = json_object(&body)?;
+    let text = |name: &str| body.get(name).and_then(Value::as_str).map(str::trim);
+    let email = text("email").unwrap_or_default().to_owned();
+    if !email.contains('@') {
+        return Err(ApiError::field("email", "Enter a valid email address."));
+    }
+    let password = body
+        .get("password")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(ApiError::field(
+            "password",
+            format!("Ensure this field has at least {MIN_PASSWORD} characters."),
+        ));
+    }
+    let names = (
+        text("first_name").unwrap_or_default().to_owned(),
+        text("last_name").unwrap_or_default().to_owned(),
+    );
+    let hash = web::block(move || auth::hash_password(&password))
+        .await
+        .map_err(|err| ApiError::Internal(err.to_string()))?;
+    let created = state
+        .db
+        .write(move |tx| {
+            if users::by_email(tx, &email)?.is_some() {
+                return Ok(None);
+            }
+            let now = crate::time::now_iso();
+            let user = users::insert(tx, &email, &hash, &now)?;
+            users::set_names(tx, user.id, &names.0, &names.1)?;
+            users::replace_token(tx, user.id, &auth::new_secret(), &now)?;
+            users::by_id(tx, user.id)
+        })
+        .await?
+        .ok_or_else(|| ApiError::field("email", "A user with this email already exists."))?;
+    Ok(HttpResponse::Created().json(user_json(&created)))
+}
+
+async fn list_members(
+    state: State,
+    _member: Member,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let project_id = id.into_inner();
+    let found = state
+        .db
+        .call(move |conn| members::of_project(conn, project_id))
+        .await?;
+    let listed: Vec<Value> = found
+        .iter()
+        .map(|u| json!({"user": user_json(u)}))
+        .collect();
+    Ok(HttpResponse::Ok().json(listed))
+}
+
+/// `{"user": <id>}` joins the project; joining twice changes nothing.
+async fn add_member(
+    state: State,
+    _member: Member,
+    id: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let project_id = id.into_inner();
+    let user_id = opt_int(&json_object(&body)?, "user")?
+        .ok_or_else(|| ApiError::field("user", "This field is required."))?;
+    let added = state
+        .db
+        .write(move |tx| {
+            if !members::add(tx, project_id, user_id, &crate::time::now_iso())? {
+                return Ok(None);
+            }
+            users::by_id(tx, user_id)
+        })
+        .await?
+        .ok_or_else(|| {
+            ApiError::field(
+                "user",
+                format!("Invalid pk \"{user_id}\" - object does not exist."),
+            )
+        })?;
+    Ok(HttpResponse::Created().json(json!({"user": user_json(&added)})))
+}
+
+/// Removes a member; the last one stays, so that someone can still reach the project.
+async fn remove_member(
+    state: State,
+    _member: Member,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (project_id, user_id) = path.into_inner();
+    let outcome = state
+        .db
+        .write(move |tx| {
+            if !members::is_member(tx, project_id, user_id)? {
+                return Ok(Err(ApiError::NotFound));
+            }
+            if members::of_project(tx, project_id)?.len() == 1 {
+                return Ok(Err(ApiError::invalid(
+                    "This is the project's last member: add someone else before removing them.",
+                )));
+            }
+            members::remove(tx, project_id, user_id)?;
+            Ok(Ok(()))
+        })
+        .await?;
+    outcome?;
+    Ok(HttpResponse::NoContent().finish())
+}
