@@ -38,12 +38,17 @@ pub enum DbError {
     TooNew { found: usize, supported: usize },
     #[error("database task failed: {0}")]
     Join(String),
+    #[error("nothing was stored: {0}")]
+    Aborted(String),
 }
 
 /// The database handle shared by the whole server; cheap to clone.
 #[derive(Clone)]
 pub struct Db {
     pool: r2d2::Pool<SqliteConnectionManager>,
+    /// The folder of the database file: large temporary files go there, on the same disk,
+    /// never in memory (`/tmp` may be a RAM disk).
+    scratch: std::sync::Arc<std::path::PathBuf>,
     /// Keeps the checkpoint thread alive while any clone of this handle lives.
     _checkpointer: std::sync::Arc<checkpoint::Checkpointer>,
 }
@@ -62,10 +67,21 @@ impl Db {
             .connection_timeout(Duration::from_secs(30))
             .build(manager)?;
         let checkpointer = checkpoint::Checkpointer::start(path)?;
+        let scratch = path
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_owned();
         Ok(Db {
             pool,
+            scratch: std::sync::Arc::new(scratch),
             _checkpointer: std::sync::Arc::new(checkpointer),
         })
+    }
+
+    /// An anonymous temporary file beside the database, removed when dropped.
+    pub fn scratch_file(&self) -> std::io::Result<std::fs::File> {
+        tempfile::tempfile_in(self.scratch.as_path())
     }
 
     /// Runs `f` with a pooled connection on the blocking pool.

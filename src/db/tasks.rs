@@ -75,6 +75,15 @@ pub struct InsertOutcome {
     pub predictions: u64,
 }
 
+impl std::ops::AddAssign for InsertOutcome {
+    fn add_assign(&mut self, other: InsertOutcome) {
+        self.created += other.created;
+        self.already_linked += other.already_linked;
+        self.annotations += other.annotations;
+        self.predictions += other.predictions;
+    }
+}
+
 const COLUMNS: &str = "t.id, t.project_id, t.data, t.meta, t.inner_id, t.overlap, t.is_labeled,
     t.allow_skip, t.total_annotations, t.cancelled_annotations, t.total_predictions,
     t.updated_by, t.created_at, t.updated_at, l.key";

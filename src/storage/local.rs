@@ -13,8 +13,13 @@ use futures_util::StreamExt;
 use futures_util::stream;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::{ObjectInfo, ObjectStream, Storage, StorageError};
+use tokio::io::AsyncReadExt;
+
+use super::{ByteStream, ObjectInfo, ObjectStream, Storage, StorageError};
 use crate::config::LocalFilesConfig;
+
+/// Bytes read at a time when a file is streamed.
+const READ_CHUNK: usize = 256 * 1024;
 
 /// Characters Python's `urllib.parse.quote(path, safe='/')` leaves as they are.
 const PATH_QUOTE: &AsciiSet = &NON_ALPHANUMERIC
@@ -103,6 +108,27 @@ impl Storage for LocalDirectory {
             .await
             .map(Bytes::from)
             .map_err(|err| io_error(key, "read", &err))
+    }
+
+    async fn read_stream(&self, key: &str) -> Result<ByteStream, StorageError> {
+        let path = self.file_path(key)?;
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|err| io_error(key, "read", &err))?;
+        let key = key.to_owned();
+        Ok(stream::try_unfold(file, move |mut file| {
+            let key = key.clone();
+            async move {
+                let mut chunk = vec![0; READ_CHUNK];
+                let read = file
+                    .read(&mut chunk)
+                    .await
+                    .map_err(|err| io_error(&key, "read", &err))?;
+                chunk.truncate(read);
+                Ok((read > 0).then(|| (Bytes::from(chunk), file)))
+            }
+        })
+        .boxed())
     }
 
     async fn write(&self, key: &str, body: Bytes) -> Result<(), StorageError> {

@@ -43,9 +43,12 @@ pub enum ByteRange {
     Suffix(u64),
 }
 
+/// An object's bytes, chunk by chunk.
+pub type ByteStream = BoxStream<'static, Result<Bytes, StorageError>>;
+
 /// Part or all of an object, ready to stream to a browser.
 pub struct Fetched {
-    pub body: BoxStream<'static, Result<Bytes, StorageError>>,
+    pub body: ByteStream,
     /// The object's whole size.
     pub size: u64,
     /// The bytes in `body` (end exclusive).
@@ -102,6 +105,12 @@ pub trait Storage: Send + Sync + Debug {
 
     /// The whole content of one object.
     async fn read(&self, key: &str) -> Result<Bytes, StorageError>;
+
+    /// One object's content in chunks, for objects too large to hold in memory. The
+    /// default is [`Storage::fetch`]'s body; providers that can stream a file do.
+    async fn read_stream(&self, key: &str) -> Result<ByteStream, StorageError> {
+        Ok(self.fetch(key, None).await?.body)
+    }
 
     /// Creates or replaces one object, never leaving a half-written one behind.
     async fn write(&self, key: &str, body: Bytes) -> Result<(), StorageError>;

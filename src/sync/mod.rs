@@ -10,6 +10,7 @@
 //! is resumed by the next one from that key instead of listing everything again.
 
 mod known;
+mod spool;
 pub mod task_file;
 
 use std::sync::Arc;
@@ -45,6 +46,8 @@ pub enum SyncError {
     Db(#[from] DbError),
     #[error("{0}")]
     Settings(String),
+    #[error("{0}")]
+    Scratch(String),
 }
 
 /// What an import sync did.
@@ -241,7 +244,7 @@ impl ImportContext {
         report: &mut ImportReport,
     ) -> Result<(), SyncError> {
         for chunk in keys.chunks(FILE_CHUNK) {
-            let parsed: Vec<(String, Result<Vec<NewTask>, FileError>)> =
+            let parsed: Vec<(String, Result<FileTasks, FileError>)> =
                 stream::iter(chunk.iter().cloned())
                     .map(|key| async move {
                         let outcome = self.read_tasks(&key).await;
@@ -253,8 +256,16 @@ impl ImportContext {
             let mut tasks = Vec::new();
             for (key, outcome) in parsed {
                 match outcome {
-                    Ok(file_tasks) => tasks.extend(file_tasks),
+                    Ok(FileTasks::Parsed(file_tasks)) => tasks.extend(file_tasks),
+                    Ok(FileTasks::Spooled(file)) => match spool::import(self, &key, file).await? {
+                        Ok(outcome) => self.count(outcome, report),
+                        Err(reason) => self.record_error(
+                            report,
+                            format!("Validation error for task from {key}: {reason}"),
+                        ),
+                    },
                     Err(FileError::StorageDown(err)) => return Err(err.into()),
+                    Err(FileError::Scratch(reason)) => return Err(SyncError::Scratch(reason)),
                     Err(FileError::Invalid(reason)) => {
                         self.record_error(
                             report,
@@ -270,12 +281,18 @@ impl ImportContext {
         Ok(())
     }
 
-    /// Reads and parses one task file.
-    async fn read_tasks(&self, key: &str) -> Result<Vec<NewTask>, FileError> {
-        let bytes = self.provider.read(key).await.map_err(|err| match err {
+    /// Reads one task file: parsed at once when it is small, spooled to a scratch file
+    /// (and parsed later, as a stream) when it is not.
+    async fn read_tasks(&self, key: &str) -> Result<FileTasks, FileError> {
+        let unreadable = |err: StorageError| match err {
             StorageError::Unreachable(_) => FileError::StorageDown(err),
             other => FileError::Invalid(format!("cannot read it: {other}")),
-        })?;
+        };
+        let body = self.provider.read_stream(key).await.map_err(unreadable)?;
+        let bytes = match spool::hold_or_spool(&self.db, body).await? {
+            spool::Content::Held(bytes) => bytes,
+            spool::Content::Spooled(file) => return Ok(FileTasks::Spooled(file)),
+        };
         task_file::parse_task_file(&bytes)
             .and_then(|tasks| {
                 tasks
@@ -285,6 +302,7 @@ impl ImportContext {
                     })
                     .collect()
             })
+            .map(FileTasks::Parsed)
             .map_err(FileError::Invalid)
     }
 
@@ -318,6 +336,12 @@ impl ImportContext {
                 Ok(outcome)
             })
             .await?;
+        self.count(outcome, report);
+        Ok(())
+    }
+
+    /// Adds what an insert did to the report and the live progress.
+    fn count(&self, outcome: InsertOutcome, report: &mut ImportReport) {
         report.created += outcome.created;
         report.existed += outcome.already_linked;
         self.progress
@@ -326,7 +350,6 @@ impl ImportContext {
         self.progress
             .existed
             .fetch_add(outcome.already_linked, Ordering::Relaxed);
-        Ok(())
     }
 }
 
@@ -337,10 +360,20 @@ fn blob_task_data(uri: &str) -> String {
     format!("{{\"{UNDEFINED_DATA_KEY}\": {quoted}}}")
 }
 
+/// A task file, read.
+enum FileTasks {
+    /// Small enough to hold: its tasks.
+    Parsed(Vec<NewTask>),
+    /// Too large to hold: a scratch file with its bytes.
+    Spooled(std::fs::File),
+}
+
 /// Why one task file was not imported.
 enum FileError {
     /// The storage itself is gone: the whole pass stops.
     StorageDown(StorageError),
+    /// The server cannot write its scratch file (disk full?): the whole pass stops.
+    Scratch(String),
     /// This file only: recorded, and the pass goes on.
     Invalid(String),
 }

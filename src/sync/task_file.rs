@@ -4,6 +4,8 @@
 //! with a `data` object uses it as the task data and may carry `annotations`,
 //! `predictions`, `meta`; any other object is the task data itself.
 
+use std::io::{BufRead, Read};
+
 use serde_json::{Map, Value};
 
 use crate::db::tasks::{NewAnnotation, NewPrediction, NewTask};
@@ -20,41 +22,171 @@ pub struct ParsedTask {
     pub predictions: Vec<Value>,
 }
 
-/// Parses a whole task file. Nothing is returned unless every task in it is valid, so a
-/// file is imported completely or not at all.
+/// Parses a whole task file held in memory. Nothing is returned unless every task in it
+/// is valid, so a file is imported completely or not at all.
 pub fn parse_task_file(bytes: &[u8]) -> Result<Vec<ParsedTask>, String> {
-    let text =
-        std::str::from_utf8(bytes).map_err(|err| format!("the file is not UTF-8 text ({err})"))?;
-    let text = text.trim_start_matches('\u{feff}');
-    match text.trim_start().as_bytes().first() {
-        Some(b'[') => {
-            let items: Vec<Value> = serde_json::from_str(text).map_err(|err| format!("invalid JSON array: {err}"))?;
-            items
-                .into_iter()
-                .enumerate()
-                .map(|(index, item)| task_from_value(item, Some(index as i64)).map_err(|err| format!("item {index}: {err}")))
-                .collect()
-        }
-        Some(b'{') => match serde_json::from_str::<Value>(text) {
-            Ok(value) => Ok(vec![task_from_value(value, None)?]),
-            Err(_) => parse_json_lines(text),
-        },
-        _ => Err("not a JSON object, array or JSON Lines file. If you're trying to import binary objects, perhaps you forgot to enable the \"Files\" import method (use_blob_urls)?".to_owned()),
+    let mut tasks = Vec::new();
+    for_each_task(bytes, |task| {
+        tasks.push(task);
+        Ok(())
+    })?;
+    Ok(tasks)
+}
+
+const NOT_TASKS: &str = "not a JSON object, array or JSON Lines file. If you're trying to import binary objects, perhaps you forgot to enable the \"Files\" import method (use_blob_urls)?";
+
+/// Streams the tasks of a task file to `each` one at a time, so a file of any size is read
+/// with memory bounded by its largest task. A JSON array gives rows 0, 1, ...; so do JSON
+/// Lines; a file holding one object gives one task without a row. Stops at the first
+/// invalid task or at an error of `each`; returns how many tasks went through.
+pub fn for_each_task(
+    mut reader: impl BufRead,
+    mut each: impl FnMut(ParsedTask) -> Result<(), String>,
+) -> Result<u64, String> {
+    match first_byte(&mut reader)? {
+        Some(b'[') => each_array_item(reader, &mut each),
+        Some(b'{') => each_line_or_object(reader, &mut each),
+        _ => Err(NOT_TASKS.to_owned()),
     }
 }
 
-fn parse_json_lines(text: &str) -> Result<Vec<ParsedTask>, String> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .enumerate()
-        .map(|(row, (line_number, line))| {
-            let value: Value = serde_json::from_str(line)
-                .map_err(|err| format!("line {}: invalid JSON: {err}", line_number + 1))?;
-            task_from_value(value, Some(row as i64))
-                .map_err(|err| format!("line {}: {err}", line_number + 1))
-        })
-        .collect()
+/// The first byte after a byte-order mark and white space, left unread.
+fn first_byte(reader: &mut impl BufRead) -> Result<Option<u8>, String> {
+    let unreadable = |err: std::io::Error| format!("cannot read the file: {err}");
+    let mut at_start = true;
+    loop {
+        let buffer = reader.fill_buf().map_err(unreadable)?;
+        if buffer.is_empty() {
+            return Ok(None);
+        }
+        if let Err(err) = std::str::from_utf8(buffer)
+            && err.error_len().is_some()
+        {
+            return Err(format!("the file is not UTF-8 text ({err})"));
+        }
+        let bom = if at_start && buffer.starts_with(b"\xef\xbb\xbf") {
+            3
+        } else {
+            0
+        };
+        at_start = false;
+        let blank = buffer[bom..]
+            .iter()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
+        let next = buffer.get(bom + blank).copied();
+        reader.consume(bom + blank);
+        if next.is_some() {
+            return Ok(next);
+        }
+    }
+}
+
+/// A top-level JSON array, item by item (never the whole array in memory).
+fn each_array_item(
+    reader: impl BufRead,
+    each: &mut dyn FnMut(ParsedTask) -> Result<(), String>,
+) -> Result<u64, String> {
+    let mut failure = None;
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let items = ArrayItems {
+        each,
+        failure: &mut failure,
+    };
+    let outcome =
+        serde::Deserializer::deserialize_seq(&mut de, items).and_then(|n| de.end().map(|()| n));
+    match (outcome, failure) {
+        (_, Some(message)) => Err(message),
+        (Ok(count), None) => Ok(count),
+        (Err(err), None) => Err(format!("invalid JSON array: {err}")),
+    }
+}
+
+struct ArrayItems<'a> {
+    each: &'a mut dyn FnMut(ParsedTask) -> Result<(), String>,
+    /// Why a task was refused: kept apart so the message is not buried in serde's.
+    failure: &'a mut Option<String>,
+}
+
+impl<'de> serde::de::Visitor<'de> for ArrayItems<'_> {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON array of tasks")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
+        let mut index = 0u64;
+        while let Some(item) = seq.next_element::<Value>()? {
+            let accepted = task_from_value(item, Some(index as i64)).and_then(&mut *self.each);
+            if let Err(err) = accepted {
+                *self.failure = Some(format!("item {index}: {err}"));
+                return Err(serde::de::Error::custom("task refused"));
+            }
+            index += 1;
+        }
+        Ok(index)
+    }
+}
+
+/// A file that starts with `{`: JSON Lines when its first line is a whole JSON value,
+/// else one (pretty-printed) object.
+fn each_line_or_object(
+    mut reader: impl BufRead,
+    each: &mut dyn FnMut(ParsedTask) -> Result<(), String>,
+) -> Result<u64, String> {
+    let first = read_line(&mut reader)?.unwrap_or_default();
+    let Ok(first_value) = serde_json::from_slice::<Value>(&first) else {
+        let first_line = [first.as_slice(), b"\n"].concat();
+        let value: Value = serde_json::from_reader(std::io::Cursor::new(first_line).chain(reader))
+            .map_err(|err| format!("line {}: invalid JSON: {err}", err.line()))?;
+        each(task_from_value(value, None)?)?;
+        return Ok(1);
+    };
+    // The first task waits until a second line says whether this is JSON Lines.
+    let mut pending = Some(first_value);
+    let mut row = 0u64;
+    let mut line_number = 1;
+    loop {
+        let line = read_line(&mut reader)?;
+        line_number += 1;
+        let Some(line) = line else { break };
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let value: Value = serde_json::from_slice(&line)
+            .map_err(|err| format!("line {line_number}: invalid JSON: {err}"))?;
+        if let Some(first) = pending.take() {
+            task_from_value(first, Some(0))
+                .and_then(&mut *each)
+                .map_err(|err| format!("line 1: {err}"))?;
+            row = 1;
+        }
+        task_from_value(value, Some(row as i64))
+            .and_then(&mut *each)
+            .map_err(|err| format!("line {line_number}: {err}"))?;
+        row += 1;
+    }
+    match pending {
+        Some(only) => each(task_from_value(only, None)?).map(|()| 1),
+        None => Ok(row),
+    }
+}
+
+/// The next line without its end (`None` at the end of the file), checked to be UTF-8.
+fn read_line(reader: &mut impl BufRead) -> Result<Option<Vec<u8>>, String> {
+    let mut line = Vec::new();
+    let read = reader
+        .read_until(b'\n', &mut line)
+        .map_err(|err| format!("cannot read the file: {err}"))?;
+    if read == 0 {
+        return Ok(None);
+    }
+    std::str::from_utf8(&line).map_err(|err| format!("the file is not UTF-8 text ({err})"))?;
+    while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        line.pop();
+    }
+    Ok(Some(line))
 }
 
 /// Turns one JSON value into a task.
@@ -256,6 +388,39 @@ mod tests {
     }
 
     #[test]
+    fn pretty_objects_byte_order_marks_and_tiny_reads() {
+        let pretty =
+            parse_task_file(b"\xef\xbb\xbf\n{\n  \"text\": \"hi\",\n  \"n\": 1\n}\n").unwrap();
+        assert_eq!(data_of(&pretty), vec![json!({"text": "hi", "n": 1})]);
+        assert_eq!(pretty[0].row_index, None);
+        // A reader that hands out one byte at a time sees the same tasks.
+        let text = b"[{\"t\": 1}, {\"data\": {\"t\": 2}}]";
+        let mut seen = Vec::new();
+        let count = for_each_task(std::io::BufReader::with_capacity(1, &text[..]), |task| {
+            seen.push(task);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(count, 2);
+        assert_eq!(seen, parse_task_file(text).unwrap());
+    }
+
+    #[test]
+    fn a_refusal_of_the_consumer_stops_the_stream() {
+        let mut calls = 0;
+        let err = for_each_task(&b"{\"t\": 1}\n{\"t\": 2}\n{\"t\": 3}\n"[..], |_| {
+            calls += 1;
+            if calls == 2 {
+                Err("full".to_owned())
+            } else {
+                Ok(())
+            }
+        })
+        .unwrap_err();
+        assert_eq!((calls, err.as_str()), (2, "line 2: full"));
+    }
+
+    #[test]
     fn malformed_files_say_where() {
         let err = parse_task_file(b"{\"t\": 1}\n{oops\n").unwrap_err();
         assert!(err.starts_with("line 2: invalid JSON"), "{err}");
@@ -299,6 +464,23 @@ mod properties {
                 for task in tasks {
                     let _ = task.into_new_task(1, None);
                 }
+            }
+        }
+
+        /// Streaming through any read size finds the same tasks, or the same error.
+        #[test]
+        fn read_size_does_not_change_the_outcome(
+            text in r#"[\[\]{}",:0-9a-z\n ]{0,200}"#,
+            capacity in 1usize..16,
+        ) {
+            let mut streamed = Vec::new();
+            let outcome = for_each_task(std::io::BufReader::with_capacity(capacity, text.as_bytes()), |task| {
+                streamed.push(task);
+                Ok(())
+            });
+            match parse_task_file(text.as_bytes()) {
+                Ok(whole) => prop_assert_eq!(outcome.map(|_| streamed), Ok(whole)),
+                Err(err) => prop_assert_eq!(outcome, Err(err)),
             }
         }
     }

@@ -356,3 +356,60 @@ fn fifty_clients_during_a_sync_see_no_failure() {
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["last_sync_count"], 20_000);
 }
+
+/// Task files far larger than what is read into memory: a JSON array of a million tasks and
+/// JSON Lines; each is imported whole, and one bad task at the very end of a large file
+/// stores nothing of it.
+#[test]
+fn a_million_tasks_in_one_file_stream_in_and_a_bad_last_task_stores_nothing() {
+    const TASKS: usize = 1_000_000;
+    let env = Env::new();
+    let mut array = Vec::with_capacity(TASKS * 12);
+    array.push(b'[');
+    for i in 0..TASKS {
+        if i > 0 {
+            array.push(b',');
+        }
+        array.extend_from_slice(format!("{{\"n\":{i}}}").as_bytes());
+    }
+    array.push(b']');
+    env.file("big/array.json", &array);
+    let lines: String = (0..200_000)
+        .map(|i| format!("{{\"data\": {{\"n\": {i}}}}}\n"))
+        .collect();
+    env.file("big/lines.jsonl", lines.as_bytes());
+    let mut bad = lines.clone().into_bytes();
+    bad.extend_from_slice(b"{\"data\": 5}\n");
+    env.file("big/bad-at-the-end.jsonl", &bad);
+    assert!(array.len() > 8 * 1024 * 1024 && bad.len() > 4 * 1024 * 1024);
+
+    let server = env.start();
+    let project = server.project();
+    let source = server.local_source(project, &env.root.join("big"), json!({}));
+    let storage = server.sync("localfiles", source);
+    assert_eq!(storage["status"], "completed_with_errors", "{storage}");
+    assert_eq!(
+        storage["last_sync_count"],
+        (TASKS + 200_000) as i64,
+        "{storage}"
+    );
+    let traceback = storage["traceback"].as_str().unwrap();
+    assert!(
+        traceback.contains("bad-at-the-end.jsonl: line 200001: \"data\" must be a JSON object"),
+        "{traceback}"
+    );
+    let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1"));
+    assert_eq!(page["total"], (TASKS + 200_000) as i64);
+    let (_, last) = server.get(&format!(
+        "/api/tasks?project={project}&page={}&page_size=1",
+        TASKS
+    ));
+    assert_eq!(last["tasks"][0]["data"], json!({"n": TASKS - 1}));
+    assert_eq!(
+        last["tasks"][0]["storage_filename"],
+        env.root.join("big/array.json").display().to_string()
+    );
+    // Synced again: every row is known, nothing is added.
+    let again = server.sync("localfiles", source);
+    assert_eq!(again["last_sync_count"], 0, "{again}");
+}
