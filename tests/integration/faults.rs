@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::backends::emulator;
 use crate::common::Env;
 
 /// A private redis-server (append-only file, fsync always), so a SIGKILL loses nothing.
@@ -157,4 +158,169 @@ fn a_source_that_dies_mid_sync_fails_cleanly_and_the_next_sync_completes() {
         done["meta"]["objects_scanned"].as_i64().unwrap() <= KEYS as i64 - partial,
         "{done}"
     );
+}
+
+/// A private Azurite on its own port and folder, so a test may kill it.
+struct PrivateAzurite {
+    child: Child,
+    endpoint: String,
+}
+
+impl PrivateAzurite {
+    const ACCOUNT: &str = "devstoreaccount1";
+
+    fn start(dir: &std::path::Path, port: u16) -> PrivateAzurite {
+        let child = Command::new(emulator("EMU_AZURITE_BIN"))
+            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
+            .arg("--location")
+            .arg(dir)
+            .args(["--disableTelemetry", "--silent"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("azurite (installed by scripts/test)");
+        let base = format!("http://127.0.0.1:{port}");
+        // Ready means the account answers (403: the listing needs a signature).
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let client = reqwest::blocking::Client::new();
+        while client
+            .get(format!("{base}/{}?comp=list", Self::ACCOUNT))
+            .send()
+            .map(|r| r.status().as_u16() != 403)
+            .unwrap_or(true)
+        {
+            assert!(Instant::now() < deadline, "private azurite did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let created = Command::new("bash")
+            .arg(emulator("EMU_AZURITE_CREATE_CONTAINER"))
+            .arg("faults")
+            .env("AZ_BASE", &base)
+            .output()
+            .unwrap();
+        let code = String::from_utf8_lossy(&created.stdout).trim().to_owned();
+        assert!(code == "201" || code == "409", "create container: {code}");
+        PrivateAzurite {
+            child,
+            endpoint: format!("{base}/{}", Self::ACCOUNT),
+        }
+    }
+
+    fn fields(&self) -> serde_json::Value {
+        json!({
+            "container": "faults", "prefix": "tasks", "azure_endpoint": self.endpoint,
+            "account_name": Self::ACCOUNT, "account_key": emulator("AZURE_STORAGE_ACCOUNT_KEY"),
+        })
+    }
+
+    /// SIGTERM: Azurite keeps its blob index in memory and saves it every few seconds or
+    /// on a clean stop; the blobs written just before must still be there after a restart.
+    fn stop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = self.child.wait();
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for PrivateAzurite {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The same through object_store: Azurite killed while task files are being read.
+#[test]
+fn an_object_store_that_dies_mid_sync_fails_cleanly_and_the_next_sync_completes() {
+    const FILES: usize = 1_500;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut azurite = PrivateAzurite::start(dir.path(), port);
+    let fields = azurite.fields();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        use futures_util::StreamExt;
+        let (settings, secrets) = labelsync::storage::StorageType::Azure
+            .settings_from_body(
+                labelsync::db::storages::Direction::Import,
+                fields.as_object().unwrap(),
+            )
+            .unwrap();
+        let context = labelsync::storage::ProviderContext {
+            local_files: labelsync::config::LocalFilesConfig {
+                serving_enabled: false,
+                document_root: dir.path().to_owned(),
+            },
+            cloud: labelsync::config::CloudDefaults::default(),
+        };
+        let store = labelsync::storage::open(
+            labelsync::storage::StorageType::Azure,
+            &settings,
+            &secrets,
+            &context,
+        )
+        .unwrap();
+        futures_util::stream::iter(0..FILES)
+            .map(|i| {
+                let store = store.clone();
+                async move {
+                    let key = store.key_for(&format!("t{i:05}.json"));
+                    let body = format!(r#"{{"data": {{"n": {i}}}}}"#);
+                    store.write(&key, body.into()).await.unwrap();
+                }
+            })
+            .buffer_unordered(32)
+            .collect::<Vec<_>>()
+            .await;
+    });
+
+    let env = Env::new();
+    let server = env.start();
+    let project = server.project();
+    let mut body = fields.clone();
+    body["project"] = json!(project);
+    body["use_blob_urls"] = json!(false);
+    let (status, created) = server.post("/api/storages/azure/", body);
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    server.post(&format!("/api/storages/azure/{id}/sync"), json!({}));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1"));
+        if page["total"].as_i64().unwrap_or(0) > 0 || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    azurite.stop();
+    let failed = server.wait_synced("azure", id);
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let traceback = failed["traceback"].as_str().unwrap();
+    assert!(
+        traceback.contains("Cannot reach the Azure") && traceback.contains("does not answer"),
+        "{traceback}"
+    );
+    let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1000"));
+    let partial = page["total"].as_i64().unwrap();
+    assert!(
+        partial > 0 && partial < FILES as i64,
+        "{partial} tasks before the outage"
+    );
+    for task in page["tasks"].as_array().unwrap() {
+        assert!(
+            task["storage_filename"].is_string(),
+            "a task without its link: {task}"
+        );
+    }
+
+    let _azurite = PrivateAzurite::start(dir.path(), port);
+    let done = server.sync("azure", id);
+    assert_eq!(done["status"], "completed", "{done}");
+    let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1"));
+    assert_eq!(page["total"], FILES as i64, "every file exactly once");
+    assert!(done["meta"]["resumed_after"].is_string(), "{done}");
 }
