@@ -33,7 +33,7 @@ function projectCard(project) {
   return h('li', { class: 'project-card', dataset: { projectId: project.id } },
     h('a', { class: 'project-title', href: `/projects/${project.id}/data`, 'data-link': true }, project.title || `Project #${project.id}`),
     project.description ? h('p', { class: 'muted clamp' }, project.description) : null,
-    h('dl', { class: 'counts' },
+    h('dl', { class: 'project-counts' },
       h('div', {}, h('dt', {}, 'Tasks'), h('dd', { class: 'task-count' }, project.task_number)),
       h('div', {}, h('dt', {}, 'Annotated'), h('dd', { class: 'annotated-count' }, project.num_tasks_with_annotations)),
       h('div', {}, h('dt', {}, 'Created'), h('dd', {}, shortDate(project.created_at)))),

@@ -160,7 +160,7 @@ function storageCard(initial, direction, ctx) {
       h('dl', { class: 'summary' },
         row('Type', provider ? provider.title : storage.type),
         locationOf(storage).map(([label, value]) => row(label, value)),
-        row('Status', statusCell(storage, direction, ctx.project), 'status'),
+        row('Status', statusCell(storage, direction, ctx.project), 'status', STATUS_HELP),
         direction === 'import'
           ? row('Tasks', `${(meta.tasks_existed || 0) + (storage.last_sync_count || 0)} (${storage.last_sync_count || 0} new)`, 'counts',
             `${storage.last_sync_count || 0} new tasks added during the last sync; ${meta.tasks_existed || 0} found and already synced were not added again`)
@@ -176,6 +176,10 @@ function storageCard(initial, direction, ctx) {
   draw();
   return card;
 }
+
+const STATUS_HELP = 'Initialized: added, not synced yet. Queued: the sync waits to start. In progress: '
+  + 'the sync is running. Completed: the last sync ended well. Completed with errors: some files could not '
+  + 'be imported (View Logs). Failed: the sync stopped (View Logs).';
 
 function row(term, value, name, help) {
   return h('div', { class: name ? `dl-row ${name}` : 'dl-row' },
