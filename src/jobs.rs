@@ -19,7 +19,7 @@ use crate::db::storages::{self, Direction, StorageRow, SyncEnd};
 use crate::db::{Db, DbError};
 use crate::export::{self, ExportReport};
 use crate::storage::{self, ProviderContext, StorageType};
-use crate::sync::{self, ImportReport};
+use crate::sync::{self, ImportReport, Start};
 use crate::time;
 
 /// How often a running job writes its progress to the storage row.
@@ -66,7 +66,12 @@ impl Jobs {
 
     /// Queues a sync of the storage unless one is already queued or running, and returns
     /// the storage as it is right after that decision (`queued`, or the running sync).
+    /// It looks at every object: only a sync cut short by a stopped server resumes.
     pub async fn request_sync(&self, storage_id: i64) -> Result<Option<StorageRow>, DbError> {
+        self.queue(storage_id, Start::Afresh).await
+    }
+
+    async fn queue(&self, storage_id: i64, start: Start) -> Result<Option<StorageRow>, DbError> {
         let job_id = uuid::Uuid::new_v4().simple().to_string();
         let queued_at = time::python_str(Utc::now());
         let job = job_id.clone();
@@ -82,7 +87,7 @@ impl Jobs {
             let inner = self.inner.clone();
             self.inner
                 .runtime
-                .spawn(async move { inner.run(storage_id, job_id).await });
+                .spawn(async move { inner.run(storage_id, job_id, start).await });
         }
         Ok(row)
     }
@@ -107,15 +112,15 @@ impl Jobs {
                     )
                 })
                 .await?;
-            self.request_sync(id).await?;
+            self.queue(id, Start::FromCursor).await?;
         }
         Ok(left.len())
     }
 }
 
 impl Inner {
-    async fn run(self: Arc<Self>, storage_id: i64, job_id: String) {
-        if let Err(err) = self.clone().run_job(storage_id, &job_id).await {
+    async fn run(self: Arc<Self>, storage_id: i64, job_id: String, start: Start) {
+        if let Err(err) = self.clone().run_job(storage_id, &job_id, start).await {
             tracing::error!(
                 storage = storage_id,
                 "sync job could not record its state: {err}"
@@ -123,7 +128,12 @@ impl Inner {
         }
     }
 
-    async fn run_job(self: Arc<Self>, storage_id: i64, job_id: &str) -> Result<(), DbError> {
+    async fn run_job(
+        self: Arc<Self>,
+        storage_id: i64,
+        job_id: &str,
+        start: Start,
+    ) -> Result<(), DbError> {
         let started = Utc::now();
         let (id, job) = (storage_id, job_id.to_owned());
         let stamp = time::python_str(started);
@@ -157,6 +167,7 @@ impl Inner {
             storage.clone(),
             self.providers.clone(),
             progress.clone(),
+            start,
         ));
         let outcome = body
             .await
@@ -187,10 +198,11 @@ async fn execute(
     storage: StorageRow,
     providers: ProviderContext,
     progress: Arc<Progress>,
+    start: Start,
 ) -> Result<Outcome, String> {
     let provider = open_provider(&storage, &providers).map_err(|err| err.to_string())?;
     match storage.direction {
-        Direction::Import => sync::import(&db, &storage, provider, progress)
+        Direction::Import => sync::import(&db, &storage, provider, progress, start)
             .await
             .map(Outcome::Import)
             .map_err(|e| e.to_string()),

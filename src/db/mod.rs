@@ -38,8 +38,6 @@ pub enum DbError {
     TooNew { found: usize, supported: usize },
     #[error("database task failed: {0}")]
     Join(String),
-    #[error("nothing was stored: {0}")]
-    Aborted(String),
 }
 
 /// The database handle shared by the whole server; cheap to clone.

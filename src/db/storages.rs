@@ -182,8 +182,8 @@ pub fn of_project(
     rows.map(|row| finish(row?)).collect()
 }
 
-/// Every import storage of a type, across projects (local file serving checks these).
-/// Storages of one type and direction in the projects `user_id` is a member of.
+/// Storages of one type and direction in the projects `user_id` is a member of (local file
+/// serving checks these).
 pub fn of_type_for_member(
     conn: &Connection,
     direction: Direction,
@@ -265,7 +265,7 @@ pub fn finish_sync(conn: &Connection, id: i64, job_id: &str, end: &SyncEnd) -> R
     conn.execute(
         "UPDATE storages SET status = ?3,
             last_sync = CASE WHEN ?3 = 'failed' THEN last_sync ELSE ?4 END,
-            sync_cursor = CASE WHEN ?3 = 'failed' THEN sync_cursor END,
+            sync_cursor = NULL,
             last_sync_count = ?5, traceback = ?6, meta = json_patch(meta, ?7)
          WHERE id = ?1 AND last_sync_job = ?2",
         params![
@@ -282,12 +282,14 @@ pub fn finish_sync(conn: &Connection, id: i64, job_id: &str, end: &SyncEnd) -> R
 }
 
 /// Records that every object up to `key` (listing order) has its tasks: called in the
-/// transaction that inserts them, so the cursor is never ahead of what is stored. A sync
-/// that fails or is cut short keeps it; the next one lists only what comes after.
-pub fn set_cursor(conn: &Connection, id: i64, key: &str) -> Result<(), DbError> {
+/// transaction that inserts them, so the cursor is never ahead of what is stored. Only
+/// while the storage still has `settings` (the ones the pass lists with, as stored): a
+/// cursor of an old listing must not steer a new one. A sync cut short by a stopped server
+/// is resumed after it.
+pub fn set_cursor(conn: &Connection, id: i64, key: &str, settings: &str) -> Result<(), DbError> {
     conn.execute(
-        "UPDATE storages SET sync_cursor = ?2 WHERE id = ?1",
-        params![id, key],
+        "UPDATE storages SET sync_cursor = ?2 WHERE id = ?1 AND settings = ?3",
+        params![id, key, settings],
     )?;
     Ok(())
 }

@@ -235,7 +235,9 @@ pub fn linked_keys(
     let keys = serde_json::to_string(keys)?;
     let mut stmt = conn.prepare_cached(
         "SELECT key, COUNT(*) FROM task_links
-         WHERE storage_id = ?1 AND key IN (SELECT value FROM json_each(?2)) GROUP BY key",
+         WHERE storage_id = ?1 AND key IN (SELECT value FROM json_each(?2))
+           AND key NOT IN (SELECT key FROM partial_task_files WHERE storage_id = ?1)
+         GROUP BY key",
     )?;
     let rows = stmt.query_map(params![storage_id, keys], |r| {
         Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
@@ -245,6 +247,7 @@ pub fn linked_keys(
 
 /// Every linked key of a storage with its number of links, in one pass over its links
 /// (primary key order keeps a key's links together, so no grouping is needed in SQL).
+/// Keys of task files only partly imported are left out: they are to be read again.
 pub fn all_linked_keys(
     conn: &Connection,
     storage_id: i64,
@@ -262,7 +265,39 @@ pub fn all_linked_keys(
             }
         }
     }
+    for partial in partial_task_files(conn, storage_id)? {
+        keys.remove(&partial);
+    }
     Ok(keys)
+}
+
+/// Keys of the storage's task files whose import is under way or was cut short.
+pub fn partial_task_files(conn: &Connection, storage_id: i64) -> Result<Vec<String>, DbError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT key FROM partial_task_files WHERE storage_id = ?1")?;
+    let rows = stmt.query_map([storage_id], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Marks (`true`) or unmarks a task file as partly imported.
+pub fn mark_partial(
+    conn: &Connection,
+    storage_id: i64,
+    key: &str,
+    partial: bool,
+) -> Result<(), DbError> {
+    if partial {
+        conn.execute(
+            "INSERT OR IGNORE INTO partial_task_files (storage_id, key) VALUES (?1, ?2)",
+            params![storage_id, key],
+        )?;
+    } else {
+        conn.execute(
+            "DELETE FROM partial_task_files WHERE storage_id = ?1 AND key = ?2",
+            params![storage_id, key],
+        )?;
+    }
+    Ok(())
 }
 
 /// Number of task links of a storage.

@@ -357,14 +357,14 @@ impl Storage for ObjectStorage {
     /// already went through. The keys are checked here too: not every server honours the
     /// offset (Azurite lists from the start).
     fn list_after<'a>(&'a self, recursive: bool, after: &'a str) -> ObjectStream<'a> {
-        let listing = if recursive {
-            let prefix = self.prefix_path();
-            self.objects(
-                self.store
-                    .list_with_offset(prefix.as_ref(), &Path::from(after)),
-            )
-        } else {
-            self.list(false)
+        // `Path::parse` keeps the key as listed (`Path::from` would percent-encode `#`, `%`
+        // and the like, and the server would start after another key).
+        let listing = match (recursive, Path::parse(after)) {
+            (true, Ok(offset)) => {
+                let prefix = self.prefix_path();
+                self.objects(self.store.list_with_offset(prefix.as_ref(), &offset))
+            }
+            _ => self.list(recursive),
         };
         listing
             .try_filter(move |object| std::future::ready(object.key.as_str() > after))

@@ -6,8 +6,10 @@
 //! bounded concurrency and parsed (task mode); each batch is inserted in one transaction.
 //! A bad task file is recorded and the pass goes on; a storage failure ends the pass, and
 //! whatever was inserted before stays linked. Each insert transaction also records the
-//! storage's cursor (the last key it covers), so a pass cut short by a failure or a crash
-//! is resumed by the next one from that key instead of listing everything again.
+//! storage's cursor (the last key it covers): a pass cut short by a stopped server is
+//! resumed after that key when the server starts again ([`Start::FromCursor`]; S3 and GCS
+//! start their listing there, the other providers list and skip). Task files too large to
+//! hold are handled by [`spool`].
 
 mod known;
 mod spool;
@@ -62,12 +64,24 @@ pub struct ImportReport {
     pub errors_not_listed: u64,
 }
 
+/// Where an import pass starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// At the first object: every sync a user or client asks for, so an object added
+    /// anywhere since the last sync is found.
+    Afresh,
+    /// After the storage's cursor: a sync cut short by a stopped server, started again
+    /// when the server starts, goes on where it was instead of listing everything again.
+    FromCursor,
+}
+
 /// Runs one import pass of `storage` through `provider`.
 pub async fn import(
     db: &Db,
     storage: &StorageRow,
     provider: Arc<dyn Storage>,
     progress: Arc<Progress>,
+    start: Start,
 ) -> Result<ImportReport, SyncError> {
     let setting_str = |name: &str| {
         storage
@@ -93,8 +107,13 @@ pub async fn import(
         provider: provider.clone(),
         progress: progress.clone(),
         known: KnownKeys::Nothing,
+        settings: Value::Object(storage.settings.clone()).to_string(),
     };
-    if let Some(cursor) = &storage.sync_cursor {
+    let cursor = match start {
+        Start::FromCursor => storage.sync_cursor.clone(),
+        Start::Afresh => None,
+    };
+    if let Some(cursor) = &cursor {
         tracing::info!(storage = storage.id, cursor, "resuming an interrupted sync");
         let _ = progress.resumed_after.set(cursor.clone());
     }
@@ -102,7 +121,7 @@ pub async fn import(
     let lister = tokio::spawn(list_batches(
         provider,
         setting_bool("recursive_scan"),
-        storage.sync_cursor.clone(),
+        cursor,
         filter,
         progress,
         sender,
@@ -201,6 +220,9 @@ struct ImportContext {
     provider: Arc<dyn Storage>,
     progress: Arc<Progress>,
     known: KnownKeys,
+    /// The settings this pass lists with, as stored: the cursor moves only while they are
+    /// still the storage's (an edit during the pass clears it for good).
+    settings: String,
 }
 
 impl ImportContext {
@@ -257,13 +279,14 @@ impl ImportContext {
             for (key, outcome) in parsed {
                 match outcome {
                     Ok(FileTasks::Parsed(file_tasks)) => tasks.extend(file_tasks),
-                    Ok(FileTasks::Spooled(file)) => match spool::import(self, &key, file).await? {
-                        Ok(outcome) => self.count(outcome, report),
-                        Err(reason) => self.record_error(
-                            report,
-                            format!("Validation error for task from {key}: {reason}"),
-                        ),
-                    },
+                    Ok(FileTasks::Spooled(file)) => {
+                        if let Err(reason) = spool::import(self, &key, file, report).await? {
+                            self.record_error(
+                                report,
+                                format!("Validation error for task from {key}: {reason}"),
+                            );
+                        }
+                    }
                     Err(FileError::StorageDown(err)) => return Err(err.into()),
                     Err(FileError::Scratch(reason)) => return Err(SyncError::Scratch(reason)),
                     Err(FileError::Invalid(reason)) => {
@@ -324,6 +347,7 @@ impl ImportContext {
     ) -> Result<(), SyncError> {
         let (project_id, storage_id, cursor) =
             (self.project_id, self.storage_id, cursor.to_owned());
+        let settings = self.settings.clone();
         let outcome: InsertOutcome = self
             .db
             .write(move |tx| {
@@ -332,7 +356,7 @@ impl ImportContext {
                 } else {
                     task_rows::insert_batch(tx, project_id, &tasks, &crate::time::now_iso())?
                 };
-                storages::set_cursor(tx, storage_id, &cursor)?;
+                storages::set_cursor(tx, storage_id, &cursor, &settings)?;
                 Ok(outcome)
             })
             .await?;

@@ -3,8 +3,8 @@
 //! A file is read into memory up to [`HOLD_LIMIT`]; past that, everything goes to an
 //! anonymous scratch file beside the database. A spooled file is then parsed twice as a
 //! stream: once to check every task (nothing is stored if one is invalid, as for small
-//! files), once inside a single transaction that inserts the tasks in batches. Memory stays
-//! bounded by the largest task, whatever the file's size.
+//! files), once to insert them, batch by batch. Memory stays bounded by the largest task,
+//! whatever the file's size.
 
 use std::io::{BufReader, Seek};
 
@@ -12,13 +12,17 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
 use super::task_file::for_each_task;
-use super::{FileError, ImportContext, KEY_BATCH, SyncError};
-use crate::db::tasks::{self as task_rows, InsertOutcome, NewTask};
-use crate::db::{Db, DbError};
+use super::{FileError, ImportContext, ImportReport, SyncError};
+use crate::db::Db;
+use crate::db::tasks::{self as task_rows, NewTask};
 use crate::storage::{ByteStream, StorageError};
 
 /// Files up to this size are parsed in memory.
 const HOLD_LIMIT: usize = 1024 * 1024;
+/// At most this many tasks of a spooled file per insert transaction...
+const SPOOL_BATCH: usize = 20_000;
+/// ...and at most about this many bytes of task data (a few batches are in flight).
+const SPOOL_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
 pub(super) enum Content {
     Held(Vec<u8>),
@@ -65,11 +69,17 @@ fn read_failure(err: StorageError) -> FileError {
 
 /// Imports a spooled task file: `Ok(Err(reason))` when a task in it is invalid (nothing
 /// stored), `Err` when the database fails.
+///
+/// The tasks go in by batches of [`SPOOL_BATCH`] (or [`SPOOL_BATCH_BYTES`]), a transaction
+/// each, so other writers (annotations, other syncs) wait for one batch, never for the
+/// whole file. Until the last batch is in, the file is marked partly imported: a sync cut
+/// short here reads it again, and its (storage, key, row) links keep every task single.
 pub(super) async fn import(
     context: &ImportContext,
     key: &str,
     file: std::fs::File,
-) -> Result<Result<InsertOutcome, String>, SyncError> {
+    report: &mut ImportReport,
+) -> Result<Result<(), String>, SyncError> {
     let (author, storage_id, project_id) = (context.author, context.storage_id, context.project_id);
     let link = move |key: &str| Some((storage_id, key.to_owned()));
     let checked = {
@@ -80,45 +90,64 @@ pub(super) async fn import(
             })
         })
         .await
-        .map_err(|err| SyncError::Scratch(format!("reading a task file stopped: {err}")))?
+        .map_err(stopped)?
     };
     if let Err(reason) = checked {
         return Ok(Err(reason));
     }
-    let (file, key) = (clone_at_start(&file)?, key.to_owned());
-    let outcome = context
-        .db
-        .write(move |tx| {
-            let now = crate::time::now_iso();
-            let mut batch: Vec<NewTask> = Vec::with_capacity(KEY_BATCH);
-            let mut total = InsertOutcome::default();
-            let mut failure: Option<DbError> = None;
-            let flush = |batch: &mut Vec<NewTask>, total: &mut InsertOutcome| {
-                let done = task_rows::insert_batch(tx, project_id, batch, &now)?;
-                *total += done;
-                batch.clear();
-                Ok::<(), DbError>(())
-            };
-            let parsed = for_each_task(BufReader::new(file), |task| {
-                batch.push(task.into_new_task(author, link(&key))?);
-                if batch.len() == KEY_BATCH
-                    && let Err(err) = flush(&mut batch, &mut total)
-                {
-                    failure = Some(err);
-                    return Err("the database refused the tasks".to_owned());
+    let (sender, mut batches) = tokio::sync::mpsc::channel::<Vec<NewTask>>(1);
+    let parser = {
+        let (file, key) = (clone_at_start(&file)?, key.to_owned());
+        tokio::task::spawn_blocking(move || {
+            let (mut batch, mut bytes) = (Vec::new(), 0);
+            for_each_task(BufReader::new(file), |task| {
+                let task = task.into_new_task(author, link(&key))?;
+                bytes += task.data.len() + task.meta.len();
+                batch.push(task);
+                if batch.len() == SPOOL_BATCH || bytes >= SPOOL_BATCH_BYTES {
+                    bytes = 0;
+                    sender
+                        .blocking_send(std::mem::take(&mut batch))
+                        .map_err(|_| "the import stopped".to_owned())?;
                 }
                 Ok(())
-            });
-            if let Some(err) = failure {
-                return Err(err);
+            })?;
+            if !batch.is_empty() {
+                let _ = sender.blocking_send(batch);
             }
-            // Checked above, so only a changed scratch file gets here: store nothing.
-            parsed.map_err(DbError::Aborted)?;
-            flush(&mut batch, &mut total)?;
-            Ok(total)
+            Ok::<(), String>(())
         })
+    };
+    let mut first = true;
+    while let Some(batch) = batches.recv().await {
+        let key = key.to_owned();
+        let mark = std::mem::take(&mut first);
+        let done = context
+            .db
+            .write(move |tx| {
+                if mark {
+                    task_rows::mark_partial(tx, storage_id, &key, true)?;
+                }
+                task_rows::insert_batch(tx, project_id, &batch, &crate::time::now_iso())
+            })
+            .await?;
+        context.count(done, report);
+    }
+    // Checked above, so only a changed scratch file fails here: the mark stays, and the
+    // next sync reads the file again.
+    if let Err(reason) = parser.await.map_err(stopped)? {
+        return Ok(Err(reason));
+    }
+    let key = key.to_owned();
+    context
+        .db
+        .write(move |tx| task_rows::mark_partial(tx, storage_id, &key, false))
         .await?;
-    Ok(Ok(outcome))
+    Ok(Ok(()))
+}
+
+fn stopped(err: tokio::task::JoinError) -> SyncError {
+    SyncError::Scratch(format!("reading a task file stopped: {err}"))
 }
 
 /// A second handle on the scratch file, at its start (each pass reads it whole).

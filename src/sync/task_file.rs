@@ -43,21 +43,24 @@ pub fn for_each_task(
     mut reader: impl BufRead,
     mut each: impl FnMut(ParsedTask) -> Result<(), String>,
 ) -> Result<u64, String> {
-    match first_byte(&mut reader)? {
+    let (first, blank_lines) = first_byte(&mut reader)?;
+    match first {
         Some(b'[') => each_array_item(reader, &mut each),
-        Some(b'{') => each_line_or_object(reader, &mut each),
+        Some(b'{') => each_line_or_object(reader, blank_lines, &mut each),
         _ => Err(NOT_TASKS.to_owned()),
     }
 }
 
-/// The first byte after a byte-order mark and white space, left unread.
-fn first_byte(reader: &mut impl BufRead) -> Result<Option<u8>, String> {
+/// The first byte after a byte-order mark and white space, left unread, and the number of
+/// lines that white space took (so messages still name the file's own line numbers).
+fn first_byte(reader: &mut impl BufRead) -> Result<(Option<u8>, usize), String> {
     let unreadable = |err: std::io::Error| format!("cannot read the file: {err}");
     let mut at_start = true;
+    let mut lines = 0;
     loop {
         let buffer = reader.fill_buf().map_err(unreadable)?;
         if buffer.is_empty() {
-            return Ok(None);
+            return Ok((None, lines));
         }
         if let Err(err) = std::str::from_utf8(buffer)
             && err.error_len().is_some()
@@ -74,10 +77,14 @@ fn first_byte(reader: &mut impl BufRead) -> Result<Option<u8>, String> {
             .iter()
             .take_while(|b| b.is_ascii_whitespace())
             .count();
+        lines += buffer[bom..bom + blank]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
         let next = buffer.get(bom + blank).copied();
         reader.consume(bom + blank);
         if next.is_some() {
-            return Ok(next);
+            return Ok((next, lines));
         }
     }
 }
@@ -133,20 +140,22 @@ impl<'de> serde::de::Visitor<'de> for ArrayItems<'_> {
 /// else one (pretty-printed) object.
 fn each_line_or_object(
     mut reader: impl BufRead,
+    blank_lines: usize,
     each: &mut dyn FnMut(ParsedTask) -> Result<(), String>,
 ) -> Result<u64, String> {
     let first = read_line(&mut reader)?.unwrap_or_default();
     let Ok(first_value) = serde_json::from_slice::<Value>(&first) else {
         let first_line = [first.as_slice(), b"\n"].concat();
         let value: Value = serde_json::from_reader(std::io::Cursor::new(first_line).chain(reader))
-            .map_err(|err| format!("line {}: invalid JSON: {err}", err.line()))?;
+            .map_err(|err| format!("line {}: invalid JSON: {err}", err.line() + blank_lines))?;
         each(task_from_value(value, None)?)?;
         return Ok(1);
     };
     // The first task waits until a second line says whether this is JSON Lines.
     let mut pending = Some(first_value);
     let mut row = 0u64;
-    let mut line_number = 1;
+    let first_line = blank_lines + 1;
+    let mut line_number = first_line;
     loop {
         let line = read_line(&mut reader)?;
         line_number += 1;
@@ -159,7 +168,7 @@ fn each_line_or_object(
         if let Some(first) = pending.take() {
             task_from_value(first, Some(0))
                 .and_then(&mut *each)
-                .map_err(|err| format!("line 1: {err}"))?;
+                .map_err(|err| format!("line {first_line}: {err}"))?;
             row = 1;
         }
         task_from_value(value, Some(row as i64))
@@ -424,6 +433,8 @@ mod tests {
     fn malformed_files_say_where() {
         let err = parse_task_file(b"{\"t\": 1}\n{oops\n").unwrap_err();
         assert!(err.starts_with("line 2: invalid JSON"), "{err}");
+        let err = parse_task_file(b"\n\n{\"t\": 1}\n{\"t\": 2}\n{oops\n").unwrap_err();
+        assert!(err.starts_with("line 5: invalid JSON"), "{err}");
         let err = parse_task_file(br#"[{"t": 1}, 5]"#).unwrap_err();
         assert!(err.contains("item 1") && err.contains("a number"), "{err}");
         let err = parse_task_file(b"\x89PNG").unwrap_err();

@@ -154,29 +154,34 @@ fn every_api_route_answers_401_without_credentials() {
 /// there and not to [`ROUTES`] fails this test.
 #[test]
 fn every_registered_route_is_in_the_table() {
+    // Every way src/http registers a path: `web::resource(..)`, `detail_resource(..)`,
+    // `.route(..)`, each maybe through `slash_optional(..)` and `format!(..)`.
+    let registration = regex::Regex::new(
+        r#"(?:web::resource|detail_resource|\.route)\(\s*(?:slash_optional\(\s*&?(?:format!\()?)?"([^"]+)""#,
+    )
+    .unwrap();
     let mut registered = Vec::new();
     for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/http")).unwrap() {
         let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        for marker in [
-            "web::resource(slash_optional(\"",
-            "web::resource(\"",
-            "slash_optional(&format!(\"",
-        ] {
-            for piece in source.split(marker).skip(1) {
-                registered.push(
-                    piece[..piece.find('"').unwrap()]
-                        .replace("{{", "{")
-                        .replace("}}", "}"),
-                );
-            }
+        for found in registration.captures_iter(&source) {
+            registered.push(found[1].replace("{{", "{").replace("}}", "}"));
         }
     }
-    assert!(registered.len() > 20, "{registered:?}");
+    assert!(registered.len() > 30, "{registered:?}");
+    // Open to anyone: sign-in pages, the health check, the version, the token refresh (it
+    // carries its own credential), and the browser UI's shell and assets (the shell sends a
+    // visitor without a session to sign in; the data comes from the API).
     let public = [
         "/user/login/",
         "/user/signup/",
         "/user/logout/",
         "/api/token/refresh/",
+        "/health",
+        "/api/version",
+        "/",
+        "/projects",
+        "/projects/{screen:.*}",
+        "/static/{path:.*}",
     ];
     // The table names placeholders by what they stand for; the server by `{id}`, `{type}`.
     let shape = |path: &str| -> String {
@@ -255,12 +260,12 @@ fn every_project_route_answers_403_to_a_user_outside_the_project() {
     );
     assert_eq!(status, 201, "{other}");
     let token = token_of(&server.url, "outsider@example.com", "outsider password");
-    let as_outsider = |method: &str, path: &str| {
+    let with_body = |method: &str, path: &str, body: serde_json::Value| {
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let response = Client::new()
             .request(method, format!("{}{path}", server.url))
             .header("Authorization", format!("Token {token}"))
-            .json(&body_for(ids))
+            .json(&body)
             .send()
             .unwrap();
         let status = response.status().as_u16();
@@ -269,6 +274,15 @@ fn every_project_route_answers_403_to_a_user_outside_the_project() {
             response.json::<serde_json::Value>().unwrap_or_default(),
         )
     };
+    let as_outsider = |method: &str, path: &str| with_body(method, path, body_for(ids));
+    // A check or a preview naming only a stored storage (whose secrets it would use).
+    for path in [
+        "/api/storages/localfiles/validate",
+        "/api/storages/localfiles/files",
+    ] {
+        let (status, body) = with_body("POST", path, json!({"id": source}));
+        assert_eq!(status, 403, "{path}: {body}");
+    }
 
     for (method, pattern, scoped) in ROUTES {
         if !scoped {
@@ -290,6 +304,11 @@ fn every_project_route_answers_403_to_a_user_outside_the_project() {
     );
     let (status, _) = as_outsider("GET", "/data/local-files/?d=images/a.png");
     assert_eq!(status, 404, "another project's local files are not served");
+    let served = server
+        .request(Method::GET, "/data/local-files/?d=images/a.png")
+        .send()
+        .unwrap();
+    assert_eq!(served.status(), 200, "the same file, for a member");
     assert_eq!(
         (
             server.get(&format!("/api/projects/{project}/")).1,

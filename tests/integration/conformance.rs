@@ -198,6 +198,9 @@ async fn every_backend_resumes_a_listing_after_any_key() {
             "e.json",
             "a.json",
             "f/x.json",
+            "g#1.json",
+            "g$.json",
+            "g%20.json",
         ] {
             storage
                 .write(&storage.key_for(file), Bytes::from_static(b"{}"))

@@ -225,3 +225,49 @@ fn an_export_sync_killed_midway_ends_with_every_annotation_exported_once() {
         assert_eq!(document["id"].to_string(), *name);
     }
 }
+
+/// A task file too large for one transaction goes in batch by batch; a server killed in
+/// the middle of it reads the file again after the restart, and every task is there once.
+#[test]
+fn a_large_task_file_cut_short_is_read_again_without_duplicates() {
+    const TASKS: usize = 400_000;
+    let env = Env::new();
+    let lines: String = (0..TASKS).map(|i| format!("{{\"n\": {i}}}\n")).collect();
+    env.file("files/many.jsonl", lines.as_bytes());
+    let server = env.start();
+    let project = server.project();
+    let source = server.local_source(project, &env.root.join("files"), json!({}));
+    server.post(
+        &format!("/api/storages/localfiles/{source}/sync"),
+        json!({}),
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let stored = loop {
+        let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1"));
+        let stored = page["total"].as_i64().unwrap_or(0);
+        if stored > 0 || Instant::now() > deadline {
+            break stored;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    server.kill();
+    assert!(
+        stored > 0 && stored < TASKS as i64,
+        "the kill must land inside the file: {stored} tasks"
+    );
+
+    let server = env.start();
+    let storage = server.wait_synced("localfiles", source);
+    assert_eq!(storage["status"], "completed", "{storage}");
+    let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1"));
+    assert_eq!(
+        page["total"], TASKS as i64,
+        "every task of the file exactly once"
+    );
+    // Batches may commit between the count above and the kill: at least those were found.
+    let existed = storage["meta"]["tasks_existed"].as_i64().unwrap();
+    assert!(
+        existed >= stored && existed + storage["last_sync_count"].as_i64().unwrap() == TASKS as i64,
+        "the rows stored before the kill were found, not added again: {storage}"
+    );
+}
