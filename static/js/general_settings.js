@@ -1,10 +1,12 @@
-// Settings > General: the project's name, description and labeling config; and deletion.
+// Settings > General: the project's name, description and labeling config; its members;
+// and deletion.
 
 import { api, get } from './api.js';
 import { h, fill, confirmDialog, toast } from './dom.js';
 import { navigate, setCrumbs } from './app.js';
 import { projectCrumbs, projectTabs } from './data_manager.js';
 import { configEditor } from './projects.js';
+import { membersSection } from './members.js';
 
 export async function render(main, [projectId]) {
   const project = await get(`/api/projects/${projectId}/`);
@@ -40,6 +42,7 @@ export async function render(main, [projectId]) {
       h('label', { class: 'field' }, h('span', { class: 'label' }, 'Description'), description),
       editor.element,
       h('div', { class: 'row' }, h('button', { class: 'primary', type: 'submit' }, 'Save'), status)),
+    membersSection(projectId),
     h('section', { class: 'danger-zone' },
       h('h2', { class: 'section-title' }, 'Danger Zone'),
       h('p', {}, 'Deleting the project removes its tasks, annotations and storage connections. Files in the storages are kept.'),

@@ -386,12 +386,36 @@ test('edit keeps secrets masked; delete asks first; everything is reachable by k
   await wizard().waitFor({ state: 'detached' });
 });
 
+test('Settings > Members: create a user, add them to the project, remove them', async () => {
+  await page.goto(`/projects/${projectId}/settings`);
+  const members = page.locator('section.members');
+  await members.locator('.member-row').first().waitFor();
+  assert.equal(await members.locator('.member-row').count(), 1);
+  assert.equal(await members.getByRole('button', { name: 'Remove' }).isDisabled(), true, 'the last member stays');
+  await members.getByLabel('New user e-mail').fill('teammate@example.com');
+  await members.getByLabel('New user password').fill('teammate password');
+  await members.getByRole('button', { name: 'Create user and add' }).click();
+  const teammate = members.locator('.member-row', { hasText: 'teammate@example.com' });
+  await teammate.waitFor();
+  await screenshot('settings-members');
+  const listed = await (await page.request.get(`/api/projects/${projectId}/members/`)).json();
+  assert.deepEqual(listed.map((m) => m.user.email).sort(), [EMAIL, 'teammate@example.com'].sort());
+
+  await teammate.getByRole('button', { name: 'Remove' }).click();
+  await wizard().getByRole('heading', { name: 'Remove member' }).waitFor();
+  await wizard().getByRole('button', { name: 'Remove' }).click();
+  await teammate.waitFor({ state: 'detached' });
+  // Still a user of the organization: offered in the list to add back.
+  assert.match(await members.locator('select[name=user]').textContent(), /teammate@example\.com/);
+});
+
 test('the screens fit a phone', async () => {
   const phone = await context.newPage();
   watchConsole(phone);
   await phone.setViewportSize({ width: 390, height: 844 });
   for (const [name, url] of [['phone-projects', '/projects'], ['phone-data-manager', `/projects/${projectId}/data`],
-    ['phone-cloud-storage', `/projects/${projectId}/settings/storage`], ['phone-labeling', `/projects/${projectId}/label`]]) {
+    ['phone-cloud-storage', `/projects/${projectId}/settings/storage`], ['phone-labeling', `/projects/${projectId}/label`],
+    ['phone-settings', `/projects/${projectId}/settings`]]) {
     await phone.goto(url);
     await phone.locator('main#app > section').waitFor();
     await phone.waitForLoadState('networkidle');
