@@ -27,6 +27,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_project_members",
         include_str!("migrations/0005_project_members.sql"),
     ),
+    (
+        "0006_task_counter_index",
+        include_str!("migrations/0006_task_counter_index.sql"),
+    ),
 ];
 
 /// Brings the schema up to date.

@@ -107,14 +107,14 @@ impl Storage for LocalDirectory {
         tokio::fs::read(&path)
             .await
             .map(Bytes::from)
-            .map_err(|err| io_error(key, "read", &err))
+            .map_err(|err| read_error(key, &err))
     }
 
     async fn read_stream(&self, key: &str) -> Result<ByteStream, StorageError> {
         let path = self.file_path(key)?;
         let file = tokio::fs::File::open(&path)
             .await
-            .map_err(|err| io_error(key, "read", &err))?;
+            .map_err(|err| read_error(key, &err))?;
         let key = key.to_owned();
         Ok(stream::try_unfold(file, move |mut file| {
             let key = key.clone();
@@ -123,7 +123,7 @@ impl Storage for LocalDirectory {
                 let read = file
                     .read(&mut chunk)
                     .await
-                    .map_err(|err| io_error(&key, "read", &err))?;
+                    .map_err(|err| read_error(&key, &err))?;
                 chunk.truncate(read);
                 Ok((read > 0).then(|| (Bytes::from(chunk), file)))
             }
@@ -435,6 +435,15 @@ fn remove_stale_temporaries(dir: &Path) {
                 let _ = std::fs::remove_file(&path);
             }
         }
+    }
+}
+
+/// A file that cannot be read is that file's fault, not the storage's (its folder is
+/// checked on its own): a sync records it and goes on with the other files.
+fn read_error(key: &str, err: &std::io::Error) -> StorageError {
+    match io_error(key, "read", err) {
+        StorageError::Denied(message) => StorageError::Other(message),
+        other => other,
     }
 }
 

@@ -307,11 +307,11 @@ impl ImportContext {
     /// Reads one task file: parsed at once when it is small, spooled to a scratch file
     /// (and parsed later, as a stream) when it is not.
     async fn read_tasks(&self, key: &str) -> Result<FileTasks, FileError> {
-        let unreadable = |err: StorageError| match err {
-            StorageError::Unreachable(_) => FileError::StorageDown(err),
-            other => FileError::Invalid(format!("cannot read it: {other}")),
-        };
-        let body = self.provider.read_stream(key).await.map_err(unreadable)?;
+        let body = self
+            .provider
+            .read_stream(key)
+            .await
+            .map_err(FileError::of_read)?;
         let bytes = match spool::hold_or_spool(&self.db, body).await? {
             spool::Content::Held(bytes) => bytes,
             spool::Content::Spooled(file) => return Ok(FileTasks::Spooled(file)),
@@ -392,9 +392,24 @@ enum FileTasks {
     Spooled(std::fs::File),
 }
 
+impl FileError {
+    /// A failed read: the storage's own fault ends the pass (it would fail every file
+    /// after this one too); a fault of this object is this file's only.
+    fn of_read(err: StorageError) -> FileError {
+        match err {
+            StorageError::Unreachable(_)
+            | StorageError::Denied(_)
+            | StorageError::InvalidConfig(_) => FileError::StorageDown(err),
+            StorageError::NotFound { .. } | StorageError::Other(_) => {
+                FileError::Invalid(format!("cannot read it: {err}"))
+            }
+        }
+    }
+}
+
 /// Why one task file was not imported.
 enum FileError {
-    /// The storage itself is gone: the whole pass stops.
+    /// The storage itself is gone or refuses us: the whole pass stops.
     StorageDown(StorageError),
     /// The server cannot write its scratch file (disk full?): the whole pass stops.
     Scratch(String),

@@ -15,7 +15,7 @@ use super::task_file::for_each_task;
 use super::{FileError, ImportContext, ImportReport, SyncError};
 use crate::db::Db;
 use crate::db::tasks::{self as task_rows, NewTask};
-use crate::storage::{ByteStream, StorageError};
+use crate::storage::ByteStream;
 
 /// Files up to this size are parsed in memory.
 const HOLD_LIMIT: usize = 1024 * 1024;
@@ -34,7 +34,7 @@ pub(super) enum Content {
 pub(super) async fn hold_or_spool(db: &Db, mut body: ByteStream) -> Result<Content, FileError> {
     let mut held = Vec::new();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(read_failure)?;
+        let chunk = chunk.map_err(FileError::of_read)?;
         if held.len() + chunk.len() <= HOLD_LIMIT {
             held.extend_from_slice(&chunk);
             continue;
@@ -50,7 +50,7 @@ pub(super) async fn hold_or_spool(db: &Db, mut body: ByteStream) -> Result<Conte
         drop(held);
         file.write_all(&chunk).await.map_err(scratch)?;
         while let Some(chunk) = body.next().await {
-            file.write_all(&chunk.map_err(read_failure)?)
+            file.write_all(&chunk.map_err(FileError::of_read)?)
                 .await
                 .map_err(scratch)?;
         }
@@ -58,13 +58,6 @@ pub(super) async fn hold_or_spool(db: &Db, mut body: ByteStream) -> Result<Conte
         return Ok(Content::Spooled(file.into_std().await));
     }
     Ok(Content::Held(held))
-}
-
-fn read_failure(err: StorageError) -> FileError {
-    match err {
-        StorageError::Unreachable(_) => FileError::StorageDown(err),
-        other => FileError::Invalid(format!("cannot read it: {other}")),
-    }
 }
 
 /// Imports a spooled task file: `Ok(Err(reason))` when a task in it is invalid (nothing
