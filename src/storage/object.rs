@@ -244,32 +244,49 @@ impl ObjectStorage {
 
     /// Turns an `object_store` error into a message that says what to fix.
     fn error(&self, key: Option<&str>, err: object_store::Error) -> StorageError {
-        let (service, bucket) = (self.service, &self.bucket);
-        let text = format!("{err:?}");
-        if let object_store::Error::NotFound { .. } = err
-            && let Some(key) = key
-        {
-            return StorageError::NotFound {
-                key: key.to_owned(),
-            };
-        }
-        if [
-            "NoSuchBucket",
-            "ContainerNotFound",
-            "bucket does not exist",
-            "The specified bucket",
-            "404 Not Found",
-        ]
-        .iter()
-        .any(|needle| text.contains(needle))
-        {
-            return StorageError::InvalidConfig(format!(
-                "Cannot find bucket {bucket} in {service}."
-            ));
-        }
-        if [
-            "403",
-            "401",
+        classify(self.service, &self.bucket, key, err)
+    }
+}
+
+/// What an `object_store` error means for the user, by its kind and its text.
+fn classify(
+    service: &str,
+    bucket: &str,
+    key: Option<&str>,
+    err: object_store::Error,
+) -> StorageError {
+    let text = format!("{err:?}");
+    if let object_store::Error::NotFound { .. } = err
+        && let Some(key) = key
+    {
+        return StorageError::NotFound {
+            key: key.to_owned(),
+        };
+    }
+    if [
+        "NoSuchBucket",
+        "ContainerNotFound",
+        "bucket does not exist",
+        "The specified bucket",
+        "404 Not Found",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
+    {
+        return StorageError::InvalidConfig(format!("Cannot find bucket {bucket} in {service}."));
+    }
+    // Status codes are matched with their words: a bare "403" also matches an endpoint
+    // on port 40353, and a refused connection there read as refused credentials.
+    let refused = matches!(
+        err,
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }
+    );
+    if refused
+        || [
+            "status: 403",
+            "status: 401",
+            "403 Forbidden",
+            "401 Unauthorized",
             "SignatureDoesNotMatch",
             "InvalidAccessKeyId",
             "AuthenticationFailed",
@@ -277,31 +294,30 @@ impl ObjectStorage {
         ]
         .iter()
         .any(|needle| text.contains(needle))
-        {
-            return StorageError::Denied(format!(
-                "Cannot connect to {service} {bucket} with the specified credentials: access was refused."
-            ));
-        }
-        if [
-            "connect",
-            "Connection refused",
-            "dns error",
-            "timed out",
-            "error sending request",
-        ]
-        .iter()
-        .any(|n| text.contains(n))
-        {
-            return StorageError::Unreachable(format!(
-                "Cannot reach the {service} endpoint for {bucket}: the server does not answer (check the endpoint and the network)."
-            ));
-        }
-        tracing::debug!(service, bucket = %bucket, "storage error: {text}");
-        StorageError::Other(format!(
-            "{service} request for {bucket} failed: {}",
-            short_reason(&err)
-        ))
+    {
+        return StorageError::Denied(format!(
+            "Cannot connect to {service} {bucket} with the specified credentials: access was refused."
+        ));
     }
+    if [
+        "connect",
+        "Connection refused",
+        "dns error",
+        "timed out",
+        "error sending request",
+    ]
+    .iter()
+    .any(|n| text.contains(n))
+    {
+        return StorageError::Unreachable(format!(
+            "Cannot reach the {service} endpoint for {bucket}: the server does not answer (check the endpoint and the network)."
+        ));
+    }
+    tracing::debug!(service, bucket = %bucket, "storage error: {text}");
+    StorageError::Other(format!(
+        "{service} request for {bucket} failed: {}",
+        short_reason(&err)
+    ))
 }
 
 /// The first line of an error, without request URLs.
@@ -473,5 +489,42 @@ impl Storage for ObjectStorage {
 
     fn uri_scheme(&self) -> Option<(&str, &str)> {
         Some((self.scheme, &self.bucket))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generic(message: &str) -> object_store::Error {
+        object_store::Error::Generic {
+            store: "MicrosoftAzure",
+            source: message.to_owned().into(),
+        }
+    }
+
+    #[test]
+    fn errors_are_read_by_their_kind_not_by_digits_in_the_url() {
+        let refused = generic(
+            "error sending request for url (http://127.0.0.1:40353/devstoreaccount1/c?restype=container): Connection refused",
+        );
+        assert!(matches!(
+            classify("Azure", "c", None, refused),
+            StorageError::Unreachable(_)
+        ));
+        let forbidden =
+            generic("Server returned non-2xx status code: 403 Forbidden: AuthenticationFailed");
+        assert!(matches!(
+            classify("Azure", "c", None, forbidden),
+            StorageError::Denied(_)
+        ));
+        let denied = object_store::Error::PermissionDenied {
+            path: "k".into(),
+            source: "no".into(),
+        };
+        assert!(matches!(
+            classify("S3", "b", None, denied),
+            StorageError::Denied(_)
+        ));
     }
 }
