@@ -20,7 +20,7 @@ fn resync_creates_only_new_tasks_and_deleted_tasks_come_back() {
     assert_eq!(server.sync("localfiles", source)["last_sync_count"], 5);
 
     let again = server.sync("localfiles", source);
-    assert_eq!(again["status"], "completed");
+    assert_eq!(again["status"], "completed", "{again}");
     assert_eq!(again["last_sync_count"], 0);
     assert_eq!(again["meta"]["tasks_existed"], 5);
     assert_eq!(again["meta"]["attempts"], 2);
@@ -153,7 +153,7 @@ fn sync_is_queued_and_a_second_request_starts_nothing() {
         json!({}),
     );
     let done = server.wait_synced("localfiles", source);
-    assert_eq!(done["status"], "completed");
+    assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(
         done["meta"]["attempts"], 1,
         "the second request did not queue another sync: {second}"
@@ -229,7 +229,7 @@ fn a_storage_whose_directory_vanished_fails_with_a_readable_message() {
     );
     std::fs::remove_dir_all(env.root.join("gone")).unwrap();
     let storage = server.sync("localfiles", source);
-    assert_eq!(storage["status"], "failed");
+    assert_eq!(storage["status"], "failed", "{storage}");
     assert!(
         storage["traceback"]
             .as_str()
