@@ -55,6 +55,15 @@ pub fn remove(conn: &Connection, project_id: i64, user_id: i64) -> Result<bool, 
     )? > 0)
 }
 
+/// How many members a project has.
+pub fn count(conn: &Connection, project_id: i64) -> Result<i64, DbError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM project_members WHERE project_id = ?1",
+        [project_id],
+        |r| r.get(0),
+    )?)
+}
+
 pub fn is_member(conn: &Connection, project_id: i64, user_id: i64) -> Result<bool, DbError> {
     Ok(conn.query_row(
         "SELECT EXISTS(SELECT 1 FROM project_members WHERE project_id = ?1 AND user_id = ?2)",

@@ -51,15 +51,11 @@ async fn next(
             .parse()
             .map_err(|_| ApiError::invalid("after: a task id (a whole number) is required."))?,
     };
+    // `Member` has already answered 404 for a project that does not exist.
     let found = state
         .db
-        .call(move |conn| {
-            if !projects::exists(conn, project_id)? {
-                return Ok(Err(ApiError::NotFound));
-            }
-            Ok(Ok(task_rows::next_unlabeled(conn, project_id, after)?))
-        })
-        .await??;
+        .call(move |conn| task_rows::next_unlabeled(conn, project_id, after))
+        .await?;
     // Label Studio also answers 404 when the queue is empty.
     let task_id = found.ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(load_detail(&state, task_id, true).await?))

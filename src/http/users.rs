@@ -141,7 +141,7 @@ async fn remove_member(
             if !members::is_member(tx, project_id, user_id)? {
                 return Ok(Err(ApiError::NotFound));
             }
-            if members::of_project(tx, project_id)?.len() == 1 {
+            if members::count(tx, project_id)? == 1 {
                 return Ok(Err(ApiError::invalid(
                     "This is the project's last member: add someone else before removing them.",
                 )));

@@ -138,13 +138,17 @@ pub async fn import(
         let new_keys = context.drop_known(keys, &mut report).await?;
         tracing::debug!(listed, new = new_keys.len(), elapsed = ?started.elapsed(), "dedupe");
         let started = std::time::Instant::now();
+        // The batch's last transaction also moves the cursor to `through`: everything
+        // listed up to there is stored or was not wanted.
         if setting_bool("use_blob_urls") {
-            context.import_blobs(new_keys, &mut report).await?;
+            context
+                .import_blobs(new_keys, &through, &mut report)
+                .await?;
         } else {
-            context.import_task_files(new_keys, &mut report).await?;
+            context
+                .import_task_files(new_keys, &through, &mut report)
+                .await?;
         }
-        // Everything listed up to `through` is stored or was not wanted: move the cursor.
-        context.insert(Vec::new(), &through, &mut report).await?;
         tracing::debug!(elapsed = ?started.elapsed(), "insert");
     }
     lister
@@ -241,11 +245,9 @@ impl ImportContext {
     async fn import_blobs(
         &self,
         keys: Vec<String>,
+        through: &str,
         report: &mut ImportReport,
     ) -> Result<(), SyncError> {
-        let Some(last) = keys.last().cloned() else {
-            return Ok(());
-        };
         let tasks = keys
             .into_iter()
             .map(|key| NewTask {
@@ -257,15 +259,22 @@ impl ImportContext {
                 link: Some((self.storage_id, key, -1)),
             })
             .collect();
-        self.insert(tasks, &last, report).await
+        self.insert(tasks, through, report).await
     }
 
     async fn import_task_files(
         &self,
         keys: Vec<String>,
+        through: &str,
         report: &mut ImportReport,
     ) -> Result<(), SyncError> {
-        for chunk in keys.chunks(FILE_CHUNK) {
+        // One chunk at least, so that a batch without new files still moves the cursor.
+        let chunks: Vec<&[String]> = if keys.is_empty() {
+            vec![&[]]
+        } else {
+            keys.chunks(FILE_CHUNK).collect()
+        };
+        for (number, chunk) in chunks.iter().enumerate() {
             let parsed: Vec<(String, Result<FileTasks, FileError>)> =
                 stream::iter(chunk.iter().cloned())
                     .map(|key| async move {
@@ -297,9 +306,11 @@ impl ImportContext {
                     }
                 }
             }
-            if let Some(last) = chunk.last() {
-                self.insert(tasks, last, report).await?;
-            }
+            let cursor = match chunk.last() {
+                Some(last) if number + 1 < chunks.len() => last.as_str(),
+                _ => through,
+            };
+            self.insert(tasks, cursor, report).await?;
         }
         Ok(())
     }
