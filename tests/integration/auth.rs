@@ -225,28 +225,14 @@ fn every_project_route_answers_403_to_a_user_outside_the_project() {
     let env = Env::new();
     env.file("images/a.png", b"png");
     let server = env.start();
-    let project = server.project();
-    let source = server.local_source(
-        project,
-        &env.root.join("images"),
-        json!({"use_blob_urls": true}),
-    );
-    server.sync("localfiles", source);
-    let task = server.tasks(project)[0]["id"].as_i64().unwrap();
-    let (_, annotation) = server.post(
-        &format!("/api/tasks/{task}/annotations/"),
-        json!({"result": []}),
-    );
-    let (_, target) = server.post(
-        "/api/storages/export/localfiles",
-        json!({"project": project, "path": env.dir("out").display().to_string()}),
-    );
+    let stocked = server.stocked_project(&env.root.join("images"), &env.dir("out"));
+    let (project, source, task) = (stocked.project, stocked.source, stocked.task);
     let ids = Ids {
         project,
         task,
-        annotation: annotation["id"].as_i64().unwrap(),
+        annotation: stocked.annotation,
         source,
-        target: target["id"].as_i64().unwrap(),
+        target: stocked.target,
         user: 1,
     };
     let before = (

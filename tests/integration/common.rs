@@ -256,12 +256,68 @@ impl Server {
         }
     }
 
+    /// A project holding one of everything: a Local Files source on `images` (blob mode,
+    /// synced), its tasks, an annotation on the first one, and a Local Files target
+    /// writing to `out`.
+    pub(crate) fn stocked_project(&self, images: &Path, out: &Path) -> Stocked {
+        let project = self.project();
+        let source = self.local_source(project, images, json!({"use_blob_urls": true}));
+        self.sync("localfiles", source);
+        let task = self.tasks(project)[0]["id"].as_i64().unwrap();
+        let (status, annotation) = self.post(
+            &format!("/api/tasks/{task}/annotations/"),
+            json!({"result": []}),
+        );
+        assert_eq!(status, 201, "{annotation}");
+        let (status, target) = self.post(
+            "/api/storages/export/localfiles",
+            json!({"project": project, "path": out.display().to_string()}),
+        );
+        assert_eq!(status, 201, "{target}");
+        Stocked {
+            project,
+            source,
+            task,
+            annotation: annotation["id"].as_i64().unwrap(),
+            target: target["id"].as_i64().unwrap(),
+        }
+    }
+
+    /// How many tasks a project has (the `total` of a one-task page).
+    pub(crate) fn task_total(&self, project: i64) -> i64 {
+        let (status, page) = self.get(&format!("/api/tasks?project={project}&page_size=1"));
+        assert_eq!(status, 200, "{page}");
+        page["total"].as_i64().unwrap()
+    }
+
+    /// Polls, as fast as a sync commits batches, until the project has tasks (or two
+    /// minutes have passed); returns how many there are: where a test kills mid-sync.
+    pub(crate) fn wait_for_first_tasks(&self, project: i64) -> i64 {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let stored = self.task_total(project);
+            if stored > 0 || Instant::now() > deadline {
+                return stored;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
     /// All tasks of a project (one page of up to 1000).
     pub(crate) fn tasks(&self, project: i64) -> Vec<Value> {
         let (status, body) = self.get(&format!("/api/tasks?project={project}&page_size=1000"));
         assert_eq!(status, 200, "{body}");
         body["tasks"].as_array().unwrap().clone()
     }
+}
+
+/// The ids of what [`Server::stocked_project`] made.
+pub(crate) struct Stocked {
+    pub(crate) project: i64,
+    pub(crate) source: i64,
+    pub(crate) task: i64,
+    pub(crate) annotation: i64,
+    pub(crate) target: i64,
 }
 
 impl Drop for Server {

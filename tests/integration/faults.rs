@@ -120,8 +120,7 @@ fn a_source_that_dies_mid_sync_fails_cleanly_and_the_next_sync_completes() {
             .contains("Can't connect to Redis"),
         "{failed}"
     );
-    let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1"));
-    let partial = page["total"].as_i64().unwrap();
+    let partial = server.task_total(project);
     assert!(
         partial > 0 && partial < KEYS as i64,
         "some tasks were created before the outage: {partial}"
@@ -146,8 +145,11 @@ fn a_source_that_dies_mid_sync_fails_cleanly_and_the_next_sync_completes() {
         KEYS as i64,
         "{done}"
     );
-    let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1"));
-    assert_eq!(page["total"], KEYS as i64, "every key exactly once");
+    assert_eq!(
+        server.task_total(project),
+        KEYS as i64,
+        "every key exactly once"
+    );
     // A sync asked for after a failure looks at every key (new ones may sort anywhere).
     assert!(done["meta"]["resumed_after"].is_null(), "{done}");
     assert_eq!(done["meta"]["objects_scanned"], KEYS as i64, "{done}");
@@ -284,14 +286,7 @@ fn an_object_store_that_dies_mid_sync_fails_cleanly_and_the_next_sync_completes(
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_i64().unwrap();
     server.post(&format!("/api/storages/azure/{id}/sync"), json!({}));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1"));
-        if page["total"].as_i64().unwrap_or(0) > 0 || Instant::now() > deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    server.wait_for_first_tasks(project);
     // SIGKILL: connections are refused at once (a stopping Azurite answers 403 for a while).
     azurite.kill();
     let failed = server.wait_synced("azure", id);
@@ -301,8 +296,7 @@ fn an_object_store_that_dies_mid_sync_fails_cleanly_and_the_next_sync_completes(
         traceback.contains("Cannot reach the Azure") && traceback.contains("does not answer"),
         "{traceback}"
     );
-    let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1"));
-    let partial = page["total"].as_i64().unwrap();
+    let partial = server.task_total(project);
     assert!(
         partial > 0 && partial < FILES as i64,
         "{partial} tasks before the outage"
@@ -323,7 +317,10 @@ fn an_object_store_that_dies_mid_sync_fails_cleanly_and_the_next_sync_completes(
     let _azurite = PrivateAzurite::start(dir.path(), port);
     let done = server.sync("azure", id);
     assert_eq!(done["status"], "completed", "{done}");
-    let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1"));
-    assert_eq!(page["total"], FILES as i64, "every file exactly once");
+    assert_eq!(
+        server.task_total(project),
+        FILES as i64,
+        "every file exactly once"
+    );
     assert_eq!(done["meta"]["objects_scanned"], FILES as i64, "{done}");
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::common::Env;
+use crate::common::{Env, Stocked};
 
 #[test]
 fn everything_is_still_there_after_a_restart() {
@@ -13,23 +13,14 @@ fn everything_is_still_there_after_a_restart() {
     env.file("keep/a.png", b"x");
     let out = env.dir("out");
     let server = env.start();
-    let project = server.project();
-    let source = server.local_source(
+    let Stocked {
         project,
-        &env.root.join("keep"),
-        json!({"use_blob_urls": true}),
-    );
-    server.sync("localfiles", source);
-    let task = server.tasks(project)[0]["id"].as_i64().unwrap();
-    let (_, annotation) = server.post(
-        &format!("/api/tasks/{task}/annotations/"),
-        json!({"result": []}),
-    );
-    let (_, target) = server.post(
-        "/api/storages/export/localfiles",
-        json!({"project": project, "path": out.display().to_string()}),
-    );
-    server.wait_synced("export/localfiles", target["id"].as_i64().unwrap());
+        source,
+        annotation,
+        target,
+        ..
+    } = server.stocked_project(&env.root.join("keep"), &out);
+    server.wait_synced("export/localfiles", target);
     let before = (
         server.get(&format!("/api/projects/{project}/")).1,
         server.tasks(project),
@@ -45,9 +36,7 @@ fn everything_is_still_there_after_a_restart() {
     );
     assert_eq!(before, after);
     assert_eq!(
-        server
-            .get(&format!("/api/annotations/{}/", annotation["id"]))
-            .0,
+        server.get(&format!("/api/annotations/{annotation}/")).0,
         200
     );
     let (_, exports) = server.get(&format!("/api/storages/export?project={project}"));
@@ -73,15 +62,7 @@ fn a_sync_killed_midway_resumes_after_restart_without_duplicates() {
         json!({}),
     );
     // Kill once some batches are committed, so there is something to resume after.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let stored = loop {
-        let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1"));
-        let stored = page["total"].as_i64().unwrap_or(0);
-        if stored > 0 || Instant::now() > deadline {
-            break stored;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
+    let stored = server.wait_for_first_tasks(project);
     let (_, at_kill) = server.get(&format!("/api/storages/localfiles/{source}"));
     server.kill();
     assert_eq!(
@@ -96,8 +77,11 @@ fn a_sync_killed_midway_resumes_after_restart_without_duplicates() {
     let server = env.start();
     let storage = server.wait_synced("localfiles", source);
     assert_eq!(storage["status"], "completed", "{storage}");
-    let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1"));
-    assert_eq!(page["total"], FILES as i64, "every file exactly once");
+    assert_eq!(
+        server.task_total(project),
+        FILES as i64,
+        "every file exactly once"
+    );
     // The restarted sync went on from its cursor: it did not list what was stored.
     let resumed_after = storage["meta"]["resumed_after"].as_str().expect("a cursor");
     assert!(resumed_after.ends_with(".png"), "{storage}");
@@ -241,15 +225,7 @@ fn a_large_task_file_cut_short_is_read_again_without_duplicates() {
         &format!("/api/storages/localfiles/{source}/sync"),
         json!({}),
     );
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let stored = loop {
-        let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1"));
-        let stored = page["total"].as_i64().unwrap_or(0);
-        if stored > 0 || Instant::now() > deadline {
-            break stored;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
+    let stored = server.wait_for_first_tasks(project);
     server.kill();
     assert!(
         stored > 0 && stored < TASKS as i64,
@@ -259,9 +235,9 @@ fn a_large_task_file_cut_short_is_read_again_without_duplicates() {
     let server = env.start();
     let storage = server.wait_synced("localfiles", source);
     assert_eq!(storage["status"], "completed", "{storage}");
-    let (_, page) = server.get(&format!("/api/tasks?project={project}&page_size=1"));
     assert_eq!(
-        page["total"], TASKS as i64,
+        server.task_total(project),
+        TASKS as i64,
         "every task of the file exactly once"
     );
     // Batches may commit between the count above and the kill: at least those were found.
