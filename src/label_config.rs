@@ -57,6 +57,54 @@ fn tag_variable(tag: &BytesStart<'_>) -> Option<String> {
     variable.filter(|v| has_name && !v.is_empty())
 }
 
+/// A control tag of a labeling config: what annotators fill in (`<Choices name="quality"
+/// toName="image">`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlTag {
+    pub name: String,
+    /// The tag, as written (`Choices`, `RectangleLabels`).
+    pub tag: String,
+    pub to_name: Vec<String>,
+}
+
+impl ControlTag {
+    /// The result type Label Studio gives the tag's results (`choices`, `rectanglelabels`).
+    pub fn result_type(&self) -> String {
+        self.tag.to_ascii_lowercase()
+    }
+}
+
+/// The control tags (tags with `name` and `toName`) in document order.
+pub fn control_tags(config: &str) -> Vec<ControlTag> {
+    let mut reader = Reader::from_str(config);
+    let mut tags = Vec::new();
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(tag) | Event::Empty(tag)) => {
+                let attribute = |wanted: &str| {
+                    tag.attributes()
+                        .flatten()
+                        .find(|a| a.key.0 == wanted)
+                        .and_then(|a| {
+                            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                .ok()
+                                .map(|v| v.into_owned())
+                        })
+                };
+                if let (Some(name), Some(to_name)) = (attribute("name"), attribute("toName")) {
+                    tags.push(ControlTag {
+                        name,
+                        tag: tag.local_name().as_ref().to_owned(),
+                        to_name: to_name.split(',').map(|n| n.trim().to_owned()).collect(),
+                    });
+                }
+            }
+            Ok(Event::Eof) | Err(_) => return tags,
+            Ok(_) => {}
+        }
+    }
+}
+
 /// Checks that a labeling config is well-formed XML with a root element.
 pub fn validate(config: &str) -> Result<(), String> {
     let mut reader = Reader::from_str(config);
@@ -103,6 +151,19 @@ mod tests {
             first_data_variable(r#"<View><Choice value="$x"/></View>"#),
             None
         );
+    }
+
+    #[test]
+    fn finds_control_tags() {
+        assert_eq!(
+            control_tags(CONFIG),
+            vec![ControlTag {
+                name: "choice".into(),
+                tag: "Choices".into(),
+                to_name: vec!["image".into()]
+            }]
+        );
+        assert_eq!(control_tags(CONFIG)[0].result_type(), "choices");
     }
 
     #[test]

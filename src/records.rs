@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::db::annotations::AnnotationRow;
-use crate::db::tasks::{AnnotationSummary, PredictionRow, TaskRow};
+use crate::db::drafts::DraftRow;
+use crate::db::predictions::PredictionRow;
+use crate::db::tasks::{AnnotationSummary, TaskParts, TaskRow};
 use crate::db::users::User;
 use crate::label_config::UNDEFINED_DATA_KEY;
 
@@ -54,23 +56,20 @@ fn task_common(task: &TaskRow, data: Value) -> Map<String, Value> {
     }
 }
 
-/// A task as the task list (Data Manager) shows it.
+/// A task as the task list (Data Manager) shows it by default: counters and summaries,
+/// without its annotations and predictions.
 pub fn task_list_item(task: &TaskRow, data: Value, summary: Option<&AnnotationSummary>) -> Value {
     let mut map = task_common(task, data);
-    let ids = summary.map(|s| {
-        s.annotation_ids
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(",")
-    });
+    let ids = summary.map(|s| join_ids(&s.annotation_ids));
     map.insert("drafts".into(), json!([]));
     map.insert(
         "annotators".into(),
         json!(summary.map(|s| s.annotators.clone()).unwrap_or_default()),
     );
+    map.insert("completed_at".into(), json!(task.completed_at));
     map.insert("annotations_results".into(), json!(""));
     map.insert("predictions_results".into(), json!(""));
+    map.insert("predictions_score".into(), json!(task.predictions_score));
     map.insert("storage_filename".into(), json!(task.storage_filename));
     map.insert("annotations_ids".into(), json!(ids.unwrap_or_default()));
     map.insert("predictions_model_versions".into(), json!(""));
@@ -78,29 +77,139 @@ pub fn task_list_item(task: &TaskRow, data: Value, summary: Option<&AnnotationSu
     Value::Object(map)
 }
 
-/// A task as `GET /api/tasks/<id>` shows it, with its annotations and predictions.
-pub fn task_detail(
-    task: &TaskRow,
-    data: Value,
-    annotations: Vec<Value>,
-    predictions: Vec<Value>,
-) -> Value {
-    let mut map = task_common(task, data);
-    map.insert("predictions".into(), Value::Array(predictions));
-    map.insert("annotations".into(), Value::Array(annotations));
-    map.insert("drafts".into(), json!([]));
-    map.insert("annotators".into(), json!([]));
-    map.insert("completed_at".into(), Value::Null);
-    map.insert("annotations_results".into(), json!(""));
-    map.insert("predictions_results".into(), json!(""));
-    map.insert("predictions_score".into(), Value::Null);
+/// A task with its annotations, predictions and the user's drafts, as `GET /api/tasks/<id>`
+/// and the task list with `fields=all` show it.
+pub fn task_full(task: &TaskRow, data: Value, parts: &TaskParts, now: DateTime<Utc>) -> Value {
+    let annotations = parts
+        .annotations
+        .get(&task.id)
+        .map_or(&[][..], Vec::as_slice);
+    let predictions = parts
+        .predictions
+        .get(&task.id)
+        .map_or(&[][..], Vec::as_slice);
+    let drafts = parts.drafts.get(&task.id).map_or(&[][..], Vec::as_slice);
+    let author = |id: Option<i64>| id.and_then(|id| parts.users.get(&id));
+    let annotators = distinct(annotations.iter().filter_map(|a| a.completed_by));
+    let versions = distinct(predictions.iter().map(|p| p.model_version.as_str()));
+    let lead_times: Vec<f64> = annotations.iter().filter_map(|a| a.lead_time).collect();
+    let avg_lead_time =
+        (!lead_times.is_empty()).then(|| lead_times.iter().sum::<f64>() / lead_times.len() as f64);
+    let annotation_ids: Vec<i64> = annotations.iter().map(|a| a.id).collect();
+    let mut map = Map::new();
+    map.insert("id".into(), json!(task.id));
+    map.insert(
+        "predictions".into(),
+        predictions.iter().map(|p| prediction(p, now)).collect(),
+    );
+    map.insert(
+        "annotations".into(),
+        annotations
+            .iter()
+            .map(|a| annotation(a, author(a.completed_by), now))
+            .collect(),
+    );
+    map.insert(
+        "drafts".into(),
+        drafts
+            .iter()
+            .map(|d| draft(d, author(Some(d.user_id)), now))
+            .collect(),
+    );
+    map.insert("annotators".into(), json!(annotators));
+    map.insert("completed_at".into(), json!(task.completed_at));
+    map.insert(
+        "annotations_results".into(),
+        json!(pretty_results(
+            annotations.iter().map(|a| a.result.as_str())
+        )),
+    );
+    map.insert(
+        "predictions_results".into(),
+        json!(pretty_results(
+            predictions.iter().map(|p| p.result.as_str())
+        )),
+    );
+    map.insert("predictions_score".into(), json!(task.predictions_score));
     map.insert("storage_filename".into(), json!(task.storage_filename));
-    map.insert("annotations_ids".into(), json!(""));
-    map.insert("predictions_model_versions".into(), json!(""));
-    map.insert("avg_lead_time".into(), Value::Null);
-    map.insert("draft_exists".into(), json!(false));
+    map.insert("annotations_ids".into(), json!(join_ids(&annotation_ids)));
+    map.insert(
+        "predictions_model_versions".into(),
+        json!(versions.join(",")),
+    );
+    map.insert("avg_lead_time".into(), json!(avg_lead_time));
+    map.insert("draft_exists".into(), json!(!drafts.is_empty()));
     map.insert("updated_by".into(), updated_by_list(task.updated_by));
+    for (key, value) in task_common(task, data) {
+        map.entry(key).or_insert(value);
+    }
     Value::Object(map)
+}
+
+/// The items in first-seen order, each once.
+fn distinct<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut seen = Vec::new();
+    for item in items {
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    seen
+}
+
+fn join_ids(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// Label Studio's one-line summary of results (`annotations_results`): every result list,
+/// floats rounded to two places, as Python prints JSON, without quotes, cut at 500 chars.
+pub fn pretty_results<'a>(results: impl Iterator<Item = &'a str>) -> String {
+    let lists: Vec<Value> = results
+        .filter_map(|text| serde_json::from_str::<Value>(text).ok())
+        .filter(|value| !value.is_null())
+        .map(round_floats)
+        .collect();
+    if lists.is_empty() {
+        return String::new();
+    }
+    let text = python_json(&Value::Array(lists));
+    let inner = &text[1..text.len() - 1];
+    let cut: String = inner.chars().take(500).collect();
+    cut.replace(",\"", ", \"")
+        .replace("],[", "] [")
+        .replace('"', "")
+}
+
+fn round_floats(value: Value) -> Value {
+    match value {
+        Value::Number(n) if n.is_f64() => n
+            .as_f64()
+            .map(|f| json!((f * 100.0).round() / 100.0))
+            .unwrap_or(Value::Number(n)),
+        Value::Array(items) => Value::Array(items.into_iter().map(round_floats).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (k, round_floats(v))).collect())
+        }
+        other => other,
+    }
+}
+
+/// JSON as Python's `json.dumps` writes it: `", "` between items, `": "` after keys.
+fn python_json(value: &Value) -> String {
+    match value {
+        Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(python_json).collect();
+            format!("[{}]", inner.join(", "))
+        }
+        Value::Object(map) => {
+            let inner: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", Value::String(k.clone()), python_json(v)))
+                .collect();
+            format!("{{{}}}", inner.join(", "))
+        }
+        other => other.to_string(),
+    }
 }
 
 /// A task as nested in exported annotations (raw storage URIs, no annotations inside).
@@ -163,20 +272,41 @@ pub fn exported_annotation(
     value
 }
 
-/// A prediction as the task API shows it.
-pub fn prediction(row: &PredictionRow) -> Value {
+/// A prediction as Label Studio's API shows it.
+pub fn prediction(row: &PredictionRow, now: DateTime<Utc>) -> Value {
     json!({
         "id": row.id,
         "result": parse_json(&row.result, json!([])),
-        "score": row.score,
         "model_version": row.model_version,
+        "created_ago": created_ago(&row.created_at, now),
+        "score": row.score,
         "cluster": null,
         "neighbors": null,
         "mislabeling": 0.0,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
+        "model": null,
+        "model_run": null,
         "task": row.task_id,
         "project": row.project_id,
+    })
+}
+
+/// A draft as Label Studio's API shows it; `user` is the author's email.
+pub fn draft(row: &DraftRow, author: Option<&User>, now: DateTime<Utc>) -> Value {
+    json!({
+        "id": row.id,
+        "user": author.map(|u| u.email.clone()).unwrap_or_default(),
+        "created_username": author.map(|u| created_username(u).trim_start().to_owned()).unwrap_or_default(),
+        "created_ago": created_ago(&row.created_at, now),
+        "result": parse_json(&row.result, json!([])),
+        "lead_time": row.lead_time,
+        "was_postponed": row.was_postponed,
+        "import_id": row.import_id,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "task": row.task_id,
+        "annotation": row.annotation_id,
     })
 }
 
@@ -248,6 +378,18 @@ mod tests {
         assert_eq!(data, json!({"image": "/data/local-files/?d=a.png"}));
         let data = task_data(r#"{"$undefined$": "x"}"#, None);
         assert_eq!(data, json!({"$undefined$": "x"}));
+    }
+
+    #[test]
+    fn results_summary_matches_label_studio() {
+        let results = [
+            r#"[{"value": {"x": 12.345, "rectanglelabels": ["Cat"]}, "id": "r12", "type": "rectanglelabels"}]"#,
+        ];
+        assert_eq!(
+            pretty_results(results.into_iter()),
+            "[{value: {x: 12.35, rectanglelabels: [Cat]}, id: r12, type: rectanglelabels}]"
+        );
+        assert_eq!(pretty_results(std::iter::empty()), "");
     }
 
     #[test]

@@ -78,6 +78,24 @@ pub fn of_task(conn: &Connection, task_id: i64) -> Result<Vec<AnnotationRow>, Db
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The annotations of the given tasks, by task, in id order (one query).
+pub fn of_tasks(
+    conn: &Connection,
+    task_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<AnnotationRow>>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM annotations WHERE task_id IN (SELECT value FROM json_each(?1))
+         ORDER BY id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut by_task: std::collections::HashMap<i64, Vec<AnnotationRow>> = Default::default();
+    for row in stmt.query_map([serde_json::to_string(task_ids)?], from_row)? {
+        let row = row?;
+        by_task.entry(row.task_id).or_default().push(row);
+    }
+    Ok(by_task)
+}
+
 /// Ids of a project's annotations after `after_id`, in id order (export sync pages).
 pub fn ids_of_project(
     conn: &Connection,
@@ -122,6 +140,112 @@ pub fn insert(
         ],
     )?;
     Ok(conn.last_insert_rowid())
+}
+
+/// Why an annotation was not created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotCreated {
+    NoTask,
+    /// The draft it names is not the user's draft of this task.
+    ForeignDraft(i64),
+}
+
+/// Creates a user's annotation of a task with everything that goes with it, in the
+/// caller's transaction: the task's counters, the export outbox, and the draft it was
+/// written from (its time is kept in `draft_created_at`, the draft itself goes).
+pub fn create(
+    conn: &Connection,
+    task_id: i64,
+    user_id: i64,
+    fields: &AnnotationFields,
+    draft_id: Option<i64>,
+    now: &str,
+) -> Result<Result<i64, NotCreated>, DbError> {
+    let Some(task) = super::tasks::get(conn, task_id)? else {
+        return Ok(Err(NotCreated::NoTask));
+    };
+    let mut fields = fields.clone();
+    if let Some(draft_id) = draft_id {
+        match super::drafts::get(conn, draft_id)? {
+            Some(draft) if draft.task_id == task_id && draft.user_id == user_id => {
+                fields.draft_created_at = Some(draft.created_at);
+                super::drafts::delete(conn, draft_id)?;
+            }
+            _ => return Ok(Err(NotCreated::ForeignDraft(draft_id))),
+        }
+    }
+    let id = insert(conn, task_id, task.project_id, user_id, &fields, now)?;
+    super::tasks::refresh_counters(conn, task_id, Some(user_id), now)?;
+    super::outbox::queue_save(conn, task.project_id, id, now)?;
+    Ok(Ok(id))
+}
+
+/// Changes an annotation with what goes with it (counters, export, the drafts of it it
+/// replaces); `false` when it does not exist.
+pub fn change(
+    conn: &Connection,
+    id: i64,
+    user_id: i64,
+    fields: &AnnotationFields,
+    now: &str,
+) -> Result<bool, DbError> {
+    let Some(annotation) = get(conn, id)? else {
+        return Ok(false);
+    };
+    update(conn, id, user_id, fields, now)?;
+    super::tasks::refresh_counters(conn, annotation.task_id, Some(user_id), now)?;
+    super::outbox::queue_save(conn, annotation.project_id, id, now)?;
+    super::drafts::delete_of_annotation(conn, id)?;
+    Ok(true)
+}
+
+/// Deletes an annotation, queueing the removal of its exported objects and updating its
+/// task's counters; `false` when it does not exist.
+pub fn remove(conn: &Connection, id: i64, user_id: i64, now: &str) -> Result<bool, DbError> {
+    let Some(annotation) = get(conn, id)? else {
+        return Ok(false);
+    };
+    super::outbox::queue_delete(conn, annotation.project_id, id, now)?;
+    delete(conn, id)?;
+    super::tasks::refresh_counters(conn, annotation.task_id, Some(user_id), now)?;
+    Ok(true)
+}
+
+/// Deletes the annotations of the given tasks of a project (only `annotator`'s when
+/// given), with their drafts, the removal of their exported objects queued and the tasks'
+/// counters updated; returns how many annotations went.
+pub fn remove_of_tasks(
+    conn: &Connection,
+    project_id: i64,
+    task_ids: &[i64],
+    annotator: Option<i64>,
+    user_id: i64,
+    now: &str,
+) -> Result<u64, DbError> {
+    let ids_json = serde_json::to_string(task_ids)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM annotations WHERE project_id = ?1
+           AND task_id IN (SELECT value FROM json_each(?2)) AND (?3 IS NULL OR completed_by = ?3)",
+    )?;
+    let ids: Vec<i64> = stmt
+        .query_map(params![project_id, ids_json, annotator], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for id in &ids {
+        super::outbox::queue_delete(conn, project_id, *id, now)?;
+    }
+    conn.execute(
+        "DELETE FROM annotations WHERE id IN (SELECT value FROM json_each(?1))",
+        [serde_json::to_string(&ids)?],
+    )?;
+    conn.execute(
+        "DELETE FROM drafts WHERE task_id IN (SELECT value FROM json_each(?1))
+           AND (?2 IS NULL OR user_id = ?2)",
+        params![ids_json, annotator],
+    )?;
+    for task_id in task_ids {
+        super::tasks::refresh_counters(conn, *task_id, Some(user_id), now)?;
+    }
+    Ok(ids.len() as u64)
 }
 
 pub fn update(

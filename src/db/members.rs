@@ -13,6 +13,9 @@ pub enum Scope {
     Task(i64),
     Annotation(i64),
     Storage(i64),
+    Prediction(i64),
+    Draft(i64),
+    View(i64),
 }
 
 /// The project `scope` belongs to and whether `user_id` is a member of it; `None` when
@@ -27,6 +30,9 @@ pub fn access(
         Scope::Task(id) => ("tasks", "project_id", id),
         Scope::Annotation(id) => ("annotations", "project_id", id),
         Scope::Storage(id) => ("storages", "project_id", id),
+        Scope::Prediction(id) => ("predictions", "project_id", id),
+        Scope::Draft(id) => ("drafts", "project_id", id),
+        Scope::View(id) => ("dm_views", "project_id", id),
     };
     let sql = format!(
         "SELECT p, EXISTS(SELECT 1 FROM project_members WHERE project_id = p AND user_id = ?2)

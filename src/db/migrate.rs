@@ -2,7 +2,9 @@
 //!
 //! `PRAGMA user_version` records the last applied migration; each migration runs in its
 //! own transaction together with the version bump. A database written by a newer labelsync
-//! is refused rather than guessed at.
+//! is refused rather than guessed at. Foreign keys are not enforced while a migration runs,
+//! so that it may rebuild a table the way SQLite documents (create, copy, drop, rename);
+//! `PRAGMA foreign_key_check` must find nothing wrong before the migration commits.
 
 use rusqlite::Connection;
 
@@ -31,6 +33,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_task_counter_index",
         include_str!("migrations/0006_task_counter_index.sql"),
     ),
+    (
+        "0007_ids_never_reused",
+        include_str!("migrations/0007_ids_never_reused.sql"),
+    ),
 ];
 
 /// Brings the schema up to date.
@@ -44,14 +50,45 @@ pub(super) fn apply(conn: &mut Connection) -> Result<(), DbError> {
             supported: latest,
         });
     }
-    for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current) {
-        let version = index + 1;
-        tracing::info!(migration = name, version, "applying database migration");
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", version as i64)?;
-        tx.commit()?;
+    if current == latest {
+        return Ok(());
     }
+    // The pragma is a no-op inside a transaction: it is switched around them.
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let applied = MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(current)
+        .try_for_each(|(index, (name, sql))| apply_one(conn, index + 1, name, sql));
+    conn.pragma_update(None, "foreign_keys", true)?;
+    applied
+}
+
+fn apply_one(conn: &mut Connection, version: usize, name: &str, sql: &str) -> Result<(), DbError> {
+    tracing::info!(migration = name, version, "applying database migration");
+    let tx = conn.transaction()?;
+    tx.execute_batch(sql)?;
+    let broken: Vec<String> = tx
+        .prepare("PRAGMA foreign_key_check")?
+        .query_map([], |r| {
+            Ok(format!(
+                "{} row {:?}",
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<i64>>(1)?
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    if !broken.is_empty() {
+        return Err(DbError::Migration {
+            name: name.to_owned(),
+            reason: format!(
+                "rows refer to rows that do not exist: {}",
+                broken.join(", ")
+            ),
+        });
+    }
+    tx.pragma_update(None, "user_version", version as i64)?;
+    tx.commit()?;
     Ok(())
 }
 

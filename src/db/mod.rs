@@ -9,13 +9,18 @@
 
 pub mod annotations;
 mod checkpoint;
+pub mod drafts;
+mod functions;
 pub mod members;
 mod migrate;
 pub mod outbox;
+pub mod predictions;
 pub mod projects;
 pub mod storages;
+pub mod task_search;
 pub mod tasks;
 pub mod users;
+pub mod views;
 
 use std::path::Path;
 use std::time::Duration;
@@ -38,6 +43,8 @@ pub enum DbError {
     TooNew { found: usize, supported: usize },
     #[error("database task failed: {0}")]
     Join(String),
+    #[error("database migration {name} was not applied, nothing changed: {reason}")]
+    Migration { name: String, reason: String },
 }
 
 /// The database handle shared by the whole server; cheap to clone.
@@ -134,7 +141,7 @@ fn configure_connection(conn: &mut Connection) -> Result<(), rusqlite::Error> {
          PRAGMA cache_size = -8000;",
     )?;
     conn.set_prepared_statement_cache_capacity(64);
-    Ok(())
+    functions::register(conn)
 }
 
 /// Reads a JSON text column into a value (`{}` when the column is empty).

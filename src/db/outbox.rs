@@ -56,6 +56,26 @@ pub fn queue_delete(
     Ok(())
 }
 
+/// Queues removal of the exported objects of every annotation of the given tasks (`task_ids`
+/// as a JSON list), from the project's target storages that allow deletion.
+pub fn queue_deletes_of_tasks(
+    conn: &Connection,
+    project_id: i64,
+    task_ids: &str,
+    now: &str,
+) -> Result<(), DbError> {
+    conn.prepare_cached(
+        "INSERT INTO export_outbox (storage_id, annotation_id, op, not_before, created_at)
+         SELECT s.id, a.id, 'delete', ?3, ?3 FROM storages s
+         JOIN annotations a ON a.project_id = s.project_id
+         WHERE s.project_id = ?1 AND s.direction = 'export'
+           AND json_extract(s.settings, '$.can_delete_objects') = 1
+           AND a.task_id IN (SELECT value FROM json_each(?2))",
+    )?
+    .execute(params![project_id, task_ids, now])?;
+    Ok(())
+}
+
 /// Entries due at `now`, oldest first.
 pub fn due(conn: &Connection, now: &str, limit: i64) -> Result<Vec<OutboxEntry>, DbError> {
     let mut stmt = conn.prepare_cached(

@@ -131,29 +131,108 @@ pub fn label_config(conn: &Connection, id: i64) -> Result<Option<String>, DbErro
         .optional()?)
 }
 
-/// How many projects `user_id` is a member of.
-pub fn count_for(conn: &Connection, user_id: i64) -> Result<i64, DbError> {
-    Ok(conn.query_row(
-        "SELECT COUNT(*) FROM project_members WHERE user_id = ?1",
-        [user_id],
-        |r| r.get(0),
-    )?)
+/// Which of a member's projects a list shows, and in which order.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectFilter {
+    /// Part of the title, in any case.
+    pub title: Option<String>,
+    pub ids: Option<Vec<i64>>,
+    /// Columns to sort by (`title`, `created_at`, ...), each with `true` for descending.
+    /// Empty: newest first.
+    pub ordering: Vec<(ProjectColumn, bool)>,
 }
 
-/// One page of the projects `user_id` is a member of, newest first.
+/// Project columns a list can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectColumn {
+    Id,
+    Title,
+    Description,
+    CreatedAt,
+    UpdatedAt,
+    MaximumAnnotations,
+    Color,
+}
+
+impl ProjectColumn {
+    /// The sortable columns by their API names.
+    pub const ALL: [(&'static str, ProjectColumn); 7] = [
+        ("id", ProjectColumn::Id),
+        ("title", ProjectColumn::Title),
+        ("description", ProjectColumn::Description),
+        ("created_at", ProjectColumn::CreatedAt),
+        ("updated_at", ProjectColumn::UpdatedAt),
+        ("maximum_annotations", ProjectColumn::MaximumAnnotations),
+        ("color", ProjectColumn::Color),
+    ];
+
+    fn sql(self) -> &'static str {
+        match self {
+            ProjectColumn::Id => "id",
+            ProjectColumn::Title => "title COLLATE NOCASE",
+            ProjectColumn::Description => "description COLLATE NOCASE",
+            ProjectColumn::CreatedAt => "created_at",
+            ProjectColumn::UpdatedAt => "updated_at",
+            ProjectColumn::MaximumAnnotations => "maximum_annotations",
+            ProjectColumn::Color => "color",
+        }
+    }
+}
+
+/// The WHERE clause of a member's filtered projects, with its parameters.
+fn filtered(user_id: i64, filter: &ProjectFilter) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value as Bound;
+    let mut sql = "id IN (SELECT project_id FROM project_members WHERE user_id = ?)".to_owned();
+    let mut params = vec![Bound::Integer(user_id)];
+    if let Some(title) = &filter.title {
+        let escaped = title
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        sql.push_str(" AND title LIKE ? ESCAPE '\\'");
+        params.push(Bound::Text(format!("%{escaped}%")));
+    }
+    if let Some(ids) = &filter.ids {
+        sql.push_str(" AND id IN (SELECT value FROM json_each(?))");
+        params.push(Bound::Text(serde_json::to_string(ids).unwrap_or_default()));
+    }
+    (sql, params)
+}
+
+/// How many of `user_id`'s projects the filter keeps.
+pub fn count_for(conn: &Connection, user_id: i64, filter: &ProjectFilter) -> Result<i64, DbError> {
+    let (clause, params) = filtered(user_id, filter);
+    let sql = format!("SELECT COUNT(*) FROM projects WHERE {clause}");
+    Ok(conn.query_row(&sql, rusqlite::params_from_iter(params), |r| r.get(0))?)
+}
+
+/// One page of the projects `user_id` is a member of, filtered and sorted.
 pub fn page_for(
     conn: &Connection,
     user_id: i64,
+    filter: &ProjectFilter,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Project>, DbError> {
+    let (clause, mut params) = filtered(user_id, filter);
+    let mut order: Vec<String> = filter
+        .ordering
+        .iter()
+        .map(|(column, descending)| {
+            format!("{}{}", column.sql(), if *descending { " DESC" } else { "" })
+        })
+        .collect();
+    order.push("id DESC".to_owned());
     let sql = format!(
-        "SELECT {COLUMNS} FROM projects
-         WHERE id IN (SELECT project_id FROM project_members WHERE user_id = ?1)
-         ORDER BY id DESC LIMIT ?2 OFFSET ?3"
+        "SELECT {COLUMNS} FROM projects WHERE {clause} ORDER BY {} LIMIT ? OFFSET ?",
+        order.join(", ")
     );
+    params.extend([
+        rusqlite::types::Value::Integer(limit),
+        rusqlite::types::Value::Integer(offset),
+    ]);
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map([user_id, limit, offset], from_row)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params), from_row)?;
     rows.map(|row| finish(row?)).collect()
 }
 
@@ -186,6 +265,27 @@ pub fn update(
             now,
         ],
     )?;
+    if fields
+        .options
+        .as_ref()
+        .is_some_and(|options| options.get("model_version").is_some())
+    {
+        super::tasks::refresh_prediction_scores(conn, id)?;
+    }
+    Ok(())
+}
+
+/// Names the model version of the project's predictions when it names none yet (Label
+/// Studio does this when tasks come with predictions), and rescores its tasks.
+pub fn adopt_model_version(conn: &Connection, id: i64, version: &str) -> Result<(), DbError> {
+    let changed = conn.execute(
+        "UPDATE projects SET options = json_set(options, '$.model_version', ?2)
+         WHERE id = ?1 AND COALESCE(json_extract(options, '$.model_version'), '') = ''",
+        params![id, version],
+    )?;
+    if changed > 0 {
+        super::tasks::refresh_prediction_scores(conn, id)?;
+    }
     Ok(())
 }
 

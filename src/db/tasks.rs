@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::DbError;
+pub use super::predictions::NewPrediction;
 
 /// A task row, with the key of the object it was imported from (if any).
 #[derive(Debug, Clone)]
@@ -21,6 +22,10 @@ pub struct TaskRow {
     pub total_annotations: i64,
     pub cancelled_annotations: i64,
     pub total_predictions: i64,
+    /// When the task got its last needed annotation; `None` until it is labeled.
+    pub completed_at: Option<String>,
+    /// The mean score of its predictions.
+    pub predictions_score: Option<f64>,
     pub updated_by: Option<i64>,
     pub created_at: String,
     pub updated_at: String,
@@ -32,6 +37,40 @@ pub struct TaskRow {
 pub struct AnnotationSummary {
     pub annotation_ids: Vec<i64>,
     pub annotators: Vec<i64>,
+}
+
+/// What tasks carry in their full shape (`fields=all`), loaded for a page of tasks at once.
+#[derive(Debug, Default)]
+pub struct TaskParts {
+    pub annotations: HashMap<i64, Vec<super::annotations::AnnotationRow>>,
+    pub predictions: HashMap<i64, Vec<super::predictions::PredictionRow>>,
+    /// The requesting user's drafts.
+    pub drafts: HashMap<i64, Vec<super::drafts::DraftRow>>,
+    /// Authors of those annotations and drafts.
+    pub users: HashMap<i64, super::users::User>,
+}
+
+/// The annotations, predictions and `user_id`'s drafts of the given tasks, with their
+/// authors: one query per table, whatever the number of tasks.
+pub fn parts_of(conn: &Connection, task_ids: &[i64], user_id: i64) -> Result<TaskParts, DbError> {
+    let annotations = super::annotations::of_tasks(conn, task_ids)?;
+    let drafts = super::drafts::of_tasks_by(conn, task_ids, user_id)?;
+    let mut author_ids: Vec<i64> = annotations
+        .values()
+        .flatten()
+        .filter_map(|a| a.completed_by)
+        .collect();
+    author_ids.push(user_id);
+    let users = super::users::by_ids(conn, &author_ids)?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    Ok(TaskParts {
+        annotations,
+        predictions: super::predictions::of_tasks(conn, task_ids)?,
+        drafts,
+        users,
+    })
 }
 
 /// A task to create, with what it came with.
@@ -57,14 +96,6 @@ pub struct NewAnnotation {
     pub lead_time: Option<f64>,
 }
 
-/// A prediction imported together with its task.
-#[derive(Debug, Clone)]
-pub struct NewPrediction {
-    pub result: String,
-    pub score: Option<f64>,
-    pub model_version: String,
-}
-
 /// What a batched insert did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct InsertOutcome {
@@ -73,6 +104,8 @@ pub struct InsertOutcome {
     pub already_linked: u64,
     pub annotations: u64,
     pub predictions: u64,
+    /// The id the first created task got (the others follow it, gaps aside).
+    pub first_id: i64,
 }
 
 impl std::ops::AddAssign for InsertOutcome {
@@ -81,12 +114,15 @@ impl std::ops::AddAssign for InsertOutcome {
         self.already_linked += other.already_linked;
         self.annotations += other.annotations;
         self.predictions += other.predictions;
+        if self.first_id == 0 {
+            self.first_id = other.first_id;
+        }
     }
 }
 
 const COLUMNS: &str = "t.id, t.project_id, t.data, t.meta, t.inner_id, t.overlap, t.is_labeled,
     t.allow_skip, t.total_annotations, t.cancelled_annotations, t.total_predictions,
-    t.updated_by, t.created_at, t.updated_at, l.key";
+    t.updated_by, t.created_at, t.updated_at, l.key, t.completed_at, t.predictions_score";
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
     Ok(TaskRow {
@@ -105,6 +141,8 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
         created_at: row.get(12)?,
         updated_at: row.get(13)?,
         storage_filename: row.get(14)?,
+        completed_at: row.get(15)?,
+        predictions_score: row.get(16)?,
     })
 }
 
@@ -182,9 +220,22 @@ pub fn next_unlabeled(
         .optional()?)
 }
 
-/// Deletes a task (its links, annotations and predictions cascade).
-pub fn delete(conn: &Connection, id: i64) -> Result<bool, DbError> {
-    Ok(conn.execute("DELETE FROM tasks WHERE id = ?1", [id])? > 0)
+/// Deletes tasks of a project; their links, annotations, predictions and drafts go with
+/// them, and the removal of their annotations' exported objects is queued in the same
+/// transaction (where a target storage allows deleting). Returns how many went.
+pub fn delete_many(
+    conn: &Connection,
+    project_id: i64,
+    ids: &[i64],
+    now: &str,
+) -> Result<u64, DbError> {
+    let ids = serde_json::to_string(ids)?;
+    super::outbox::queue_deletes_of_tasks(conn, project_id, &ids, now)?;
+    Ok(conn
+        .prepare_cached(
+            "DELETE FROM tasks WHERE project_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+        )?
+        .execute(params![project_id, ids])? as u64)
 }
 
 /// Replaces a task's data and/or meta.
@@ -203,26 +254,58 @@ pub fn update(
     Ok(())
 }
 
-/// Recomputes a task's annotation counters after its annotations changed.
+/// Recomputes a task's annotation counters (and whether and when it was completed) after
+/// its annotations changed.
 pub fn refresh_counters(
     conn: &Connection,
     task_id: i64,
     user_id: Option<i64>,
     now: &str,
 ) -> Result<(), DbError> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE tasks SET
-            total_annotations =
-                (SELECT COUNT(*) FROM annotations WHERE task_id = ?1 AND was_cancelled = 0),
-            cancelled_annotations =
-                (SELECT COUNT(*) FROM annotations WHERE task_id = ?1 AND was_cancelled = 1),
-            is_labeled =
-                (SELECT COUNT(*) FROM annotations WHERE task_id = ?1 AND was_cancelled = 0) >= overlap,
+            total_annotations = done.n,
+            cancelled_annotations = done.cancelled,
+            is_labeled = done.n >= overlap,
+            completed_at = CASE WHEN done.n >= overlap THEN
+                (SELECT created_at FROM annotations WHERE task_id = ?1 ORDER BY id DESC LIMIT 1) END,
             updated_by = COALESCE(?2, updated_by),
             updated_at = ?3
+         FROM (SELECT COALESCE(SUM(was_cancelled = 0), 0) AS n,
+                      COALESCE(SUM(was_cancelled = 1), 0) AS cancelled
+               FROM annotations WHERE task_id = ?1) AS done
          WHERE id = ?1",
-        params![task_id, user_id, now],
-    )?;
+    )?
+    .execute(params![task_id, user_id, now])?;
+    Ok(())
+}
+
+/// The mean score of a task's predictions: of the project's model version when the project
+/// names one, else of all of them. `{task}` is the SQL naming the task's row.
+const SCORE_OF_TASK: &str = "(SELECT AVG(p.score) FROM predictions p, projects j
+      WHERE p.task_id = {task}.id AND j.id = {task}.project_id
+        AND COALESCE(json_extract(j.options, '$.model_version'), '') IN ('', p.model_version))";
+
+/// Recomputes a task's prediction count and score after its predictions changed.
+pub fn refresh_prediction_counters(conn: &Connection, task_id: i64) -> Result<(), DbError> {
+    let sql = format!(
+        "UPDATE tasks SET
+            total_predictions = (SELECT COUNT(*) FROM predictions WHERE task_id = tasks.id),
+            predictions_score = {}
+         WHERE id = ?1",
+        SCORE_OF_TASK.replace("{task}", "tasks")
+    );
+    conn.prepare_cached(&sql)?.execute([task_id])?;
+    Ok(())
+}
+
+/// Recomputes the prediction scores of a whole project (its model version changed).
+pub fn refresh_prediction_scores(conn: &Connection, project_id: i64) -> Result<(), DbError> {
+    let sql = format!(
+        "UPDATE tasks SET predictions_score = {} WHERE project_id = ?1 AND total_predictions > 0",
+        SCORE_OF_TASK.replace("{task}", "tasks")
+    );
+    conn.execute(&sql, [project_id])?;
     Ok(())
 }
 
@@ -332,9 +415,7 @@ pub fn insert_batch(
         [project_id],
         |r| r.get(0),
     )?;
-    let first_id: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM tasks", [], |r| {
-        r.get(0)
-    })?;
+    let first_id = next_task_id(tx)?;
     let first_inner_id = super::projects::reserve_inner_ids(tx, project_id, tasks.len() as i64)?;
     for (chunk_index, chunk) in tasks.chunks(ROWS_PER_INSERT).enumerate() {
         let offset = (chunk_index * ROWS_PER_INSERT) as i64;
@@ -370,14 +451,50 @@ pub fn insert_batch(
             continue;
         }
         outcome.annotations += insert_annotations(tx, project_id, task_id, &task.annotations, now)?;
-        outcome.predictions += insert_predictions(tx, project_id, task_id, &task.predictions, now)?;
+        for prediction in &task.predictions {
+            super::predictions::insert(tx, project_id, task_id, prediction, now)?;
+        }
+        outcome.predictions += task.predictions.len() as u64;
         refresh_counters(tx, task_id, None, now)?;
-        tx.execute(
-            "UPDATE tasks SET total_predictions = ?2 WHERE id = ?1",
-            params![task_id, task.predictions.len() as i64],
-        )?;
+        refresh_prediction_counters(tx, task_id)?;
     }
+    if let Some(version) = tasks
+        .iter()
+        .rev()
+        .flat_map(|task| task.predictions.last())
+        .next()
+    {
+        super::projects::adopt_model_version(tx, project_id, &version.model_version)?;
+    }
+    outcome.first_id = first_id;
     Ok(outcome)
+}
+
+/// The id the next task gets. Ids are never used twice: the table's AUTOINCREMENT sequence
+/// remembers the highest id ever given, even when that task was deleted since.
+fn next_task_id(tx: &Transaction<'_>) -> Result<i64, DbError> {
+    Ok(tx.query_row(
+        "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'tasks'), 0),
+                    COALESCE((SELECT MAX(id) FROM tasks), 0)) + 1",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Ids of the tasks an [`insert_batch`] created, in order.
+pub fn created_ids(
+    conn: &Connection,
+    project_id: i64,
+    outcome: &InsertOutcome,
+) -> Result<Vec<i64>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM tasks WHERE project_id = ?1 AND id >= ?2 ORDER BY id LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(
+        params![project_id, outcome.first_id, outcome.created as i64],
+        |r| r.get(0),
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// One multi-row INSERT of tasks with consecutive ids and inner ids from `first`.
@@ -493,61 +610,20 @@ fn insert_annotations(
     Ok(annotations.len() as u64)
 }
 
-fn insert_predictions(
-    tx: &Transaction<'_>,
+/// The first of `task_ids` that is not a task of the project, if any (one query).
+pub fn not_in_project(
+    conn: &Connection,
     project_id: i64,
-    task_id: i64,
-    predictions: &[NewPrediction],
-    now: &str,
-) -> Result<u64, DbError> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO predictions (task_id, project_id, result, score, model_version, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-    )?;
-    for p in predictions {
-        stmt.execute(params![
-            task_id,
-            project_id,
-            p.result,
-            p.score,
-            p.model_version,
-            now
-        ])?;
-    }
-    Ok(predictions.len() as u64)
-}
-
-/// A prediction row as the task API shows it.
-#[derive(Debug, Clone)]
-pub struct PredictionRow {
-    pub id: i64,
-    pub task_id: i64,
-    pub project_id: i64,
-    pub result: String,
-    pub score: Option<f64>,
-    pub model_version: String,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-pub fn predictions_of(conn: &Connection, task_id: i64) -> Result<Vec<PredictionRow>, DbError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, task_id, project_id, result, score, model_version, created_at, updated_at
-         FROM predictions WHERE task_id = ?1 ORDER BY id",
-    )?;
-    let rows = stmt.query_map([task_id], |r| {
-        Ok(PredictionRow {
-            id: r.get(0)?,
-            task_id: r.get(1)?,
-            project_id: r.get(2)?,
-            result: r.get(3)?,
-            score: r.get(4)?,
-            model_version: r.get(5)?,
-            created_at: r.get(6)?,
-            updated_at: r.get(7)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    task_ids: &[i64],
+) -> Result<Option<i64>, DbError> {
+    Ok(conn
+        .query_row(
+            "SELECT value FROM json_each(?2)
+             WHERE NOT EXISTS (SELECT 1 FROM tasks WHERE id = value AND project_id = ?1) LIMIT 1",
+            params![project_id, serde_json::to_string(task_ids)?],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 /// Tasks with the given ids (one query).

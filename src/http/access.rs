@@ -3,8 +3,8 @@
 //!
 //! [`Member`] is the extractor of every route that names a project's thing in its path or
 //! `?project=`: it signs the user in, finds the project from the route (`/api/projects/{id}`,
-//! `/api/tasks/{id}`, `/api/annotations/{id}`, `/api/storages/.../{id}`, `/tasks/{id}/...`,
-//! `/projects/{id}/...`) and answers 404 when the thing does not exist, 403 when the user
+//! `/api/tasks/{id}`, `/api/annotations/{id}`, `/api/storages/.../{id}`, `/api/predictions/{id}`,
+//! `/api/drafts/{id}`, `/api/dm/views/{id}`, `/tasks/{id}/...`, `/projects/{id}/...`) and answers 404 when the thing does not exist, 403 when the user
 //! is not a member. Handlers that find the project in the request body call [`require`].
 
 use std::future::Future;
@@ -93,6 +93,9 @@ fn scope_of(req: &HttpRequest) -> Option<Scope> {
             ("/tasks/", Scope::Task),
             ("/api/annotations/", Scope::Annotation),
             ("/api/storages/", Scope::Storage),
+            ("/api/predictions/", Scope::Prediction),
+            ("/api/drafts/", Scope::Draft),
+            ("/api/dm/views/", Scope::View),
         ]
         .into_iter()
         .find(|(prefix, _)| path.starts_with(prefix))

@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 
 use super::access::Member;
 use super::{State, json_object, opt_bool, opt_f64, opt_int, opt_string, slash_optional};
-use crate::db::annotations::{self, AnnotationFields};
-use crate::db::{outbox, tasks, users};
+use crate::db::annotations::{self, AnnotationFields, NotCreated};
+use crate::db::{tasks, users};
 use crate::error::ApiError;
 use crate::records;
 
@@ -67,22 +67,26 @@ async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let task_id = task_id.into_inner();
-    let fields = annotation_fields(&json_object(&body)?)?;
+    let body = json_object(&body)?;
+    let fields = annotation_fields(&body)?;
+    let draft_id = opt_int(&body, "draft_id")?;
     let user_id = member.user_id();
-    let id = state
+    let created = state
         .db
         .write(move |tx| {
-            let Some(task) = tasks::get(tx, task_id)? else {
-                return Ok(None);
-            };
             let now = crate::time::now_iso();
-            let id = annotations::insert(tx, task_id, task.project_id, user_id, &fields, &now)?;
-            tasks::refresh_counters(tx, task_id, Some(user_id), &now)?;
-            outbox::queue_save(tx, task.project_id, id, &now)?;
-            Ok(Some(id))
+            annotations::create(tx, task_id, user_id, &fields, draft_id, &now)
         })
-        .await?
-        .ok_or(ApiError::NotFound)?;
+        .await?;
+    let id = match created {
+        Ok(id) => id,
+        Err(NotCreated::NoTask) => return Err(ApiError::NotFound),
+        Err(NotCreated::ForeignDraft(draft)) => {
+            return Err(ApiError::Forbidden(format!(
+                "You have no permission to draft id:{draft}"
+            )));
+        }
+    };
     state.exports.poke();
     Ok(HttpResponse::Created().json(load(&state, id).await?))
 }
@@ -102,16 +106,7 @@ async fn update(
     let user_id = member.user_id();
     let found = state
         .db
-        .write(move |tx| {
-            let Some(annotation) = annotations::get(tx, id)? else {
-                return Ok(false);
-            };
-            let now = crate::time::now_iso();
-            annotations::update(tx, id, user_id, &fields, &now)?;
-            tasks::refresh_counters(tx, annotation.task_id, Some(user_id), &now)?;
-            outbox::queue_save(tx, annotation.project_id, id, &now)?;
-            Ok(true)
-        })
+        .write(move |tx| annotations::change(tx, id, user_id, &fields, &crate::time::now_iso()))
         .await?;
     if !found {
         return Err(ApiError::NotFound);
@@ -129,16 +124,7 @@ async fn delete(
     let user_id = member.user_id();
     let found = state
         .db
-        .write(move |tx| {
-            let Some(annotation) = annotations::get(tx, id)? else {
-                return Ok(false);
-            };
-            let now = crate::time::now_iso();
-            outbox::queue_delete(tx, annotation.project_id, id, &now)?;
-            annotations::delete(tx, id)?;
-            tasks::refresh_counters(tx, annotation.task_id, Some(user_id), &now)?;
-            Ok(true)
-        })
+        .write(move |tx| annotations::remove(tx, id, user_id, &crate::time::now_iso()))
         .await?;
     if !found {
         return Err(ApiError::NotFound);

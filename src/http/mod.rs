@@ -5,15 +5,19 @@
 //! an extra slash (`/api/storages/export/localfiles/` is a 404 there too).
 
 mod access;
+mod actions;
 mod annotations;
 mod auth;
+mod drafts;
 mod local_files;
+mod predictions;
 mod projects;
 mod resolve;
 mod storages;
 mod tasks;
 mod ui;
 mod users;
+mod views;
 
 use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
@@ -44,7 +48,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     users::routes(cfg);
     projects::routes(cfg);
     tasks::routes(cfg);
+    drafts::routes(cfg);
     annotations::routes(cfg);
+    predictions::routes(cfg);
+    views::routes(cfg);
+    actions::routes(cfg);
     storages::routes(cfg);
     local_files::routes(cfg);
     resolve::routes(cfg);
@@ -149,10 +157,13 @@ struct Page {
 }
 
 impl Page {
+    /// Reads the page; a `page_size` above `max` is a 400 that says the maximum, never a
+    /// smaller page passed off as the one asked for.
     fn from_query(
         page: Option<&str>,
         page_size: Option<&str>,
         default_size: i64,
+        max: Option<i64>,
     ) -> Result<Page, ApiError> {
         let number = match page {
             None | Some("") => 1,
@@ -168,8 +179,16 @@ impl Page {
                 .parse::<i64>()
                 .ok()
                 .filter(|n| *n >= 1)
-                .map_or(default_size, |n| n.min(MAX_PAGE_SIZE)),
+                .unwrap_or(default_size),
         };
+        if let Some(max) = max.filter(|max| size > *max) {
+            return Err(ApiError::field(
+                "page_size",
+                format!(
+                    "At most {max} per page here: ask for page_size={max} and follow the pages."
+                ),
+            ));
+        }
         Ok(Page { number, size })
     }
 
@@ -187,8 +206,44 @@ impl Page {
     }
 }
 
-/// The largest page a client may ask for.
-const MAX_PAGE_SIZE: i64 = 1_000;
+/// The absolute URL of another page of this list, as Django REST framework writes `next`
+/// and `previous`: the request's own URL with `page` replaced (and dropped for page 1).
+fn page_link(req: &actix_web::HttpRequest, number: i64) -> String {
+    let info = req.connection_info();
+    let mut pairs: Vec<(String, String)> = url_pairs(req.query_string())
+        .filter(|(key, _)| key != "page")
+        .collect();
+    if number > 1 {
+        pairs.push(("page".to_owned(), number.to_string()));
+    }
+    let query: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode_query(k), encode_query(v)))
+        .collect();
+    let mut link = format!("{}://{}{}", info.scheme(), info.host(), req.path());
+    if !query.is_empty() {
+        link.push('?');
+        link.push_str(&query.join("&"));
+    }
+    link
+}
+
+/// The decoded key/value pairs of a query string.
+fn url_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |text: &str| {
+            percent_encoding::percent_decode_str(&text.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        (decode(key), decode(value))
+    })
+}
+
+fn encode_query(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
 
 /// `?project=` as an id, with Label Studio's message when it is missing.
 fn required_project(project: Option<&str>) -> Result<i64, ApiError> {

@@ -10,9 +10,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::access::Member;
-use super::{Page, State, json_object, opt_int, opt_string, slash_optional};
+use super::{Page, State, json_object, opt_int, opt_string, page_link, slash_optional};
 use crate::auth::AuthUser;
-use crate::db::projects::{self, Project, ProjectFields, ProjectStats};
+use crate::db::projects::{
+    self, Project, ProjectColumn, ProjectFields, ProjectFilter, ProjectStats,
+};
 use crate::db::users::{self, User};
 use crate::db::{self, tasks::NewTask};
 use crate::error::ApiError;
@@ -64,20 +66,84 @@ fn option_defaults() -> Map<String, Value> {
 struct ListQuery {
     page: Option<String>,
     page_size: Option<String>,
+    title: Option<String>,
+    ids: Option<String>,
+    ordering: Option<String>,
+}
+
+/// The largest page of projects (each carries its counters).
+const MAX_PROJECTS_PAGE: i64 = 1_000;
+
+/// `?title=` (part of it, any case), `?ids=1,2` and `?ordering=title,-created_at`.
+fn project_filter(query: &ListQuery) -> Result<ProjectFilter, ApiError> {
+    let ids = match query.ids.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(list) => Some(
+            list.split(',')
+                .map(|id| {
+                    id.trim().parse::<i64>().map_err(|_| {
+                        ApiError::field(
+                            "ids",
+                            format!("\"{id}\" is not a project id: send ids=1,2,3."),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    };
+    let ordering = query
+        .ordering
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|term| !term.is_empty())
+        .map(|term| {
+            let (descending, name) = term
+                .strip_prefix('-')
+                .map_or((false, term), |name| (true, name));
+            ProjectColumn::ALL
+                .iter()
+                .find(|(known, _)| *known == name)
+                .map(|(_, column)| (*column, descending))
+                .ok_or_else(|| {
+                    let known: Vec<&str> = ProjectColumn::ALL.iter().map(|(n, _)| *n).collect();
+                    ApiError::field(
+                        "ordering",
+                        format!(
+                            "Cannot order by \"{name}\"; use one of: {}.",
+                            known.join(", ")
+                        ),
+                    )
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(ProjectFilter {
+        title: query.title.clone().filter(|t| !t.is_empty()),
+        ids,
+        ordering,
+    })
 }
 
 async fn list(
     state: State,
     user: AuthUser,
+    req: HttpRequest,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = Page::from_query(query.page.as_deref(), query.page_size.as_deref(), 100)?;
+    let page = Page::from_query(
+        query.page.as_deref(),
+        query.page_size.as_deref(),
+        100,
+        Some(MAX_PROJECTS_PAGE),
+    )?;
+    let filter = project_filter(&query)?;
     let user_id = user.user.id;
     let (total, rows) = state
         .db
         .call(move |conn| {
-            let total = projects::count_for(conn, user_id)?;
-            let page_rows = projects::page_for(conn, user_id, page.size, page.offset())?;
+            let total = projects::count_for(conn, user_id, &filter)?;
+            let page_rows = projects::page_for(conn, user_id, &filter, page.size, page.offset())?;
             let ids: Vec<i64> = page_rows.iter().map(|p| p.id).collect();
             let mut stats = projects::stats_of(conn, &ids)?;
             let creator_ids: Vec<i64> = page_rows.iter().filter_map(|p| p.created_by).collect();
@@ -101,20 +167,8 @@ async fn list(
         .iter()
         .map(|(p, s, c)| project_json(p, s, c.as_ref()))
         .collect();
-    let next = (page.offset() + page.size < total).then(|| {
-        format!(
-            "/api/projects/?page={}&page_size={}",
-            page.number + 1,
-            page.size
-        )
-    });
-    let previous = (page.number > 1).then(|| {
-        format!(
-            "/api/projects/?page={}&page_size={}",
-            page.number - 1,
-            page.size
-        )
-    });
+    let next = (page.offset() + page.size < total).then(|| page_link(&req, page.number + 1));
+    let previous = (page.number > 1).then(|| page_link(&req, page.number - 1));
     Ok(HttpResponse::Ok()
         .json(json!({"count": total, "next": next, "previous": previous, "results": results})))
 }
@@ -301,14 +355,8 @@ async fn import_tasks(
             if !projects::exists(tx, project_id)? {
                 return Ok(None);
             }
-            let before: i64 =
-                tx.query_row("SELECT COALESCE(MAX(id), 0) FROM tasks", [], |r| r.get(0))?;
             let outcome = db::tasks::insert_batch(tx, project_id, &tasks, &crate::time::now_iso())?;
-            let mut stmt =
-                tx.prepare("SELECT id FROM tasks WHERE project_id = ?1 AND id > ?2 ORDER BY id")?;
-            let ids: Vec<i64> = stmt
-                .query_map([project_id, before], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
+            let ids = db::tasks::created_ids(tx, project_id, &outcome)?;
             Ok(Some((outcome, ids)))
         })
         .await?;

@@ -1,19 +1,26 @@
-//! `/api/tasks`: the task list (Data Manager shape), one task, create, update, delete.
+//! `/api/tasks`: the task list (the Data Manager's, with Label Studio's filters, ordering,
+//! selection and views), one task, create, update, delete.
+
+use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
+use bytes::Bytes;
 use chrono::Utc;
+use futures_util::{StreamExt, stream};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::access::{self, Member};
 use super::{Page, State, json_object, opt_int, required_project, slash_optional};
 use crate::auth::AuthUser;
+use crate::db::task_search::{self, Search};
 use crate::db::tasks::{self as task_rows, NewTask, TaskRow};
-use crate::db::{self, annotations, outbox, projects, users};
+use crate::db::{self, projects};
 use crate::error::ApiError;
 use crate::label_config::first_data_variable;
 use crate::records;
 use crate::resolve;
+use crate::task_query::TaskQuery;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -40,7 +47,7 @@ struct NextQuery {
 /// annotation after `?after=<task id>`, wrapping round), as `GET /api/tasks/<id>` shows it.
 async fn next(
     state: State,
-    _member: Member,
+    member: Member,
     id: web::Path<i64>,
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -58,15 +65,22 @@ async fn next(
         .await?;
     // Label Studio also answers 404 when the queue is empty.
     let task_id = found.ok_or(ApiError::NotFound)?;
-    Ok(HttpResponse::Ok().json(load_detail(&state, task_id, true).await?))
+    Ok(HttpResponse::Ok().json(load_detail(&state, task_id, true, member.user_id()).await?))
 }
 
 #[derive(Debug, Deserialize)]
 struct ListQuery {
     project: Option<String>,
+    view: Option<String>,
     page: Option<String>,
     page_size: Option<String>,
     resolve_uri: Option<String>,
+    query: Option<String>,
+    fields: Option<String>,
+    include: Option<String>,
+    only_annotated: Option<String>,
+    #[serde(rename = "selectedItems")]
+    selected_items: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,6 +93,258 @@ fn wants_resolved(resolve_uri: Option<&str>) -> bool {
     resolve_uri
         .and_then(crate::config::parse_bool)
         .unwrap_or(true)
+}
+
+/// The project's buckets whose URIs are rewritten, in the caller's connection.
+fn resolvable_of(
+    conn: &rusqlite::Connection,
+    project_id: i64,
+) -> Result<Vec<resolve::Resolvable>, db::DbError> {
+    let storages =
+        db::storages::of_project(conn, project_id, db::storages::Direction::Import, None)?;
+    Ok(resolve::resolvable(&storages))
+}
+
+/// Which shape the listed tasks take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Label Studio's default (`task_only`): counters and summaries.
+    Summary,
+    /// `fields=all`: with annotations, predictions and the user's drafts.
+    Full,
+    /// `include=id`: nothing but the ids, read from the index alone.
+    IdsOnly,
+}
+
+/// How a page of tasks is turned into JSON; shared by every chunk of a streamed page.
+#[derive(Debug)]
+struct Rendering {
+    shape: Shape,
+    /// The config's first data variable (`$undefined$` is shown under it).
+    data_key: Option<String>,
+    /// Buckets whose URIs are rewritten; `None` for raw data.
+    resolvable: Option<Vec<resolve::Resolvable>>,
+    /// `?include=a,b`: only these keys of each task.
+    include: Option<Vec<String>>,
+    user_id: i64,
+}
+
+/// Tasks per database call (and per chunk of a streamed response).
+const CHUNK: usize = 500;
+
+/// `GET /api/tasks`: one page of a project's tasks, filtered, ordered and selected by
+/// `?query=` (Label Studio's Data Manager JSON) or by the view `?view=`. Any page size is
+/// served: pages larger than one chunk stream, so memory stays flat.
+async fn list(
+    state: State,
+    member: Member,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let (project_id, task_query) = task_query_of(&state, member.user_id(), &query).await?;
+    let page = Page::from_query(query.page.as_deref(), query.page_size.as_deref(), 100, None)?;
+    let task_query = Arc::new(task_query);
+    let searched = Arc::clone(&task_query);
+    let found = state
+        .db
+        .call(move |conn| {
+            let Some(config) = projects::label_config(conn, project_id)? else {
+                return Ok(None);
+            };
+            let data_key = first_data_variable(&config);
+            let search = Search {
+                project_id,
+                query: &searched,
+                undefined_alias: data_key.as_deref(),
+            };
+            let totals = task_search::totals(conn, search)?;
+            let ids = task_search::page_ids(conn, search, page.size, page.offset())?;
+            let resolvable = resolvable_of(conn, project_id)?;
+            Ok(Some((data_key, totals, ids, resolvable)))
+        })
+        .await?;
+    let (data_key, totals, ids, resolvable) = found.ok_or(ApiError::NotFound)?;
+    page.check_exists(totals.tasks)?;
+    let include = query.include.as_deref().map(|list| {
+        list.split(',')
+            .map(|key| key.trim().to_owned())
+            .filter(|key| !key.is_empty())
+            .collect::<Vec<_>>()
+    });
+    let shape = match (&include, query.fields.as_deref()) {
+        (Some(keys), _) if keys.iter().all(|k| k == "id") => Shape::IdsOnly,
+        (_, Some("all")) => Shape::Full,
+        _ => Shape::Summary,
+    };
+    let rendering = Arc::new(Rendering {
+        shape,
+        data_key,
+        resolvable: wants_resolved(query.resolve_uri.as_deref()).then_some(resolvable),
+        include,
+        user_id: member.user_id(),
+    });
+    let head = format!(
+        "{{\"total_annotations\":{},\"total_predictions\":{},\"total\":{},\"tasks\":[",
+        totals.annotations, totals.predictions, totals.tasks
+    );
+    let mut chunks: Vec<Vec<i64>> = ids.chunks(CHUNK).map(<[i64]>::to_vec).collect();
+    let first = if chunks.is_empty() {
+        Vec::new()
+    } else {
+        render_chunk(&state, chunks.remove(0), &rendering).await?
+    };
+    let mut body = head.into_bytes();
+    body.extend_from_slice(&first);
+    if chunks.is_empty() {
+        body.extend_from_slice(b"]}");
+        return Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .body(body));
+    }
+    // The first chunk is rendered: errors so far were answered with a status. The rest
+    // streams; a failure now can only cut the response short, and is logged.
+    let rest = stream::iter(chunks)
+        .then(move |ids| {
+            let (state, rendering) = (state.clone(), Arc::clone(&rendering));
+            async move {
+                let mut bytes = b",".to_vec();
+                bytes.extend(render_chunk(&state, ids, &rendering).await?);
+                Ok::<_, ApiError>(Bytes::from(bytes))
+            }
+        })
+        .chain(stream::once(async { Ok(Bytes::from_static(b"]}")) }));
+    let body_stream = stream::once(async move { Ok(Bytes::from(body)) }).chain(rest);
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .streaming(body_stream))
+}
+
+/// The project and query a task list asks for: a view's stored query when `?view=` names
+/// one (Label Studio lets the view win), else `?query=`; then `?selectedItems=` and
+/// `?only_annotated=` narrow it.
+async fn task_query_of(
+    state: &State,
+    user_id: i64,
+    query: &ListQuery,
+) -> Result<(i64, TaskQuery), ApiError> {
+    let view = match query.view.as_deref() {
+        None | Some("") | Some("0") => None,
+        Some(text) => Some(text.parse::<i64>().map_err(|_| {
+            ApiError::field(
+                "view",
+                format!("Incorrect value in key \"view\" = \"{text}\". It should be digit string."),
+            )
+        })?),
+    };
+    let (project_id, mut task_query) = match view {
+        Some(view_id) => {
+            let (view_project, task_query) =
+                super::views::query_of_view(state, user_id, view_id).await?;
+            if let Some(project) = query.project.as_deref().filter(|p| !p.is_empty())
+                && required_project(Some(project))? != view_project
+            {
+                return Err(ApiError::invalid(format!(
+                    "View {view_id} belongs to another project than {project}."
+                )));
+            }
+            (view_project, task_query)
+        }
+        None => {
+            let project_id = required_project(query.project.as_deref())?;
+            let task_query = match query.query.as_deref() {
+                None | Some("") => TaskQuery::default(),
+                Some(text) => {
+                    TaskQuery::from_text(text).map_err(|err| ApiError::field("query", err))?
+                }
+            };
+            (project_id, task_query)
+        }
+    };
+    if let Some(text) = query.selected_items.as_deref().filter(|t| !t.is_empty()) {
+        let wrapped = format!("{{\"selectedItems\": {text}}}");
+        task_query.selection = TaskQuery::from_text(&wrapped)
+            .map_err(|err| ApiError::field("selectedItems", err))?
+            .selection;
+    }
+    task_query.annotated_only = query
+        .only_annotated
+        .as_deref()
+        .and_then(crate::config::parse_bool)
+        .unwrap_or(false);
+    Ok((project_id, task_query))
+}
+
+/// The JSON of some tasks, in the order of `ids`, comma-separated.
+async fn render_chunk(
+    state: &State,
+    ids: Vec<i64>,
+    how: &Arc<Rendering>,
+) -> Result<Vec<u8>, ApiError> {
+    let items = load_tasks(state, ids, how).await?;
+    let mut out = Vec::with_capacity(items.len() * 512);
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, item).map_err(|err| ApiError::Internal(err.to_string()))?;
+    }
+    Ok(out)
+}
+
+/// Tasks in the shape asked for, in the order of `ids` (one database call).
+async fn load_tasks(
+    state: &State,
+    ids: Vec<i64>,
+    how: &Arc<Rendering>,
+) -> Result<Vec<Value>, ApiError> {
+    if how.shape == Shape::IdsOnly {
+        return Ok(ids.into_iter().map(|id| json!({ "id": id })).collect());
+    }
+    let (shape, user_id) = (how.shape, how.user_id);
+    let (rows, summaries, parts) = state
+        .db
+        .call(move |conn| {
+            let mut rows = task_rows::by_ids(conn, &ids)?;
+            let position: std::collections::HashMap<i64, usize> =
+                ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+            rows.sort_by_key(|row| position.get(&row.id).copied().unwrap_or(usize::MAX));
+            let (summaries, parts) = match shape {
+                Shape::Full => (
+                    Default::default(),
+                    task_rows::parts_of(conn, &ids, user_id)?,
+                ),
+                _ => (
+                    task_rows::annotation_summaries(conn, &ids)?,
+                    Default::default(),
+                ),
+            };
+            Ok((rows, summaries, parts))
+        })
+        .await?;
+    let now = Utc::now();
+    Ok(rows
+        .iter()
+        .map(|task| {
+            let data = served_data(task, how.data_key.as_deref(), how.resolvable.as_deref());
+            let item = match how.shape {
+                Shape::Full => records::task_full(task, data, &parts, now),
+                _ => records::task_list_item(task, data, summaries.get(&task.id)),
+            };
+            keep_only(item, how.include.as_deref())
+        })
+        .collect())
+}
+
+/// `?include=a,b`: the task with only those keys.
+fn keep_only(item: Value, include: Option<&[String]>) -> Value {
+    match (item, include) {
+        (Value::Object(map), Some(keys)) => Value::Object(
+            map.into_iter()
+                .filter(|(key, _)| keys.iter().any(|k| k == key))
+                .collect(),
+        ),
+        (item, _) => item,
+    }
 }
 
 /// Task data as served: `$undefined$` renamed, storage URIs rewritten unless raw data is asked for.
@@ -94,72 +360,25 @@ fn served_data(
     data
 }
 
-/// The project's buckets whose URIs are rewritten, in the caller's connection.
-fn resolvable_of(
-    conn: &rusqlite::Connection,
-    project_id: i64,
-) -> Result<Vec<resolve::Resolvable>, db::DbError> {
-    let storages =
-        db::storages::of_project(conn, project_id, db::storages::Direction::Import, None)?;
-    Ok(resolve::resolvable(&storages))
-}
-
-async fn list(
-    state: State,
-    _member: Member,
-    query: web::Query<ListQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let project_id = required_project(query.project.as_deref())?;
-    let page = Page::from_query(query.page.as_deref(), query.page_size.as_deref(), 100)?;
-    let listing = state
-        .db
-        .call(move |conn| {
-            let Some(config) = projects::label_config(conn, project_id)? else {
-                return Ok(None);
-            };
-            let totals = projects::list_totals(conn, project_id)?;
-            let rows = task_rows::page(conn, project_id, page.size, page.offset())?;
-            let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
-            let summaries = task_rows::annotation_summaries(conn, &ids)?;
-            let resolvable = resolvable_of(conn, project_id)?;
-            Ok(Some((config, totals, rows, summaries, resolvable)))
-        })
-        .await?;
-    let (config, (total, annotations_total, predictions_total), rows, summaries, resolvable) =
-        listing.ok_or(ApiError::NotFound)?;
-    page.check_exists(total)?;
-    let data_key = first_data_variable(&config);
-    let resolvable = wants_resolved(query.resolve_uri.as_deref()).then_some(resolvable.as_slice());
-    let tasks: Vec<Value> = rows
-        .iter()
-        .map(|task| {
-            records::task_list_item(
-                task,
-                served_data(task, data_key.as_deref(), resolvable),
-                summaries.get(&task.id),
-            )
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "total_annotations": annotations_total,
-        "total_predictions": predictions_total,
-        "total": total,
-        "tasks": tasks,
-    })))
-}
-
 async fn get(
     state: State,
-    _member: Member,
+    member: Member,
     id: web::Path<i64>,
     query: web::Query<DetailQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let resolved = wants_resolved(query.resolve_uri.as_deref());
-    Ok(HttpResponse::Ok().json(load_detail(&state, id.into_inner(), resolved).await?))
+    Ok(HttpResponse::Ok()
+        .json(load_detail(&state, id.into_inner(), resolved, member.user_id()).await?))
 }
 
-/// One task with its annotations and predictions, as `GET /api/tasks/<id>` shows it.
-pub(super) async fn load_detail(state: &State, id: i64, resolved: bool) -> Result<Value, ApiError> {
+/// One task with its annotations, predictions and the user's drafts, as
+/// `GET /api/tasks/<id>` shows it.
+pub(super) async fn load_detail(
+    state: &State,
+    id: i64,
+    resolved: bool,
+    user_id: i64,
+) -> Result<Value, ApiError> {
     let found = state
         .db
         .call(move |conn| {
@@ -167,41 +386,22 @@ pub(super) async fn load_detail(state: &State, id: i64, resolved: bool) -> Resul
                 return Ok(None);
             };
             let config = projects::label_config(conn, task.project_id)?.unwrap_or_default();
-            let annotations = annotations::of_task(conn, id)?;
-            let author_ids: Vec<i64> = annotations.iter().filter_map(|a| a.completed_by).collect();
-            let authors = users::by_ids(conn, &author_ids)?;
-            let predictions = task_rows::predictions_of(conn, id)?;
             let resolvable = resolvable_of(conn, task.project_id)?;
-            Ok(Some((
-                task,
-                config,
-                annotations,
-                authors,
-                predictions,
-                resolvable,
-            )))
+            Ok(Some((task.project_id, config, resolvable)))
         })
         .await?;
-    let (task, config, annotations, authors, predictions, resolvable) =
-        found.ok_or(ApiError::NotFound)?;
-    let now = Utc::now();
-    let annotations = annotations
-        .iter()
-        .map(|a| {
-            records::annotation(
-                a,
-                authors.iter().find(|u| Some(u.id) == a.completed_by),
-                now,
-            )
-        })
-        .collect();
-    let predictions = predictions.iter().map(records::prediction).collect();
-    let data = served_data(
-        &task,
-        first_data_variable(&config).as_deref(),
-        resolved.then_some(resolvable.as_slice()),
-    );
-    Ok(records::task_detail(&task, data, annotations, predictions))
+    let (_, config, resolvable) = found.ok_or(ApiError::NotFound)?;
+    let rendering = Arc::new(Rendering {
+        shape: Shape::Full,
+        data_key: first_data_variable(&config),
+        resolvable: resolved.then_some(resolvable),
+        include: None,
+        user_id,
+    });
+    load_tasks(state, vec![id], &rendering)
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)
 }
 
 async fn create(state: State, user: AuthUser, body: web::Bytes) -> Result<HttpResponse, ApiError> {
@@ -242,12 +442,12 @@ async fn create(state: State, user: AuthUser, body: web::Bytes) -> Result<HttpRe
                 format!("Invalid pk \"{project_id}\" - object does not exist."),
             )
         })?;
-    Ok(HttpResponse::Created().json(load_detail(&state, id, true).await?))
+    Ok(HttpResponse::Created().json(load_detail(&state, id, true, user.user.id).await?))
 }
 
 async fn update(
     state: State,
-    _member: Member,
+    member: Member,
     id: web::Path<i64>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
@@ -282,7 +482,7 @@ async fn update(
     if !found {
         return Err(ApiError::NotFound);
     }
-    Ok(HttpResponse::Ok().json(load_detail(&state, id, true).await?))
+    Ok(HttpResponse::Ok().json(load_detail(&state, id, true, member.user_id()).await?))
 }
 
 /// Deletes a task; its annotations go too, and their exported objects with them where the
@@ -299,8 +499,8 @@ async fn delete(
             let Some(task) = task_rows::get(tx, id)? else {
                 return Ok(false);
             };
-            queue_annotation_deletes(tx, &task)?;
-            task_rows::delete(tx, id)
+            task_rows::delete_many(tx, task.project_id, &[id], &crate::time::now_iso())?;
+            Ok(true)
         })
         .await?;
     if !deleted {
@@ -308,15 +508,4 @@ async fn delete(
     }
     state.exports.poke();
     Ok(HttpResponse::NoContent().finish())
-}
-
-fn queue_annotation_deletes(
-    tx: &rusqlite::Transaction<'_>,
-    task: &TaskRow,
-) -> Result<(), db::DbError> {
-    let now = crate::time::now_iso();
-    for annotation in annotations::of_task(tx, task.id)? {
-        outbox::queue_delete(tx, task.project_id, annotation.id, &now)?;
-    }
-    Ok(())
 }

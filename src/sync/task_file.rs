@@ -323,29 +323,14 @@ fn new_annotation(value: Value, author: i64) -> Result<NewAnnotation, String> {
     })
 }
 
+/// A prediction of a task file: a list of regions (a file has no labeling config to read
+/// a shorter form against), a score, a model version (`undefined` when it names none).
 fn new_prediction(value: Value) -> Result<NewPrediction, String> {
     let Value::Object(object) = value else {
         return Err("must be a JSON object".to_owned());
     };
-    let score = match object.get("score") {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) => n.as_f64(),
-        Some(other) => {
-            return Err(format!(
-                "\"score\" must be a number, not {}",
-                kind_of(other)
-            ));
-        }
-    };
-    Ok(NewPrediction {
-        result: result_of(&object)?,
-        score,
-        model_version: object
-            .get("model_version")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-    })
+    crate::predictions::from_object(&object, &[], crate::predictions::DefaultVersion::Undefined)
+        .map_err(|refused| format!("\"{}\": {}", refused.field, refused.message))
 }
 
 #[cfg(test)]

@@ -33,6 +33,35 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/api/annotations/{annotation}/", true),
     ("PATCH", "/api/annotations/{annotation}/", true),
     ("DELETE", "/api/annotations/{annotation}/", true),
+    ("GET", "/api/predictions/?project={project}", true),
+    ("POST", "/api/predictions/", true),
+    ("GET", "/api/predictions/{prediction}/", true),
+    ("PATCH", "/api/predictions/{prediction}/", true),
+    ("DELETE", "/api/predictions/{prediction}/", true),
+    ("POST", "/api/projects/{project}/import/predictions", true),
+    ("GET", "/api/tasks/{task}/drafts", true),
+    ("POST", "/api/tasks/{task}/drafts", true),
+    (
+        "POST",
+        "/api/tasks/{task}/annotations/{annotation}/drafts",
+        true,
+    ),
+    ("GET", "/api/drafts/{draft}/", true),
+    ("PATCH", "/api/drafts/{draft}/", true),
+    ("DELETE", "/api/drafts/{draft}/", true),
+    ("GET", "/api/dm/views/?project={project}", true),
+    ("POST", "/api/dm/views/", true),
+    ("GET", "/api/dm/views/{view}/", true),
+    ("PATCH", "/api/dm/views/{view}/", true),
+    ("DELETE", "/api/dm/views/{view}/", true),
+    ("DELETE", "/api/dm/views/reset/?project={project}", true),
+    ("POST", "/api/dm/views/order/", true),
+    ("GET", "/api/dm/actions/?project={project}", true),
+    (
+        "POST",
+        "/api/dm/actions/?project={project}&id=delete_tasks",
+        true,
+    ),
     ("GET", "/api/storages/?project={project}", true),
     ("GET", "/api/storages/export?project={project}", true),
     ("GET", "/api/storages/types", false),
@@ -97,6 +126,9 @@ struct Ids {
     source: i64,
     target: i64,
     user: i64,
+    prediction: i64,
+    draft: i64,
+    view: i64,
 }
 
 fn concrete(pattern: &str, ids: Ids) -> String {
@@ -107,12 +139,15 @@ fn concrete(pattern: &str, ids: Ids) -> String {
         .replace("{source}", &ids.source.to_string())
         .replace("{target}", &ids.target.to_string())
         .replace("{user}", &ids.user.to_string())
+        .replace("{prediction}", &ids.prediction.to_string())
+        .replace("{draft}", &ids.draft.to_string())
+        .replace("{view}", &ids.view.to_string())
 }
 
 /// A body that names the project's things, for the routes that read them from the body.
 fn body_for(ids: Ids) -> serde_json::Value {
     json!({"project": ids.project, "id": ids.source, "data": {"image": "x.png"}, "user": ids.user,
-           "path": "/nowhere", "result": []})
+           "path": "/nowhere", "result": [], "task": ids.task, "ids": [ids.view]})
 }
 
 #[test]
@@ -126,6 +161,9 @@ fn every_api_route_answers_401_without_credentials() {
         source: 1,
         target: 2,
         user: 1,
+        prediction: 1,
+        draft: 1,
+        view: 1,
     };
     for (method, pattern, _) in ROUTES {
         let path = concrete(pattern, ids);
@@ -234,6 +272,9 @@ fn every_project_route_answers_403_to_a_user_outside_the_project() {
         source,
         target: stocked.target,
         user: 1,
+        prediction: stocked.prediction,
+        draft: stocked.draft,
+        view: stocked.view,
     };
     let before = (
         server.get(&format!("/api/projects/{project}/")).1,

@@ -257,8 +257,8 @@ impl Server {
     }
 
     /// A project holding one of everything: a Local Files source on `images` (blob mode,
-    /// synced), its tasks, an annotation on the first one, and a Local Files target
-    /// writing to `out`.
+    /// synced), its tasks, an annotation, a prediction and a draft on the first one, a Data
+    /// Manager view, and a Local Files target writing to `out`.
     pub(crate) fn stocked_project(&self, images: &Path, out: &Path) -> Stocked {
         let project = self.project();
         let source = self.local_source(project, images, json!({"use_blob_urls": true}));
@@ -274,12 +274,23 @@ impl Server {
             json!({"project": project, "path": out.display().to_string()}),
         );
         assert_eq!(status, 201, "{target}");
+        let created = |path: &str, body: Value| {
+            let (status, made) = self.post(path, body);
+            assert_eq!(status, 201, "{path}: {made}");
+            made["id"].as_i64().unwrap()
+        };
         Stocked {
             project,
             source,
             task,
             annotation: annotation["id"].as_i64().unwrap(),
             target: target["id"].as_i64().unwrap(),
+            prediction: created("/api/predictions/", json!({"task": task, "result": []})),
+            draft: created(&format!("/api/tasks/{task}/drafts"), json!({"result": []})),
+            view: created(
+                "/api/dm/views/",
+                json!({"project": project, "data": {"title": "Tab"}}),
+            ),
         }
     }
 
@@ -318,6 +329,9 @@ pub(crate) struct Stocked {
     pub(crate) task: i64,
     pub(crate) annotation: i64,
     pub(crate) target: i64,
+    pub(crate) prediction: i64,
+    pub(crate) draft: i64,
+    pub(crate) view: i64,
 }
 
 impl Drop for Server {

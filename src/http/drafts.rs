@@ -1,0 +1,175 @@
+//! Drafts, as Label Studio has them: `GET/POST /api/tasks/<id>/drafts`,
+//! `POST /api/tasks/<id>/annotations/<annotation id>/drafts` and `/api/drafts/<id>/`.
+//! A draft belongs to its author; nothing exports it.
+
+use actix_web::{HttpResponse, web};
+use chrono::Utc;
+use serde_json::{Map, Value};
+
+use super::access::Member;
+use super::{State, json_object, opt_bool, opt_f64, opt_int, slash_optional};
+use crate::db::drafts::{self, DraftFields, DraftOwner};
+use crate::db::{annotations, tasks, users};
+use crate::error::ApiError;
+use crate::records;
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource(slash_optional("/api/tasks/{id}/drafts"))
+            .get(list)
+            .post(create),
+    )
+    .service(
+        web::resource(slash_optional(
+            "/api/tasks/{id}/annotations/{annotation}/drafts",
+        ))
+        .post(create_for_annotation),
+    )
+    .service(
+        web::resource(slash_optional("/api/drafts/{id}/"))
+            .get(get)
+            .patch(update)
+            .put(update)
+            .delete(delete),
+    );
+}
+
+fn draft_fields(body: &Map<String, Value>) -> Result<DraftFields, ApiError> {
+    let result = match body.get("result") {
+        None | Some(Value::Null) => None,
+        Some(result @ Value::Array(_)) => Some(result.to_string()),
+        Some(_) => return Err(ApiError::field("result", "Expected a list of items.")),
+    };
+    Ok(DraftFields {
+        result,
+        lead_time: opt_f64(body, "lead_time")?,
+        was_postponed: opt_bool(body, "was_postponed")?,
+        import_id: opt_int(body, "import_id")?,
+    })
+}
+
+/// Every user's drafts of the task.
+async fn list(
+    state: State,
+    _member: Member,
+    task_id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let task_id = task_id.into_inner();
+    let (rows, authors) = state
+        .db
+        .call(move |conn| {
+            let rows = drafts::of_task(conn, task_id)?;
+            let ids: Vec<i64> = rows.iter().map(|d| d.user_id).collect();
+            Ok((rows, users::by_ids(conn, &ids)?))
+        })
+        .await?;
+    let now = Utc::now();
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|d| records::draft(d, authors.iter().find(|u| u.id == d.user_id), now))
+        .collect();
+    Ok(HttpResponse::Ok().json(items))
+}
+
+async fn create(
+    state: State,
+    member: Member,
+    task_id: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    store(&state, &member, task_id.into_inner(), None, &body).await
+}
+
+async fn create_for_annotation(
+    state: State,
+    member: Member,
+    path: web::Path<(i64, i64)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (task_id, annotation_id) = path.into_inner();
+    store(&state, &member, task_id, Some(annotation_id), &body).await
+}
+
+/// Stores a new draft of the user's on the task (and annotation, when editing one).
+async fn store(
+    state: &State,
+    member: &Member,
+    task_id: i64,
+    annotation_id: Option<i64>,
+    body: &[u8],
+) -> Result<HttpResponse, ApiError> {
+    let fields = draft_fields(&json_object(body)?)?;
+    let user_id = member.user_id();
+    let id = state
+        .db
+        .write(move |tx| {
+            let Some(task) = tasks::get(tx, task_id)? else {
+                return Ok(None);
+            };
+            if let Some(annotation) = annotation_id
+                && annotations::get(tx, annotation)?.is_none_or(|a| a.task_id != task_id)
+            {
+                return Ok(None);
+            }
+            let owner = DraftOwner {
+                task_id,
+                project_id: task.project_id,
+                user_id,
+                annotation_id,
+            };
+            drafts::insert(tx, owner, &fields, &crate::time::now_iso()).map(Some)
+        })
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Created().json(load(state, id).await?))
+}
+
+async fn load(state: &State, id: i64) -> Result<Value, ApiError> {
+    let (row, author) = state
+        .db
+        .call(move |conn| {
+            let Some(row) = drafts::get(conn, id)? else {
+                return Ok(None);
+            };
+            let author = users::by_id(conn, row.user_id)?;
+            Ok(Some((row, author)))
+        })
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(records::draft(&row, author.as_ref(), Utc::now()))
+}
+
+async fn get(state: State, _member: Member, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(load(&state, id.into_inner()).await?))
+}
+
+async fn update(
+    state: State,
+    _member: Member,
+    id: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let fields = draft_fields(&json_object(&body)?)?;
+    let found = state
+        .db
+        .write(move |tx| drafts::update(tx, id, &fields, &crate::time::now_iso()))
+        .await?;
+    if !found {
+        return Err(ApiError::NotFound);
+    }
+    Ok(HttpResponse::Ok().json(load(&state, id).await?))
+}
+
+async fn delete(
+    state: State,
+    _member: Member,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    if state.db.write(move |tx| drafts::delete(tx, id)).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
