@@ -241,8 +241,16 @@ fn url_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
     })
 }
 
+/// What a query string component may not hold as is (RFC 3986's unreserved characters
+/// stay readable: `page_size`, not `page%5Fsize`).
+const QUERY_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 fn encode_query(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(text, QUERY_COMPONENT).to_string()
 }
 
 /// `?project=` as an id, with Label Studio's message when it is missing.

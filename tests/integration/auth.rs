@@ -5,7 +5,7 @@ use reqwest::blocking::Client;
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use serde_json::json;
 
-use crate::common::{EMAIL, Env, PASSWORD};
+use crate::common::{self, EMAIL, Env, PASSWORD};
 
 /// Every route of the server that needs a user: (method, path pattern as registered,
 /// whether it reaches one project's things). The placeholders are filled by [`concrete`].
@@ -286,7 +286,7 @@ fn every_project_route_answers_403_to_a_user_outside_the_project() {
         json!({"email": "outsider@example.com", "password": "outsider password"}),
     );
     assert_eq!(status, 201, "{other}");
-    let token = token_of(&server.url, "outsider@example.com", "outsider password");
+    let token = common::token_of(&server.url, "outsider@example.com", "outsider password");
     let with_body = |method: &str, path: &str, body: serde_json::Value| {
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let response = Client::new()
@@ -376,32 +376,6 @@ fn every_project_route_answers_403_to_a_user_outside_the_project() {
 }
 
 /// A user's legacy token, read through a browser session as the Account page does.
-fn token_of(url: &str, email: &str, password: &str) -> String {
-    let client = Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let login = client
-        .post(format!("{url}/user/login"))
-        .form(&[("email", email), ("password", password)])
-        .send()
-        .unwrap();
-    let cookie = login.headers()[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let body: serde_json::Value = client
-        .get(format!("{url}/api/current-user/token"))
-        .header(COOKIE, cookie)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    body["token"].as_str().unwrap().to_owned()
-}
 
 #[test]
 fn browser_session_login_with_csrf_protection() {

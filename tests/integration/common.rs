@@ -195,6 +195,41 @@ impl Server {
         send(request)
     }
 
+    /// A request as another user (by their token).
+    pub(crate) fn call_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.url))
+            .header("Authorization", format!("Token {token}"));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        send(request)
+    }
+
+    /// Creates another user, makes them a member of `project`, returns (id, token).
+    pub(crate) fn member(&self, project: i64, email: &str) -> (i64, String) {
+        let password = "another password";
+        let (status, user) =
+            self.post("/api/users/", json!({"email": email, "password": password}));
+        assert_eq!(status, 201, "{user}");
+        let (status, added) = self.post(
+            &format!("/api/projects/{project}/members/"),
+            json!({"user": user["id"]}),
+        );
+        assert_eq!(status, 201, "{added}");
+        (
+            user["id"].as_i64().unwrap(),
+            token_of(&self.url, email, password),
+        )
+    }
+
     pub(crate) fn get(&self, path: &str) -> (u16, Value) {
         self.call(Method::GET, path, None)
     }
@@ -389,6 +424,35 @@ pub(crate) fn send(request: RequestBuilder) -> (u16, Value) {
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
+}
+
+/// Signs in through the login form and returns the user's API token.
+pub(crate) fn token_of(url: &str, email: &str, password: &str) -> String {
+    use reqwest::header::{COOKIE, SET_COOKIE};
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = client
+        .post(format!("{url}/user/login"))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .unwrap();
+    let cookie = login.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let body: Value = client
+        .get(format!("{url}/api/current-user/token"))
+        .header(COOKIE, cookie)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    body["token"].as_str().unwrap().to_owned()
 }
 
 /// Waits for the "listening on" line the server prints on stdout.
