@@ -71,9 +71,6 @@ struct ListQuery {
     ordering: Option<String>,
 }
 
-/// The largest page of projects (each carries its counters).
-const MAX_PROJECTS_PAGE: i64 = 1_000;
-
 /// `?title=` (part of it, any case), `?ids=1,2` and `?ordering=title,-created_at`.
 fn project_filter(query: &ListQuery) -> Result<ProjectFilter, ApiError> {
     let ids = match query.ids.as_deref().map(str::trim) {
@@ -131,12 +128,9 @@ async fn list(
     req: HttpRequest,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = Page::from_query(
-        query.page.as_deref(),
-        query.page_size.as_deref(),
-        100,
-        Some(MAX_PROJECTS_PAGE),
-    )?;
+    // A page holds at most the user's projects: any size is served (the legacy SDK asks
+    // for ten million).
+    let page = Page::from_query(query.page.as_deref(), query.page_size.as_deref(), 100)?;
     let filter = project_filter(&query)?;
     let user_id = user.user.id;
     let (total, rows) = state

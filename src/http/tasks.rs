@@ -142,7 +142,7 @@ async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let (project_id, task_query) = task_query_of(&state, member.user_id(), &query).await?;
-    let page = Page::from_query(query.page.as_deref(), query.page_size.as_deref(), 100, None)?;
+    let page = Page::from_query(query.page.as_deref(), query.page_size.as_deref(), 100)?;
     let task_query = Arc::new(task_query);
     let searched = Arc::clone(&task_query);
     let found = state
