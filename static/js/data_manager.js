@@ -1,12 +1,15 @@
-// Data Manager: the project's tasks, paginated by the server, with media previews; the
-// empty state; and the Import dialog (JSON / JSON Lines files by drag and drop or picker).
+// Data Manager: the project's tasks, paginated, filtered and ordered by the server in Label
+// Studio's query language; view tabs that keep a query; a selection (kept across pages) that
+// actions delete; media previews; the empty state; and the Import dialog (JSON / JSON Lines
+// files by drag and drop or picker). The address bar holds the whole query.
 
 import { api, get, ApiFailure } from './api.js';
-import { h, fill, openDialog, toast, middleEllipsis } from './dom.js';
+import { h, fill, openDialog, confirmDialog, toast, middleEllipsis, shortDate } from './dom.js';
 import { navigate, setCrumbs } from './app.js';
 import { dataColumns } from './label_config.js';
-
-const PAGE_SIZES = [30, 50, 100];
+import { PAGE_SIZES, readQuery, addressOf, apiQuery, columnsOf } from './dm_query.js';
+import { filterPanel } from './dm_filters.js';
+import { viewTabs } from './dm_views.js';
 
 export function projectCrumbs(project, ...rest) {
   return [{ label: 'Projects', href: '/projects' },
@@ -25,40 +28,187 @@ export function projectTabs(project, active) {
     tab('Settings', `/projects/${project.id}/settings`, 'settings'));
 }
 
+/** The selected tasks: all but `ids` when `all`, else just `ids`. Kept while the user pages
+ * through the same query; a new query starts a new selection. */
+let selection = { key: '', all: false, ids: new Set() };
+/** Whether the filter panel is open (it stays so while filters change the page). */
+let filtersOpen = false;
+
+function selectionFor(key) {
+  if (selection.key !== key) selection = { key, all: false, ids: new Set() };
+  return selection;
+}
+
+function isSelected(id) {
+  return selection.all !== selection.ids.has(id);
+}
+
+function selectedCount(total) {
+  return selection.all ? total - selection.ids.size : selection.ids.size;
+}
+
+function selectedItems() {
+  return selection.all ? { all: true, excluded: [...selection.ids] } : { all: false, included: [...selection.ids] };
+}
+
+/** A view's query in the address bar's terms. */
+function stateOfView(view, pageSize) {
+  const data = view.data || {};
+  const filters = data.filters && Array.isArray(data.filters.items)
+    ? { conjunction: data.filters.conjunction === 'or' ? 'or' : 'and', items: data.filters.items }
+    : { conjunction: 'and', items: [] };
+  const ordering = Array.isArray(data.ordering) ? data.ordering[0] || '' : (data.ordering || '');
+  return { tab: view.id, filters, ordering, page: 1, pageSize };
+}
+
 export async function render(main, [projectId], query) {
-  const pageSize = PAGE_SIZES.includes(Number(query.get('page_size'))) ? Number(query.get('page_size')) : PAGE_SIZES[0];
-  let page = Math.max(1, Number(query.get('page')) || 1);
-  // Both requests at once: the page waits for the slower one, not for their sum.
-  const listingRequest = get(`/api/tasks/?project=${projectId}&page=${page}&page_size=${pageSize}`);
-  listingRequest.catch(() => {});
-  const project = await get(`/api/projects/${projectId}/`);
+  const state = readQuery(query);
+  const requests = [get(`/api/projects/${projectId}/`), get(`/api/dm/views/?project=${projectId}`),
+    get(`/api/projects/${projectId}/members/`)];
+  const listing = get(`/api/tasks/?project=${projectId}&page=${state.page}&page_size=${state.pageSize}`
+    + `&query=${encodeURIComponent(JSON.stringify(apiQuery(state)))}`);
+  listing.catch(() => {});
+  const [project, views, members] = await Promise.all(requests);
   setCrumbs(projectCrumbs(project));
-  let listing;
-  try {
-    listing = await listingRequest;
-  } catch (err) {
-    // Past the last page (tasks were deleted meanwhile): Label Studio answers 404.
-    if (!(err instanceof ApiFailure) || err.status !== 404 || page === 1) throw err;
-    navigate(`/projects/${projectId}/data?page_size=${pageSize}`, { replace: true });
+  // A plain visit opens the first saved tab, as Label Studio does.
+  if (!state.tab && views.length && ![...query.keys()].some((k) => ['filters', 'ordering'].includes(k))) {
+    navigate(addressOf(projectId, stateOfView(views[0], state.pageSize)), { replace: true });
     return null;
   }
-  const columns = dataColumns(project.label_config);
-  const pages = Math.max(1, Math.ceil(listing.total / pageSize));
-  const go = (p, size = pageSize) => navigate(`/projects/${projectId}/data?page=${p}&page_size=${size}`);
-  const toolbar = h('div', { class: 'toolbar' },
-    h('span', { class: 'muted task-total' }, `Tasks: ${listing.total.toLocaleString()}`,
-      ` · Annotations: ${listing.total_annotations.toLocaleString()}`),
-    h('span', { class: 'grow' }),
-    h('button', { class: 'outline', onclick: () => importDialog(project) }, 'Import'),
-    h('a', { class: 'button primary', href: `/projects/${projectId}/label`, 'data-link': true }, 'Label All Tasks'));
+  const go = (next) => navigate(addressOf(projectId, next));
+  let result;
+  try {
+    result = { listing: await listing };
+  } catch (err) {
+    if (!(err instanceof ApiFailure)) throw err;
+    // Past the last page (tasks were deleted meanwhile): Label Studio answers 404.
+    if (err.status === 404 && state.page > 1) {
+      navigate(addressOf(projectId, { ...state, page: 1 }), { replace: true });
+      return null;
+    }
+    result = { error: err };
+  }
+  const screen = { project, views, members: members.map((m) => m.user), state, go };
+  selectionFor(`${projectId}|${state.tab}|${JSON.stringify(apiQuery(state))}`);
   fill(main, h('section', { class: 'page wide' },
     h('div', { class: 'page-head' }, h('h1', {}, project.title), projectTabs(project, 'data')),
-    toolbar,
-    listing.total === 0 ? emptyState(project) : [
-      taskTable(project, columns, listing.tasks),
-      pager(page, pages, pageSize, listing.total, go),
-    ]));
+    tabsOf(screen),
+    toolbar(screen, result.listing),
+    filtersOpen ? filterPanel({
+      filters: state.filters,
+      columns: columnsOf(dataColumns(project.label_config)),
+      members: screen.members,
+      onChange: (filters) => changeQuery(screen, { filters }),
+    }) : null,
+    body(screen, result)));
   return null;
+}
+
+/** Applies a new query: to the address bar, and to the open tab's saved view. */
+async function changeQuery(screen, change) {
+  const { project, views, state } = screen;
+  const next = { ...state, ...change, page: 1 };
+  const view = views.find((v) => v.id === state.tab);
+  if (view) {
+    const data = { ...view.data, filters: next.filters, ordering: next.ordering ? [next.ordering] : [] };
+    try {
+      await api('PATCH', `/api/dm/views/${view.id}/`, { data });
+    } catch (err) {
+      toast(`The tab was not saved: ${err.message}`, 'error');
+    }
+  }
+  navigate(addressOf(project.id, next), { replace: true });
+}
+
+function tabsOf({ project, views, state, go }) {
+  return viewTabs({
+    views,
+    active: state.tab,
+    open: (view) => go(stateOfView(view, state.pageSize)),
+    create: async () => {
+      const title = `Tab ${views.length + 1}`;
+      const view = await api('POST', '/api/dm/views/', { project: project.id, data: {
+        title, filters: state.filters, ordering: state.ordering ? [state.ordering] : [] } });
+      toast(`Saved as "${title}"`);
+      go(stateOfView(view, state.pageSize));
+    },
+    renamed: () => navigate(addressOf(project.id, state), { replace: true }),
+    removed: (view) => {
+      const rest = views.filter((v) => v.id !== view.id);
+      const next = rest.length ? stateOfView(rest[0], state.pageSize)
+        : { tab: null, filters: { conjunction: 'and', items: [] }, ordering: '', page: 1, pageSize: state.pageSize };
+      navigate(addressOf(project.id, next), { replace: true });
+    },
+  });
+}
+
+function toolbar(screen, listing) {
+  const { project, state } = screen;
+  const active = state.filters.items.length;
+  const total = listing?.total ?? 0;
+  screen.total = total;
+  screen.selectionBar = h('span', { class: 'selection-bar' });
+  drawSelection(screen);
+  return h('div', { class: 'toolbar' },
+    h('button', { class: filtersOpen || active ? 'outline active-filters' : 'outline', 'aria-expanded': String(filtersOpen),
+      onclick: () => { filtersOpen = !filtersOpen; navigate(addressOf(project.id, state), { replace: true }); } },
+    active ? `Filters (${active})` : 'Filters'),
+    listing ? h('span', { class: 'muted task-total' }, `Tasks: ${total.toLocaleString()}`,
+      ` · Annotations: ${listing.total_annotations.toLocaleString()}`,
+      ` · Predictions: ${listing.total_predictions.toLocaleString()}`) : null,
+    screen.selectionBar,
+    h('span', { class: 'grow' }),
+    h('button', { class: 'outline', onclick: () => importDialog(project) }, 'Import'),
+    h('a', { class: 'button primary', href: `/projects/${project.id}/label`, 'data-link': true }, 'Label All Tasks'));
+}
+
+/** The selection's count and actions, redrawn in place when the selection changes. */
+function drawSelection(screen) {
+  const chosen = selectedCount(screen.total);
+  fill(screen.selectionBar, chosen
+    ? [h('span', { class: 'selected-count' }, `${chosen.toLocaleString()} selected`), actionsMenu(screen)]
+    : null);
+  for (const box of document.querySelectorAll('input.select-task')) {
+    box.checked = isSelected(Number(box.dataset.taskId));
+  }
+  const all = document.querySelector('input.select-all');
+  if (all) all.checked = selection.all && selection.ids.size === 0;
+}
+
+/** The actions on the selection, each confirmed first. */
+function actionsMenu(screen) {
+  const menu = h('div', { class: 'menu', role: 'menu', hidden: true },
+    h('button', { role: 'menuitem', onclick: () => runAction(screen, 'delete_tasks', 'Delete tasks') }, 'Delete tasks'),
+    h('button', { role: 'menuitem', onclick: () => runAction(screen, 'delete_tasks_annotations', 'Delete annotations') }, 'Delete annotations'),
+    h('button', { role: 'menuitem', onclick: () => runAction(screen, 'delete_tasks_predictions', 'Delete predictions') }, 'Delete predictions'));
+  const toggle = h('button', { class: 'outline actions', 'aria-haspopup': 'menu',
+    onclick: () => { menu.hidden = !menu.hidden; toggle.setAttribute('aria-expanded', String(!menu.hidden)); } }, 'Actions ▾');
+  return h('div', { class: 'menu-wrap' }, toggle, menu);
+}
+
+async function runAction(screen, id, title) {
+  const { project, state } = screen;
+  const ok = await confirmDialog(title, `${title} for the selected tasks? This action cannot be undone.`, title);
+  if (!ok) return;
+  const body = { ...apiQuery(state), selectedItems: selectedItems() };
+  const done = await api('POST', `/api/dm/actions/?id=${id}&project=${project.id}`, body);
+  toast(done.detail || 'Done');
+  selection = { key: '', all: false, ids: new Set() };
+  navigate(addressOf(project.id, state), { replace: true });
+}
+
+function body(screen, { listing, error }) {
+  if (error) {
+    return h('p', { class: 'inline-error', role: 'alert' }, `These filters cannot be applied: ${error.message}`);
+  }
+  const { project, state, go } = screen;
+  if (listing.total === 0 && !state.filters.items.length) return emptyState(project);
+  if (listing.total === 0) return h('p', { class: 'muted empty-result' }, 'No task matches these filters.');
+  const pages = Math.max(1, Math.ceil(listing.total / state.pageSize));
+  return [
+    taskTable(screen, listing),
+    pager(state, pages, listing.total, (page, pageSize = state.pageSize) => go({ ...state, page, pageSize })),
+  ];
 }
 
 function emptyState(project) {
@@ -70,24 +220,52 @@ function emptyState(project) {
       h('button', { class: 'outline', onclick: () => importDialog(project) }, 'Import')));
 }
 
-function taskTable(project, columns, tasks) {
+/** A header that sorts by its column: first ascending, then descending. */
+function sortHeader(screen, column, label) {
+  const { state } = screen;
+  const current = state.ordering === column ? 'ascending' : state.ordering === `-${column}` ? 'descending' : 'none';
+  const next = current === 'ascending' ? `-${column}` : column;
+  const arrow = current === 'ascending' ? ' ▲' : current === 'descending' ? ' ▼' : '';
+  return h('th', { scope: 'col', 'aria-sort': current, dataset: { column } },
+    h('button', { class: 'sort', title: `Sort by ${label}`, 'aria-label': `Sort by ${label}`, onclick: () => changeQuery(screen, { ordering: next }) }, label, arrow));
+}
+
+function taskTable(screen, listing) {
+  const { project } = screen;
+  const columns = dataColumns(project.label_config);
+  const tasks = listing.tasks;
+  const everything = h('input', { type: 'checkbox', class: 'select-all', 'aria-label': `Select all ${listing.total} tasks`,
+    checked: selection.all && selection.ids.size === 0,
+    onchange: (e) => { selection.all = e.target.checked; selection.ids.clear(); drawSelection(screen); } });
   const head = h('tr', {},
-    h('th', { scope: 'col' }, 'ID'),
-    h('th', { scope: 'col' }, 'Completed'),
-    h('th', { scope: 'col', title: 'Annotations' }, 'Annotations'),
-    h('th', { scope: 'col', title: 'Skipped' }, 'Cancelled'),
-    columns.map((c) => h('th', { scope: 'col' }, c.key)),
-    h('th', { scope: 'col' }, 'Storage filename'));
+    h('th', { scope: 'col', class: 'check' }, everything),
+    sortHeader(screen, 'tasks:id', 'ID'),
+    sortHeader(screen, 'tasks:completed_at', 'Completed'),
+    sortHeader(screen, 'tasks:total_annotations', 'Annotations'),
+    sortHeader(screen, 'tasks:cancelled_annotations', 'Cancelled'),
+    sortHeader(screen, 'tasks:total_predictions', 'Predictions'),
+    columns.map((c) => sortHeader(screen, `tasks:data.${c.key}`, c.key)),
+    sortHeader(screen, 'tasks:storage_filename', 'Storage filename'));
   const rows = tasks.map((task) => {
     const open = () => navigate(`/projects/${project.id}/label/${task.id}`);
+    const box = h('input', { type: 'checkbox', class: 'select-task', 'aria-label': `Select task ${task.id}`,
+      checked: isSelected(task.id), dataset: { taskId: task.id },
+      onclick: (e) => e.stopPropagation(),
+      onchange: (e) => {
+        const wanted = e.target.checked !== selection.all;
+        if (wanted) selection.ids.add(task.id); else selection.ids.delete(task.id);
+        drawSelection(screen);
+      } });
     return h('tr', {
       class: 'task-row', tabindex: 0, dataset: { taskId: task.id },
-      onclick: open, onkeydown: (e) => { if (e.key === 'Enter') open(); },
+      onclick: open, onkeydown: (e) => { if (e.key === 'Enter' && e.target === e.currentTarget) open(); },
     },
+    h('td', { class: 'check', onclick: (e) => e.stopPropagation() }, box),
     h('td', { class: 'num' }, task.id),
-    h('td', {}, task.is_labeled ? '✓' : ''),
-    h('td', { class: 'num' }, task.total_annotations),
+    h('td', { class: 'completed', title: task.completed_at ? `Completed ${shortDate(task.completed_at)}` : '' }, task.is_labeled ? '✓' : ''),
+    h('td', { class: 'num annotations' }, task.total_annotations),
     h('td', { class: 'num' }, task.cancelled_annotations),
+    h('td', { class: 'num' }, task.total_predictions),
     columns.map((c) => h('td', { class: 'data-cell' }, preview(c.tag, task.data[c.key]))),
     h('td', { class: 'muted', title: task.storage_filename || '' }, task.storage_filename ? middleEllipsis(task.storage_filename, 40) : ''));
   });
@@ -104,14 +282,15 @@ export function preview(tag, value) {
   return middleEllipsis(value, 120);
 }
 
-function pager(page, pages, pageSize, total, go) {
-  const sizes = h('select', { 'aria-label': 'Tasks per page', onchange: (e) => go(1, Number(e.target.value)) },
+function pager(state, pages, total, goTo) {
+  const { page, pageSize } = state;
+  const sizes = h('select', { 'aria-label': 'Tasks per page', onchange: (e) => goTo(1, Number(e.target.value)) },
     PAGE_SIZES.map((n) => h('option', { value: n, selected: n === pageSize }, `${n} per page`)));
   const first = (page - 1) * pageSize + 1;
   return h('nav', { class: 'pager', 'aria-label': 'Pages' },
-    h('button', { class: 'outline', disabled: page <= 1, onclick: () => go(page - 1) }, '‹ Previous'),
+    h('button', { class: 'outline', disabled: page <= 1, onclick: () => goTo(page - 1) }, '‹ Previous'),
     h('span', { class: 'page-info' }, `${first.toLocaleString()}–${Math.min(page * pageSize, total).toLocaleString()} of ${total.toLocaleString()} · page ${page} of ${pages}`),
-    h('button', { class: 'outline', disabled: page >= pages, onclick: () => go(page + 1) }, 'Next ›'),
+    h('button', { class: 'outline', disabled: page >= pages, onclick: () => goTo(page + 1) }, 'Next ›'),
     sizes);
 }
 

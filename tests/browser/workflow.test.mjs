@@ -203,8 +203,8 @@ test('label one task; the Data Manager shows it annotated', async () => {
   await page.getByRole('link', { name: 'Data Manager' }).click();
   const row = page.locator(`.task-row[data-task-id="${taskId}"]`);
   await row.waitFor();
-  assert.equal((await row.locator('td').nth(1).textContent()).trim(), '✓');
-  assert.equal((await row.locator('td').nth(2).textContent()).trim(), '1');
+  assert.equal((await row.locator('td.completed').textContent()).trim(), '✓');
+  assert.equal((await row.locator('td.annotations').textContent()).trim(), '1');
 });
 
 test('add a Local Files target and find the exported annotation on disk', async () => {

@@ -1,0 +1,189 @@
+// The Data Manager in a real browser: filter to the labeled tasks, sort by a column, save the
+// query as a tab that is still there after a reload (and in a shared address), select tasks
+// across pages and delete them, delete a task's annotations. Screenshots go to screenshots/.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { SCREENSHOTS, startServer, launchBrowser } from './harness.mjs';
+
+const EMAIL = 'dm-admin@example.com';
+const PASSWORD = 'a long data manager password';
+const TOKEN = 'dm-browser-token-0123456789';
+const CONFIG = '<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text">'
+  + '<Choice value="pos"/><Choice value="neg"/></Choices></View>';
+
+let root;
+let server;
+let browser;
+let page;
+let projectId;
+let taskIds;
+const consoleErrors = [];
+
+async function call(method, route, body) {
+  const response = await fetch(server.url + route, {
+    method,
+    headers: { Authorization: `Token ${TOKEN}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.ok(response.ok, `${method} ${route}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function screenshot(name, target = page) {
+  await target.screenshot({ path: path.join(SCREENSHOTS, `dm-${name}.png`), fullPage: true });
+}
+
+const rows = () => page.locator('.task-row');
+const rowIds = async () => (await rows().evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.taskId))));
+const labeled = () => taskIds.slice(0, 4);
+
+before(async () => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  root = mkdtempSync(path.join(tmpdir(), 'labelsync-dm-root-'));
+  server = await startServer({ documentRoot: root, email: EMAIL, password: PASSWORD, token: TOKEN });
+  const project = await call('POST', '/api/projects/', { title: 'Reviews', label_config: CONFIG });
+  projectId = project.id;
+  const imported = await call('POST', `/api/projects/${projectId}/import?return_task_ids=true`,
+    Array.from({ length: 40 }, (_, i) => ({ text: `review number ${i + 1}` })));
+  taskIds = imported.task_ids;
+  for (const id of labeled()) {
+    await call('POST', `/api/tasks/${id}/annotations/`, { result: [
+      { from_name: 'sentiment', to_name: 'text', type: 'choices', value: { choices: ['pos'] } }] });
+  }
+  browser = await launchBrowser();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: server.url });
+  page = await context.newPage();
+  page.setDefaultTimeout(10000);
+  page.on('console', (msg) => { if (msg.type() === 'error') consoleErrors.push(msg.text()); });
+  page.on('pageerror', (err) => consoleErrors.push(`page error: ${err.message}`));
+  await page.goto('/user/login');
+  await page.fill('input[name=email]', EMAIL);
+  await page.fill('input[name=password]', PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForURL('**/projects');
+});
+
+after(async () => {
+  await browser?.close();
+  server?.stop();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+test('filter to the labeled tasks, sort by ID, save the tab; a reload and a shared address keep it', async () => {
+  await page.goto(`/projects/${projectId}/data`);
+  await page.waitForFunction(() => document.querySelectorAll('.task-row').length === 30);
+  await page.getByRole('button', { name: 'Filters' }).click();
+  await page.getByRole('button', { name: '+ Add filter' }).click();
+  await page.getByLabel('Filter 1 column').selectOption({ label: 'Annotations' });
+  await page.getByLabel('Filter 1 operator').selectOption('greater');
+  await page.getByLabel('Filter 1 value').fill('0');
+  await page.getByLabel('Filter 1 value').press('Enter');
+  await page.waitForFunction(() => document.querySelectorAll('.task-row').length === 4);
+  assert.deepEqual(await rowIds(), labeled());
+  assert.equal((await page.getByRole('button', { name: 'Filters (1)' }).count()), 1);
+  await screenshot('filtered');
+
+  await page.getByRole('button', { name: 'Sort by ID' }).click();
+  await page.waitForFunction(() => document.querySelector('th[data-column="tasks:id"]')?.getAttribute('aria-sort') === 'ascending');
+  await page.getByRole('button', { name: 'Sort by ID' }).click();
+  await page.waitForFunction(() => document.querySelector('th[data-column="tasks:id"]')?.getAttribute('aria-sort') === 'descending');
+  assert.deepEqual(await rowIds(), [...labeled()].reverse());
+  const address = new URL(page.url());
+  assert.equal(address.searchParams.get('ordering'), '-tasks:id');
+  assert.match(address.searchParams.get('filters'), /total_annotations/);
+
+  await page.getByRole('button', { name: 'New tab' }).click();
+  await page.locator('.view-tab.active', { hasText: 'Tab 1' }).waitFor();
+  await page.getByRole('button', { name: 'Rename tab Tab 1' }).click();
+  await page.locator('dialog input[name=title]').fill('Labeled');
+  await page.locator('dialog').getByRole('button', { name: 'Save' }).click();
+  await page.locator('.view-tab.active', { hasText: 'Labeled' }).waitFor();
+  await screenshot('saved-tab');
+
+  await page.reload();
+  await page.locator('.view-tab.active', { hasText: 'Labeled' }).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('.task-row').length === 4);
+  assert.deepEqual(await rowIds(), [...labeled()].reverse(), 'still filtered and sorted after a reload');
+
+  const shared = await page.context().newPage();
+  await shared.goto(page.url());
+  await shared.waitForFunction(() => document.querySelectorAll('.task-row').length === 4);
+  await shared.close();
+  await page.goto(`/projects/${projectId}/data`);
+  await page.locator('.view-tab.active', { hasText: 'Labeled' }).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('.task-row').length === 4);
+  const views = await call('GET', `/api/dm/views/?project=${projectId}`);
+  assert.deepEqual(views.map((v) => v.data.title), ['Labeled']);
+  assert.deepEqual(views[0].data.ordering, ['-tasks:id']);
+});
+
+test('select three tasks across two pages and delete them', async () => {
+  // A second tab with no filter: all 40 tasks, 30 to a page.
+  await page.getByRole('button', { name: 'New tab' }).click();
+  await page.locator('.view-tab.active', { hasText: 'Tab 2' }).waitFor();
+  if (!(await page.locator('.filter-panel').count())) await page.getByRole('button', { name: /^Filters/ }).click();
+  await page.getByRole('button', { name: 'Clear all' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('.task-row').length === 30);
+  await page.getByRole('button', { name: 'Sort by ID' }).click();
+  await page.waitForFunction(() => document.querySelector('th[data-column="tasks:id"]')?.getAttribute('aria-sort') === 'ascending');
+  const chosen = [taskIds[5], taskIds[6], taskIds[35]];
+  await page.getByLabel(`Select task ${chosen[0]}`).check();
+  await page.getByLabel(`Select task ${chosen[1]}`).check();
+  await page.locator('.selected-count', { hasText: '2 selected' }).waitFor();
+  await page.getByRole('button', { name: 'Next ›' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('.task-row').length === 10);
+  await page.getByLabel(`Select task ${chosen[2]}`).check();
+  await page.locator('.selected-count', { hasText: '3 selected' }).waitFor();
+  await screenshot('selected');
+  await page.getByRole('button', { name: 'Actions ▾' }).click();
+  await page.getByRole('menuitem', { name: 'Delete tasks' }).click();
+  await page.locator('dialog').getByRole('button', { name: 'Delete tasks' }).click();
+  await page.locator('.toast', { hasText: 'Deleted 3 tasks' }).waitFor();
+  const left = await call('GET', `/api/tasks?project=${projectId}&page_size=100&include=id`);
+  assert.equal(left.total, 37);
+  const remaining = left.tasks.map((t) => t.id);
+  assert.ok(chosen.every((id) => !remaining.includes(id)), 'the three selected tasks are gone');
+  assert.deepEqual(taskIds.filter((id) => !chosen.includes(id)), remaining, 'no other task went');
+});
+
+test('delete the annotations of a selected task', async () => {
+  await page.goto(`/projects/${projectId}/data`);
+  await page.locator('.view-tab.active', { hasText: 'Labeled' }).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('.task-row').length === 4);
+  await page.getByLabel(`Select task ${taskIds[0]}`).check();
+  await page.getByRole('button', { name: 'Actions ▾' }).click();
+  await page.getByRole('menuitem', { name: 'Delete annotations' }).click();
+  await page.locator('dialog').getByRole('button', { name: 'Delete annotations' }).click();
+  await page.locator('.toast', { hasText: 'Deleted 1 annotations' }).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('.task-row').length === 3);
+  const task = await call('GET', `/api/tasks/${taskIds[0]}`);
+  assert.equal(task.total_annotations, 0);
+  assert.equal(task.is_labeled, false);
+});
+
+test('a bad filter in the address says what is wrong; the filter panel fits a phone', async () => {
+  const bad = encodeURIComponent(JSON.stringify({ conjunction: 'and', items: [
+    { filter: 'filter:tasks:data.text', operator: 'regex', type: 'String', value: '([' }] }));
+  const errors = consoleErrors.length;
+  await page.goto(`/projects/${projectId}/data?filters=${bad}`);
+  await page.locator('.inline-error', { hasText: 'invalid regular expression' }).waitFor();
+  consoleErrors.splice(errors); // the 400 of that request is expected
+  const phone = await page.context().newPage();
+  await phone.setViewportSize({ width: 390, height: 844 });
+  await phone.goto(`/projects/${projectId}/data`);
+  await phone.getByRole('button', { name: /^Filters/ }).click();
+  await phone.locator('.filter-row').first().waitFor();
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
+  await screenshot('phone-filters', phone);
+  await phone.close();
+});
+
+test('no console errors', () => {
+  assert.deepEqual(consoleErrors, []);
+});
