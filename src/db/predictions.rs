@@ -203,7 +203,7 @@ pub fn delete_of_tasks(conn: &Connection, task_ids: &[i64]) -> Result<u64, DbErr
         [&ids],
     )?;
     conn.execute(
-        "UPDATE tasks SET total_predictions = 0, predictions_score = NULL
+        "UPDATE tasks SET total_predictions = 0, predictions_score = NULL, model_versions = NULL
          WHERE id IN (SELECT value FROM json_each(?1))",
         [&ids],
     )?;

@@ -2,10 +2,10 @@
 //! `ORDER BY` with bound parameters, so filtering, counting and paging run inside SQLite on
 //! the task indexes and never load a task to look at it.
 //!
-//! Counters, `completed_at` and the prediction score are columns of `tasks`; facts with
-//! several values per task (annotators, model versions, results) are asked of their own
-//! table once per query (`t.id IN (SELECT task_id FROM annotations WHERE project_id = ? ...)`)
-//! rather than once per task. A negated condition keeps the tasks that have no value at
+//! Counters, `completed_at`, the prediction score, the annotators and the model versions are
+//! columns of `tasks`, held by indexes; results are asked of their own table once per query
+//! (`t.id IN (SELECT task_id FROM annotations WHERE project_id = ? ...)`) rather than once
+//! per task. A negated condition keeps the tasks that have no value at
 //! all, as Label Studio's (Django's) `exclude` does.
 
 use rusqlite::Connection;
@@ -34,8 +34,154 @@ pub struct Totals {
     pub predictions: i64,
 }
 
-/// Counts the tasks a query finds.
-pub fn totals(conn: &Connection, search: Search<'_>) -> Result<Totals, DbError> {
+/// A page of what a query finds, with the totals of everything it finds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Found {
+    pub totals: Totals,
+    /// Ids of the page's tasks, in the query's order.
+    pub page: Vec<i64>,
+}
+
+/// The tasks a query finds: their totals and the ids of one page. Two plans:
+///
+/// - a query over task facts (counters, labels, scores, annotators, ...) counts from
+///   indexes alone and pages either by walking the project in id order (stopping at the
+///   page's end) or by letting SQLite sort from an index;
+/// - a query that needs the task rows (data fields, storage file names, drafts) reads the
+///   project's rows once, in storage order, and keeps the matching ids (with their counters)
+///   to count and page from, instead of reading the rows a second time.
+pub fn find(
+    conn: &Connection,
+    search: Search<'_>,
+    limit: i64,
+    offset: i64,
+) -> Result<Found, DbError> {
+    if needs_rows(search) {
+        let matching = ordered_matches(conn, search)?;
+        let totals = Totals {
+            tasks: matching.len() as i64,
+            annotations: matching.iter().map(|m| m.1).sum(),
+            predictions: matching.iter().map(|m| m.2).sum(),
+        };
+        let page = matching
+            .iter()
+            .skip(usize::try_from(offset).unwrap_or(0))
+            .take(usize::try_from(limit).unwrap_or(0))
+            .map(|m| m.0)
+            .collect();
+        return Ok(Found { totals, page });
+    }
+    let totals = if asks_nothing(search.query) {
+        project_totals(conn, search.project_id)?
+    } else {
+        fact_totals(conn, search)?
+    };
+    let mut clause = where_clause(search);
+    let hint = if orders_by_id(search.query) {
+        " INDEXED BY tasks_project"
+    } else {
+        ""
+    };
+    clause.text = format!(
+        "SELECT t.id FROM tasks t{hint} WHERE {} ORDER BY {} LIMIT ? OFFSET ?",
+        clause.text,
+        order_by(search)
+    );
+    clause
+        .params
+        .extend([Bound::Integer(limit), Bound::Integer(offset)]);
+    Ok(Found {
+        totals,
+        page: collect_ids(conn, clause)?,
+    })
+}
+
+/// Ids of every task a query finds, in id order (what an action works on).
+pub fn all_ids(conn: &Connection, search: Search<'_>) -> Result<Vec<i64>, DbError> {
+    let by_id = TaskQuery {
+        ordering: None,
+        ..search.query.clone()
+    };
+    let search = Search {
+        query: &by_id,
+        ..search
+    };
+    if needs_rows(search) {
+        return Ok(ordered_matches(conn, search)?
+            .into_iter()
+            .map(|m| m.0)
+            .collect());
+    }
+    let mut clause = where_clause(search);
+    clause.text = format!(
+        "SELECT t.id FROM tasks t INDEXED BY tasks_project WHERE {} ORDER BY t.id",
+        clause.text
+    );
+    collect_ids(conn, clause)
+}
+
+/// (id, annotations, predictions) of every task a row-reading query finds, in its order,
+/// from one pass over the project's rows. The rows of a project lie between its first and
+/// last id, so the pass reads that stretch of the table in storage order rather than
+/// jumping from an index entry to each row.
+fn ordered_matches(conn: &Connection, search: Search<'_>) -> Result<Vec<(i64, i64, i64)>, DbError> {
+    let mut clause = Clause::default();
+    clause
+        .sql("SELECT t.id, t.total_annotations, t.total_predictions FROM tasks t NOT INDEXED")
+        .sql(" WHERE t.id BETWEEN (SELECT MIN(id) FROM tasks WHERE project_id = ")
+        .bind(Bound::Integer(search.project_id))
+        .sql(") AND (SELECT MAX(id) FROM tasks WHERE project_id = ")
+        .bind(Bound::Integer(search.project_id))
+        .sql(") AND ");
+    let rest = where_clause(search);
+    clause.text.push_str(&rest.text);
+    clause.params.extend(rest.params);
+    clause.text.push_str(" ORDER BY ");
+    clause.text.push_str(&order_by(search));
+    let mut stmt = conn.prepare_cached(&clause.text)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(clause.params), |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A query with no filter and no selection: the whole project.
+fn asks_nothing(query: &TaskQuery) -> bool {
+    query.filters.is_empty()
+        && !query.annotated_only
+        && matches!(&query.selection, Selection::All { excluded } if excluded.is_empty())
+}
+
+fn orders_by_id(query: &TaskQuery) -> bool {
+    query
+        .ordering
+        .as_ref()
+        .is_none_or(|o| o.column == Column::Id)
+}
+
+/// A whole project's totals, each from an index: tasks from (project, id), annotations by
+/// summing the counters of the annotated tasks only (a range of the facts index),
+/// predictions from their own project index.
+fn project_totals(conn: &Connection, project_id: i64) -> Result<Totals, DbError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT (SELECT COUNT(*) FROM tasks WHERE project_id = ?1),
+                    (SELECT COALESCE(SUM(total_annotations), 0) FROM tasks
+                     WHERE project_id = ?1 AND total_annotations > 0),
+                    (SELECT COUNT(*) FROM predictions WHERE project_id = ?1)",
+        )?
+        .query_row([project_id], |r| {
+            Ok(Totals {
+                tasks: r.get(0)?,
+                annotations: r.get(1)?,
+                predictions: r.get(2)?,
+            })
+        })?)
+}
+
+/// Totals of a query over task facts, counted from indexes (SQLite picks the facts index,
+/// or a narrower one the filters name).
+fn fact_totals(conn: &Connection, search: Search<'_>) -> Result<Totals, DbError> {
     let clause = where_clause(search);
     let sql = format!(
         "SELECT COUNT(*), COALESCE(SUM(t.total_annotations), 0), COALESCE(SUM(t.total_predictions), 0)
@@ -53,33 +199,33 @@ pub fn totals(conn: &Connection, search: Search<'_>) -> Result<Totals, DbError> 
         })?)
 }
 
-/// Ids of one page of the tasks a query finds, in its order.
-pub fn page_ids(
-    conn: &Connection,
-    search: Search<'_>,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<i64>, DbError> {
-    let mut clause = where_clause(search);
-    let order = order_by(search);
-    clause.text = format!(
-        "SELECT t.id FROM tasks t WHERE {} ORDER BY {order} LIMIT ? OFFSET ?",
-        clause.text
-    );
-    clause
-        .params
-        .extend([Bound::Integer(limit), Bound::Integer(offset)]);
-    collect_ids(conn, clause)
+/// Whether the query reads something the indexes do not hold (a data field, a storage file
+/// name, drafts, lead times), in a filter or the ordering.
+fn needs_rows(search: Search<'_>) -> bool {
+    let query = search.query;
+    let ordering = query.ordering.as_ref().map(|o| &o.column);
+    query
+        .filters
+        .iter()
+        .map(|f| &f.column)
+        .chain(ordering)
+        .any(|column| !is_fact(column) && !matches!(source(column, search), Source::Members { .. }))
 }
 
-/// Ids of every task a query finds, in id order (what an action works on).
-pub fn all_ids(conn: &Connection, search: Search<'_>) -> Result<Vec<i64>, DbError> {
-    let mut clause = where_clause(search);
-    clause.text = format!(
-        "SELECT t.id FROM tasks t WHERE {} ORDER BY t.id",
-        clause.text
-    );
-    collect_ids(conn, clause)
+/// Whether the facts index holds the column (the id is in every index).
+fn is_fact(column: &Column) -> bool {
+    matches!(
+        column,
+        Column::Id
+            | Column::CompletedAt
+            | Column::TotalAnnotations
+            | Column::CancelledAnnotations
+            | Column::TotalPredictions
+            | Column::IsLabeled
+            | Column::PredictionsScore
+            | Column::Annotators
+            | Column::PredictionsModelVersions
+    )
 }
 
 fn collect_ids(conn: &Connection, clause: Clause) -> Result<Vec<i64>, DbError> {
@@ -177,34 +323,55 @@ fn ids_json(ids: &[i64]) -> String {
 /// Where a column's value comes from.
 enum Source {
     /// One value per task, from an SQL expression over `t`.
-    Value {
-        expr: String,
-        /// The column can be NULL (so ordering puts NULLs last, and `empty` asks for them).
-        nullable: bool,
-        /// A count: Label Studio reads `empty` as "is zero".
-        counter: bool,
-    },
+    Value(ValueColumn),
     /// Several values per task, in another table of the project.
     Members {
         table: &'static str,
         member: &'static str,
     },
+    /// Several values per task, kept in a task column between unit separators (char 31).
+    Delimited { expr: &'static str },
+}
+
+/// The separator of a [`Source::Delimited`] column's values.
+const UNIT_SEPARATOR: char = '\u{1f}';
+
+/// A column with one value per task.
+struct ValueColumn {
+    expr: String,
+    /// The column can be NULL (so ordering puts NULLs last, and `empty` asks for them).
+    nullable: bool,
+    /// A count: Label Studio reads `empty` as "is zero".
+    counter: bool,
+    /// The value can be text, and an empty text is empty too.
+    text: bool,
 }
 
 fn value(expr: impl Into<String>, nullable: bool) -> Source {
-    Source::Value {
+    Source::Value(ValueColumn {
         expr: expr.into(),
         nullable,
         counter: false,
-    }
+        text: false,
+    })
+}
+
+fn text(expr: impl Into<String>) -> Source {
+    Source::Value(ValueColumn {
+        expr: expr.into(),
+        nullable: true,
+        counter: false,
+        text: true,
+    })
 }
 
 fn counter(expr: &str) -> Source {
-    Source::Value {
+    Source::Value(ValueColumn {
         expr: expr.to_owned(),
         nullable: false,
         counter: true,
-    }
+        text: false,
+    })
 }
 
 fn source(column: &Column, search: Search<'_>) -> Source {
@@ -220,11 +387,8 @@ fn source(column: &Column, search: Search<'_>) -> Source {
         Column::IsLabeled => value("t.is_labeled", false),
         Column::PredictionsScore => value("t.predictions_score", true),
         Column::UpdatedBy => value("t.updated_by", true),
-        Column::StorageFilename => value(
-            "(SELECT l.key FROM task_links l WHERE l.task_id = t.id)",
-            true,
-        ),
-        Column::FileUpload => value("NULL", true),
+        Column::StorageFilename => text("(SELECT l.key FROM task_links l WHERE l.task_id = t.id)"),
+        Column::FileUpload => text("NULL"),
         Column::AvgLeadTime => value(
             "(SELECT AVG(a.lead_time) FROM annotations a WHERE a.task_id = t.id)",
             true,
@@ -237,22 +401,24 @@ fn source(column: &Column, search: Search<'_>) -> Source {
             "EXISTS (SELECT 1 FROM annotations a WHERE a.task_id = t.id AND a.ground_truth)",
             false,
         ),
-        Column::Annotators => Source::Members {
-            table: "annotations",
-            member: "completed_by",
+        Column::Annotators => Source::Delimited {
+            expr: "t.annotators",
         },
         Column::AnnotationsResults => Source::Members {
             table: "annotations",
             member: "result",
         },
-        Column::PredictionsModelVersions => Source::Members {
-            table: "predictions",
-            member: "model_version",
+        Column::PredictionsModelVersions => Source::Delimited {
+            expr: "t.model_versions",
         },
         Column::PredictionsResults => Source::Members {
             table: "predictions",
             member: "result",
         },
+        Column::Data {
+            field,
+            kind: kind @ Kind::String,
+        } => text(data_expr(field, *kind, search)),
         Column::Data { field, kind } => value(data_expr(field, *kind, search), true),
     }
 }
@@ -274,34 +440,113 @@ fn data_expr(field: &str, kind: Kind, search: Search<'_>) -> String {
 }
 
 fn filter_sql(clause: &mut Clause, search: Search<'_>, filter: &Filter) {
+    if let Column::Data {
+        kind: Kind::String, ..
+    } = &filter.column
+    {
+        raw_text_prefilter(clause, &filter.condition);
+    }
     match source(&filter.column, search) {
-        Source::Value {
-            expr,
-            nullable,
-            counter,
-        } => value_condition(clause, &expr, nullable, counter, &filter.condition),
+        Source::Value(column) => value_condition(clause, &column, &filter.condition),
         Source::Members { table, member } => {
             member_condition(clause, search.project_id, table, member, &filter.condition)
+        }
+        Source::Delimited { expr } => delimited_condition(clause, expr, &filter.condition),
+    }
+}
+
+/// A condition on a delimited column: `contains` finds a whole value (a user id, a model
+/// version), never a part of one.
+fn delimited_condition(clause: &mut Clause, expr: &str, condition: &Condition) {
+    match condition {
+        Condition::Contains { values, negated } => {
+            // Spelled out for the positive case so that SQLite takes the partial index.
+            if !negated {
+                clause.sql(expr).sql(" IS NOT NULL AND ");
+            }
+            negated_if(clause, *negated, |c| {
+                for (i, value) in values.iter().enumerate() {
+                    if i > 0 {
+                        c.sql(" OR ");
+                    }
+                    let member = match value {
+                        Scalar::Number(n) => format!("{}", *n as i64),
+                        Scalar::Text(text) => text.clone(),
+                        Scalar::Bool(b) => b.to_string(),
+                    };
+                    c.sql("instr(")
+                        .sql(expr)
+                        .sql(", ")
+                        .bind(Bound::Text(format!(
+                            "{UNIT_SEPARATOR}{member}{UNIT_SEPARATOR}"
+                        )))
+                        .sql(") > 0");
+                }
+            });
+        }
+        Condition::Empty(true) => {
+            clause.sql(expr).sql(" IS NULL");
+        }
+        Condition::Empty(false) => {
+            clause.sql(expr).sql(" IS NOT NULL");
+        }
+        // The parser gives list columns no other operator.
+        _ => {
+            clause.sql("0");
         }
     }
 }
 
+/// A cheap test on the stored JSON text that every task a text condition on a data field
+/// finds passes: the JSON is parsed only for the few tasks whose text holds the words at
+/// all. Stored data is written by serde_json, which escapes only `"`, `\` and control
+/// characters; a value with none of them appears in the text as it is.
+fn raw_text_prefilter(clause: &mut Clause, condition: &Condition) {
+    let plain = |text: &str| {
+        !text
+            .chars()
+            .any(|c| c == '"' || c == '\\' || c.is_control())
+    };
+    match condition {
+        Condition::Contains {
+            values,
+            negated: false,
+        } => match values.as_slice() {
+            [Scalar::Text(text)] if plain(text) => {
+                clause
+                    .sql("t.data LIKE ")
+                    .bind(Bound::Text(like_pattern(&Scalar::Text(text.clone()))))
+                    .sql(" ESCAPE '\\' AND ");
+            }
+            _ => {}
+        },
+        Condition::Compare(Comparison::Equal, Scalar::Text(text)) if plain(text) => {
+            clause
+                .sql("instr(t.data, ")
+                .bind(Bound::Text(format!("\"{text}\"")))
+                .sql(") > 0 AND ");
+        }
+        _ => {}
+    }
+}
+
 /// `NOT COALESCE(cond, 0)`: the negation that keeps tasks without a value.
-fn negated(clause: &mut Clause, negate: bool, inner: impl FnOnce(&mut Clause)) {
+fn negated_if(clause: &mut Clause, negate: bool, inner: impl FnOnce(&mut Clause)) {
     clause.sql(if negate { "NOT COALESCE(" } else { "(" });
     inner(clause);
     clause.sql(if negate { ", 0)" } else { ")" });
 }
 
-fn value_condition(
-    clause: &mut Clause,
-    expr: &str,
-    nullable: bool,
-    counter: bool,
-    condition: &Condition,
-) {
+fn value_condition(clause: &mut Clause, value: &ValueColumn, condition: &Condition) {
+    let ValueColumn {
+        expr,
+        nullable,
+        counter,
+        text,
+    } = value;
+    let (expr, nullable, counter, text) = (expr.as_str(), *nullable, *counter, *text);
     match condition {
-        Condition::Compare(Comparison::NotEqual, value) => negated(clause, true, |c| {
+        Condition::Compare(Comparison::NotEqual, value) => negated_if(clause, true, |c| {
             c.sql(expr).sql(" = ").bind(bound(value));
         }),
         Condition::Compare(comparison, value) => {
@@ -318,7 +563,7 @@ fn value_condition(
             min,
             max,
             negated: negate,
-        } => negated(clause, *negate, |c| {
+        } => negated_if(clause, *negate, |c| {
             c.sql(expr)
                 .sql(" BETWEEN ")
                 .bind(bound(min))
@@ -328,7 +573,7 @@ fn value_condition(
         Condition::OneOf {
             values,
             negated: negate,
-        } => negated(clause, *negate, |c| {
+        } => negated_if(clause, *negate, |c| {
             c.sql(expr)
                 .sql(" IN (")
                 .bind_list(values.iter().map(bound))
@@ -337,7 +582,7 @@ fn value_condition(
         Condition::Contains {
             values,
             negated: negate,
-        } => negated(clause, *negate, |c| {
+        } => negated_if(clause, *negate, |c| {
             for (i, value) in values.iter().enumerate() {
                 if i > 0 {
                     c.sql(" OR ");
@@ -363,16 +608,17 @@ fn value_condition(
                 .sql(" AS TEXT))");
         }
         Condition::Empty(empty) => {
-            let test = if counter {
-                format!("{expr} = 0")
-            } else if nullable {
-                format!("({expr} IS NULL OR {expr} = '')")
-            } else {
-                "0".to_owned()
+            // Plain tests (no NOT COALESCE) so that SQLite can answer them from an index.
+            let test = match (counter, nullable, *empty) {
+                (true, _, true) => format!("{expr} = 0"),
+                (true, _, false) => format!("{expr} <> 0"),
+                (false, false, empty) => (if empty { "0" } else { "1" }).to_owned(),
+                (false, true, true) if text => format!("({expr} IS NULL OR {expr} = '')"),
+                (false, true, false) if text => format!("({expr} IS NOT NULL AND {expr} <> '')"),
+                (false, true, true) => format!("{expr} IS NULL"),
+                (false, true, false) => format!("{expr} IS NOT NULL"),
             };
-            negated(clause, !empty, |c| {
-                c.sql(&test);
-            });
+            clause.sql(&test);
         }
     }
 }
@@ -470,18 +716,21 @@ fn order_by(search: Search<'_>) -> String {
         return format!("t.id{direction}");
     }
     let (expr, nullable) = match source(&ordering.column, search) {
-        Source::Value { expr, nullable, .. } => (expr, nullable),
+        Source::Value(column) => (column.expr, column.nullable),
         Source::Members { table, member } => (
             format!("(SELECT MIN(m.{member}) FROM {table} m WHERE m.task_id = t.id)"),
             true,
         ),
+        Source::Delimited { expr } => (expr.to_owned(), true),
     };
-    let nulls_last = if nullable {
-        format!("{expr} IS NULL, ")
+    // NULLs sort first in SQLite: a descending order already has them last (and can walk
+    // an index backwards); an ascending one says so.
+    let nulls_last = if nullable && !ordering.descending {
+        " NULLS LAST"
     } else {
-        String::new()
+        ""
     };
-    format!("{nulls_last}{expr}{direction}, t.id{direction}")
+    format!("{expr}{direction}{nulls_last}, t.id{direction}")
 }
 
 #[cfg(test)]
@@ -519,6 +768,46 @@ mod tests {
         assert!(!clause.text.contains("DROP"), "{}", clause.text);
         assert!(clause.text.contains("'$.\"it''s\"'"), "{}", clause.text);
         assert!(clause.text.contains(" OR "), "{}", clause.text);
-        assert_eq!(clause.params.len(), 3);
+        // The project, then each text test twice: on the raw JSON, then on the field.
+        assert_eq!(clause.params.len(), 5);
+    }
+
+    /// Counting what a filter on task facts finds reads an index alone, never task rows.
+    #[test]
+    fn fact_filters_are_counted_from_indexes() {
+        let conn = crate::db::memory();
+        for (column, operator, kind, value) in [
+            ("total_annotations", "greater", "Number", json!(0)),
+            ("completed_at", "empty", "Datetime", json!(false)),
+            ("is_labeled", "equal", "Boolean", json!(false)),
+            ("predictions_score", "greater", "Number", json!(0.5)),
+            ("annotators", "contains", "List", json!(1)),
+            ("predictions_model_versions", "contains", "List", json!(["v1"])),
+        ] {
+            let q = query(json!({"filters": {"conjunction": "and", "items": [
+                {"filter": format!("filter:tasks:{column}"), "operator": operator, "type": kind, "value": value}]}}));
+            let search = Search {
+                project_id: 1,
+                query: &q,
+                undefined_alias: None,
+            };
+            assert!(!needs_rows(search), "{column}");
+            let clause = where_clause(search);
+            let sql = format!(
+                "EXPLAIN QUERY PLAN SELECT COUNT(*), SUM(t.total_annotations), SUM(t.total_predictions) FROM tasks t WHERE {}",
+                clause.text
+            );
+            let plan: Vec<String> = conn
+                .prepare(&sql)
+                .unwrap()
+                .query_map(rusqlite::params_from_iter(clause.params), |r| r.get(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(
+                plan.iter().all(|step| step.contains("COVERING INDEX")),
+                "{column}: {plan:?}"
+            );
+        }
     }
 }

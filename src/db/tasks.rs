@@ -269,6 +269,8 @@ pub fn refresh_counters(
             is_labeled = done.n >= overlap,
             completed_at = CASE WHEN done.n >= overlap THEN
                 (SELECT created_at FROM annotations WHERE task_id = ?1 ORDER BY id DESC LIMIT 1) END,
+            annotators = (SELECT char(31) || group_concat(v, char(31)) || char(31)
+                          FROM (SELECT DISTINCT completed_by AS v FROM annotations WHERE task_id = ?1 ORDER BY v)),
             updated_by = COALESCE(?2, updated_by),
             updated_at = ?3
          FROM (SELECT COALESCE(SUM(was_cancelled = 0), 0) AS n,
@@ -291,7 +293,9 @@ pub fn refresh_prediction_counters(conn: &Connection, task_id: i64) -> Result<()
     let sql = format!(
         "UPDATE tasks SET
             total_predictions = (SELECT COUNT(*) FROM predictions WHERE task_id = tasks.id),
-            predictions_score = {}
+            predictions_score = {},
+            model_versions = (SELECT char(31) || group_concat(v, char(31)) || char(31)
+                              FROM (SELECT DISTINCT model_version AS v FROM predictions WHERE task_id = tasks.id ORDER BY v))
          WHERE id = ?1",
         SCORE_OF_TASK.replace("{task}", "tasks")
     );

@@ -2,6 +2,7 @@
 //! selection and views), one task, create, update, delete.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix_web::{HttpResponse, web};
 use bytes::Bytes;
@@ -157,13 +158,15 @@ async fn list(
                 query: &searched,
                 undefined_alias: data_key.as_deref(),
             };
-            let totals = task_search::totals(conn, search)?;
-            let ids = task_search::page_ids(conn, search, page.size, page.offset())?;
+            let started = Instant::now();
+            let found = task_search::find(conn, search, page.size, page.offset())?;
+            let search_time = started.elapsed();
             let resolvable = resolvable_of(conn, project_id)?;
-            Ok(Some((data_key, totals, ids, resolvable)))
+            Ok(Some((data_key, found, resolvable, search_time)))
         })
         .await?;
-    let (data_key, totals, ids, resolvable) = found.ok_or(ApiError::NotFound)?;
+    let (data_key, task_search::Found { totals, page: ids }, resolvable, search_time) =
+        found.ok_or(ApiError::NotFound)?;
     page.check_exists(totals.tasks)?;
     let include = query.include.as_deref().map(|list| {
         list.split(',')
@@ -188,17 +191,25 @@ async fn list(
         totals.annotations, totals.predictions, totals.tasks
     );
     let mut chunks: Vec<Vec<i64>> = ids.chunks(CHUNK).map(<[i64]>::to_vec).collect();
+    let rendered = Instant::now();
     let first = if chunks.is_empty() {
         Vec::new()
     } else {
         render_chunk(&state, chunks.remove(0), &rendering).await?
     };
+    // Where the time went, for browsers' developer tools and benchmarks.
+    let timing = format!(
+        "search;dur={:.1}, rows;dur={:.1}",
+        search_time.as_secs_f64() * 1e3,
+        rendered.elapsed().as_secs_f64() * 1e3
+    );
     let mut body = head.into_bytes();
     body.extend_from_slice(&first);
     if chunks.is_empty() {
         body.extend_from_slice(b"]}");
         return Ok(HttpResponse::Ok()
             .content_type("application/json")
+            .insert_header(("Server-Timing", timing))
             .body(body));
     }
     // The first chunk is rendered: errors so far were answered with a status. The rest
@@ -216,6 +227,7 @@ async fn list(
     let body_stream = stream::once(async move { Ok(Bytes::from(body)) }).chain(rest);
     Ok(HttpResponse::Ok()
         .content_type("application/json")
+        .insert_header(("Server-Timing", timing))
         .streaming(body_stream))
 }
 

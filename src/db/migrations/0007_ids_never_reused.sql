@@ -43,9 +43,10 @@ ALTER TABLE projects_new RENAME TO projects;
 
 -- completed_at: when a labeled task got its newest annotation (Label Studio's definition),
 -- NULL until it is labeled. predictions_score: the mean score of its predictions of the
--- project's model version (of all of them while the project names none). Both kept current
--- by the writes that change them, so filters and ordering read a column instead of
--- aggregating per task.
+-- project's model version (of all of them while the project names none). annotators and
+-- model_versions: who annotated it and which model versions predicted it, each value
+-- between unit separators (char 31), NULL for none. All kept current by the writes that
+-- change them, so filters and ordering read a column instead of aggregating per task.
 CREATE TABLE tasks_new (
     id                    INTEGER PRIMARY KEY AUTOINCREMENT,
     project_id            INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
@@ -60,13 +61,15 @@ CREATE TABLE tasks_new (
     total_predictions     INTEGER NOT NULL DEFAULT 0,
     completed_at          TEXT,
     predictions_score     REAL,
+    annotators            TEXT,
+    model_versions        TEXT,
     updated_by            INTEGER REFERENCES users(id) ON DELETE SET NULL,
     created_at            TEXT NOT NULL,
     updated_at            TEXT NOT NULL
 );
 INSERT INTO tasks_new (id, project_id, data, meta, inner_id, overlap, is_labeled, allow_skip,
         total_annotations, cancelled_annotations, total_predictions, completed_at,
-        predictions_score, updated_by, created_at, updated_at)
+        predictions_score, annotators, model_versions, updated_by, created_at, updated_at)
     SELECT t.id, t.project_id, t.data, t.meta, t.inner_id, t.overlap, t.is_labeled, t.allow_skip,
         t.total_annotations, t.cancelled_annotations, t.total_predictions,
         CASE WHEN t.is_labeled THEN (SELECT a.created_at FROM annotations a
@@ -74,15 +77,30 @@ INSERT INTO tasks_new (id, project_id, data, meta, inner_id, overlap, is_labeled
         (SELECT AVG(p.score) FROM predictions p, projects j
          WHERE p.task_id = t.id AND j.id = t.project_id
            AND COALESCE(json_extract(j.options, '$.model_version'), '') IN ('', p.model_version)),
+        (SELECT char(31) || group_concat(v, char(31)) || char(31)
+         FROM (SELECT DISTINCT a.completed_by AS v FROM annotations a WHERE a.task_id = t.id ORDER BY v)),
+        (SELECT char(31) || group_concat(v, char(31)) || char(31)
+         FROM (SELECT DISTINCT p.model_version AS v FROM predictions p WHERE p.task_id = t.id ORDER BY v)),
         t.updated_by, t.created_at, t.updated_at
     FROM tasks t;
 DROP TABLE tasks;
 ALTER TABLE tasks_new RENAME TO tasks;
 CREATE INDEX tasks_project ON tasks(project_id, id);
-CREATE INDEX tasks_project_counters
-    ON tasks(project_id, total_annotations, cancelled_annotations, total_predictions);
--- Partial: a task enters it only once labeled, so a sync inserting fresh tasks pays nothing.
-CREATE INDEX tasks_completed ON tasks(project_id, completed_at) WHERE completed_at IS NOT NULL;
+-- The facts of a task the Data Manager filters on most, so a filter or a count over them
+-- reads this narrow index alone, never the task rows and their data. The counters come
+-- first: the project's counters and "has annotations" are range scans of it.
+CREATE INDEX tasks_facts ON tasks(project_id, total_annotations, cancelled_annotations,
+    total_predictions, is_labeled, predictions_score, completed_at);
+-- Partial indexes: a task enters them only once labeled, annotated or predicted, so a sync
+-- inserting fresh tasks pays nothing for them. Each holds the counters a count sums.
+CREATE INDEX tasks_completed ON tasks(project_id, completed_at, total_annotations,
+    total_predictions) WHERE completed_at IS NOT NULL;
+CREATE INDEX tasks_scored ON tasks(project_id, predictions_score, total_annotations,
+    total_predictions) WHERE predictions_score IS NOT NULL;
+CREATE INDEX tasks_annotators ON tasks(project_id, annotators, total_annotations,
+    total_predictions) WHERE annotators IS NOT NULL;
+CREATE INDEX tasks_model_versions ON tasks(project_id, model_versions, total_annotations,
+    total_predictions) WHERE model_versions IS NOT NULL;
 
 CREATE TABLE annotations_new (
     id                INTEGER PRIMARY KEY AUTOINCREMENT,
