@@ -88,12 +88,10 @@ pub fn of_tasks(
          ORDER BY id"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut by_task: std::collections::HashMap<i64, Vec<AnnotationRow>> = Default::default();
-    for row in stmt.query_map([serde_json::to_string(task_ids)?], from_row)? {
-        let row = row?;
-        by_task.entry(row.task_id).or_default().push(row);
-    }
-    Ok(by_task)
+    super::group_by_task(
+        stmt.query_map([serde_json::to_string(task_ids)?], from_row)?,
+        |row| row.task_id,
+    )
 }
 
 /// Ids of a project's annotations after `after_id`, in id order (export sync pages).

@@ -110,12 +110,10 @@ pub fn of_tasks_by(
          WHERE task_id IN (SELECT value FROM json_each(?1)) AND user_id = ?2 ORDER BY id"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut by_task: HashMap<i64, Vec<DraftRow>> = HashMap::new();
-    for row in stmt.query_map(params![serde_json::to_string(task_ids)?, user_id], from_row)? {
-        let row = row?;
-        by_task.entry(row.task_id).or_default().push(row);
-    }
-    Ok(by_task)
+    super::group_by_task(
+        stmt.query_map(params![serde_json::to_string(task_ids)?, user_id], from_row)?,
+        |row| row.task_id,
+    )
 }
 
 /// Changes a draft; `false` when it does not exist.

@@ -144,6 +144,19 @@ fn configure_connection(conn: &mut Connection) -> Result<(), rusqlite::Error> {
     functions::register(conn)
 }
 
+/// Rows grouped by the task they belong to, each group in the order the query gave them.
+fn group_by_task<T>(
+    rows: impl Iterator<Item = rusqlite::Result<T>>,
+    task_of: fn(&T) -> i64,
+) -> Result<std::collections::HashMap<i64, Vec<T>>, DbError> {
+    let mut groups: std::collections::HashMap<i64, Vec<T>> = Default::default();
+    for row in rows {
+        let row = row?;
+        groups.entry(task_of(&row)).or_default().push(row);
+    }
+    Ok(groups)
+}
+
 /// Reads a JSON text column into a value (`{}` when the column is empty).
 pub fn json_column(text: &str) -> Result<serde_json::Value, DbError> {
     if text.is_empty() {

@@ -293,6 +293,17 @@ pub fn delete(conn: &Connection, id: i64) -> Result<bool, DbError> {
     Ok(conn.execute("DELETE FROM projects WHERE id = ?1", [id])? > 0)
 }
 
+/// Who imported tasks of a project are credited to when they name no one (the project's
+/// creator, else the first user), and the project's labeling config.
+pub fn import_defaults(conn: &Connection, project_id: i64) -> Result<(i64, String), DbError> {
+    Ok(conn.query_row(
+        "SELECT COALESCE((SELECT created_by FROM projects WHERE id = ?1), (SELECT MIN(id) FROM users), 0),
+                COALESCE((SELECT label_config FROM projects WHERE id = ?1), '')",
+        [project_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}
+
 /// Reserves `count` consecutive inner ids and returns the first.
 pub fn reserve_inner_ids(conn: &Connection, project_id: i64, count: i64) -> Result<i64, DbError> {
     Ok(conn.query_row(

@@ -782,7 +782,12 @@ mod tests {
             ("is_labeled", "equal", "Boolean", json!(false)),
             ("predictions_score", "greater", "Number", json!(0.5)),
             ("annotators", "contains", "List", json!(1)),
-            ("predictions_model_versions", "contains", "List", json!(["v1"])),
+            (
+                "predictions_model_versions",
+                "contains",
+                "List",
+                json!(["v1"]),
+            ),
         ] {
             let q = query(json!({"filters": {"conjunction": "and", "items": [
                 {"filter": format!("filter:tasks:{column}"), "operator": operator, "type": kind, "value": value}]}}));

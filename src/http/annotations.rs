@@ -108,9 +108,7 @@ async fn update(
         .db
         .write(move |tx| annotations::change(tx, id, user_id, &fields, &crate::time::now_iso()))
         .await?;
-    if !found {
-        return Err(ApiError::NotFound);
-    }
+    super::found(found)?;
     state.exports.poke();
     Ok(HttpResponse::Ok().json(load(&state, id).await?))
 }
@@ -126,9 +124,7 @@ async fn delete(
         .db
         .write(move |tx| annotations::remove(tx, id, user_id, &crate::time::now_iso()))
         .await?;
-    if !found {
-        return Err(ApiError::NotFound);
-    }
+    super::found(found)?;
     state.exports.poke();
     Ok(HttpResponse::NoContent().finish())
 }

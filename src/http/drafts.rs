@@ -155,9 +155,7 @@ async fn update(
         .db
         .write(move |tx| drafts::update(tx, id, &fields, &crate::time::now_iso()))
         .await?;
-    if !found {
-        return Err(ApiError::NotFound);
-    }
+    super::found(found)?;
     Ok(HttpResponse::Ok().json(load(&state, id).await?))
 }
 
@@ -166,10 +164,5 @@ async fn delete(
     _member: Member,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    if state.db.write(move |tx| drafts::delete(tx, id)).await? {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(ApiError::NotFound)
-    }
+    super::delete_row(&state, id.into_inner(), drafts::delete).await
 }

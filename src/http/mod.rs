@@ -91,6 +91,28 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
 
+/// `DELETE` of one row by id: 204 when `delete` removed it, 404 when there was none.
+async fn delete_row(
+    state: &State,
+    id: i64,
+    delete: fn(&rusqlite::Connection, i64) -> Result<bool, crate::db::DbError>,
+) -> Result<HttpResponse, ApiError> {
+    if state.db.write(move |tx| delete(tx, id)).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// 404 unless the row a write meant to change was there.
+fn found(found: bool) -> Result<(), ApiError> {
+    if found {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
 type State = web::Data<AppState>;
 
 /// Parses a JSON request body into an object; an empty body is an empty object.

@@ -148,9 +148,7 @@ async fn update(
         .db
         .write(move |tx| predictions::update(tx, id, &changes, &crate::time::now_iso()))
         .await?;
-    if !found {
-        return Err(ApiError::NotFound);
-    }
+    super::found(found)?;
     Ok(HttpResponse::Ok().json(load(&state, id).await?))
 }
 
@@ -191,16 +189,7 @@ async fn delete(
     _member: Member,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    if state
-        .db
-        .write(move |tx| predictions::delete(tx, id))
-        .await?
-    {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(ApiError::NotFound)
-    }
+    super::delete_row(&state, id.into_inner(), predictions::delete).await
 }
 
 /// `POST /api/projects/<id>/import/predictions`: a list of `{"task", "result", ...}`, all

@@ -205,9 +205,7 @@ async fn update(
             Ok(true)
         })
         .await?;
-    if !found {
-        return Err(ApiError::NotFound);
-    }
+    super::found(found)?;
     Ok(HttpResponse::Ok().json(load(&state, id).await?))
 }
 
@@ -216,12 +214,7 @@ async fn delete(
     _member: Member,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    if state.db.write(move |tx| projects::delete(tx, id)).await? {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(ApiError::NotFound)
-    }
+    super::delete_row(&state, id.into_inner(), projects::delete).await
 }
 
 /// Project fields present in a request body, checked.
@@ -332,15 +325,21 @@ async fn import_tasks(
 ) -> Result<HttpResponse, ApiError> {
     let started = Instant::now();
     let project_id = id.into_inner();
+    let config = state
+        .db
+        .call(move |conn| projects::label_config(conn, project_id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let reader = task_file::Reader::new(member.user_id(), &config);
     let tasks = if is_multipart(&req) {
-        parse_uploaded_files(Multipart::new(req.headers(), payload), member.user_id()).await?
+        parse_uploaded_files(Multipart::new(req.headers(), payload), &reader).await?
     } else {
         let body = payload
             .to_bytes_limited(IMPORT_LIMIT)
             .await
             .map_err(|_| too_large())?
             .map_err(|err| ApiError::Parse(err.to_string()))?;
-        parse_import_body(&body, member.user_id())?
+        parse_import_body(&body, &reader)?
     };
     let count = tasks.len();
     let outcome = state
@@ -399,7 +398,10 @@ fn is_multipart(req: &HttpRequest) -> bool {
 /// The tasks of uploaded files (Label Studio's file upload import): each file is a JSON
 /// object, a JSON array or JSON Lines, parsed by the same rules as storage task files.
 /// Nothing is imported unless every file is valid.
-async fn parse_uploaded_files(mut form: Multipart, author: i64) -> Result<Vec<NewTask>, ApiError> {
+async fn parse_uploaded_files(
+    mut form: Multipart,
+    reader: &task_file::Reader,
+) -> Result<Vec<NewTask>, ApiError> {
     let mut tasks = Vec::new();
     let mut received = 0usize;
     let mut files = 0usize;
@@ -426,7 +428,7 @@ async fn parse_uploaded_files(mut form: Multipart, author: i64) -> Result<Vec<Ne
             .map_err(|err| ApiError::invalid(format!("{name}: {err}")))?;
         for task in parsed {
             tasks.push(
-                task.into_new_task(author, None)
+                task.into_new_task(reader, None)
                     .map_err(|err| ApiError::invalid(format!("{name}: {err}")))?,
             );
         }
@@ -445,7 +447,7 @@ async fn parse_uploaded_files(mut form: Multipart, author: i64) -> Result<Vec<Ne
 }
 
 /// The tasks of an import request body (one task object or a list).
-fn parse_import_body(body: &[u8], author: i64) -> Result<Vec<NewTask>, ApiError> {
+fn parse_import_body(body: &[u8], reader: &task_file::Reader) -> Result<Vec<NewTask>, ApiError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|err| ApiError::Parse(format!("JSON parse error - {err}")))?;
     let items = match value {
@@ -467,7 +469,7 @@ fn parse_import_body(body: &[u8], author: i64) -> Result<Vec<NewTask>, ApiError>
         .enumerate()
         .map(|(index, item)| {
             task_file::task_from_value(item, None)
-                .and_then(|task| task.into_new_task(author, None))
+                .and_then(|task| task.into_new_task(reader, None))
                 .map_err(|err| ApiError::invalid(format!("Task {index}: {err}")))
         })
         .collect()

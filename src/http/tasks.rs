@@ -491,9 +491,7 @@ async fn update(
             Ok(true)
         })
         .await?;
-    if !found {
-        return Err(ApiError::NotFound);
-    }
+    super::found(found)?;
     Ok(HttpResponse::Ok().json(load_detail(&state, id, true, member.user_id()).await?))
 }
 
@@ -515,9 +513,7 @@ async fn delete(
             Ok(true)
         })
         .await?;
-    if !deleted {
-        return Err(ApiError::NotFound);
-    }
+    super::found(deleted)?;
     state.exports.poke();
     Ok(HttpResponse::NoContent().finish())
 }

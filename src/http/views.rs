@@ -163,12 +163,7 @@ async fn delete(
     _member: Member,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    if state.db.write(move |tx| views::delete(tx, id)).await? {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(ApiError::NotFound)
-    }
+    super::delete_row(&state, id.into_inner(), views::delete).await
 }
 
 /// `DELETE /api/dm/views/reset/`: every view of the project (`project` in the body or the

@@ -103,7 +103,7 @@ pub async fn import(
         db: db.clone(),
         storage_id: storage.id,
         project_id: storage.project_id,
-        author: default_author(db, storage.project_id).await?,
+        reader: reader_for(db, storage.project_id).await?,
         provider: provider.clone(),
         progress: progress.clone(),
         known: KnownKeys::Nothing,
@@ -219,8 +219,8 @@ struct ImportContext {
     db: Db,
     storage_id: i64,
     project_id: i64,
-    /// Credited with imported annotations that name no author.
-    author: i64,
+    /// Reads task files into rows (authors, prediction regions).
+    reader: task_file::Reader,
     provider: Arc<dyn Storage>,
     progress: Arc<Progress>,
     known: KnownKeys,
@@ -332,7 +332,7 @@ impl ImportContext {
                 tasks
                     .into_iter()
                     .map(|task| {
-                        task.into_new_task(self.author, Some((self.storage_id, key.to_owned())))
+                        task.into_new_task(&self.reader, Some((self.storage_id, key.to_owned())))
                     })
                     .collect()
             })
@@ -428,16 +428,12 @@ enum FileError {
     Invalid(String),
 }
 
-/// The user credited with imported annotations: the project's creator, else the first user.
-async fn default_author(db: &Db, project_id: i64) -> Result<i64, DbError> {
-    db.call(move |conn| {
-        Ok(conn.query_row(
-            "SELECT COALESCE((SELECT created_by FROM projects WHERE id = ?1), (SELECT MIN(id) FROM users), 0)",
-            [project_id],
-            |r| r.get(0),
-        )?)
-    })
-    .await
+/// How the project's task files are read: its importer and its labeling config.
+async fn reader_for(db: &Db, project_id: i64) -> Result<task_file::Reader, DbError> {
+    let (author, config) = db
+        .call(move |conn| crate::db::projects::import_defaults(conn, project_id))
+        .await?;
+    Ok(task_file::Reader::new(author, &config))
 }
 
 #[cfg(test)]

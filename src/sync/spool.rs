@@ -73,13 +73,17 @@ pub(super) async fn import(
     file: std::fs::File,
     report: &mut ImportReport,
 ) -> Result<Result<(), String>, SyncError> {
-    let (author, storage_id, project_id) = (context.author, context.storage_id, context.project_id);
+    let (storage_id, project_id) = (context.storage_id, context.project_id);
     let link = move |key: &str| Some((storage_id, key.to_owned()));
     let checked = {
-        let (file, key) = (clone_at_start(&file)?, key.to_owned());
+        let (file, key, reader) = (
+            clone_at_start(&file)?,
+            key.to_owned(),
+            context.reader.clone(),
+        );
         tokio::task::spawn_blocking(move || {
             for_each_task(BufReader::new(file), |task| {
-                task.into_new_task(author, link(&key)).map(drop)
+                task.into_new_task(&reader, link(&key)).map(drop)
             })
         })
         .await
@@ -90,11 +94,15 @@ pub(super) async fn import(
     }
     let (sender, mut batches) = tokio::sync::mpsc::channel::<Vec<NewTask>>(1);
     let parser = {
-        let (file, key) = (clone_at_start(&file)?, key.to_owned());
+        let (file, key, reader) = (
+            clone_at_start(&file)?,
+            key.to_owned(),
+            context.reader.clone(),
+        );
         tokio::task::spawn_blocking(move || {
             let (mut batch, mut bytes) = (Vec::new(), 0);
             for_each_task(BufReader::new(file), |task| {
-                let task = task.into_new_task(author, link(&key))?;
+                let task = task.into_new_task(&reader, link(&key))?;
                 bytes += task.data.len() + task.meta.len();
                 batch.push(task);
                 if batch.len() == SPOOL_BATCH || bytes >= SPOOL_BATCH_BYTES {

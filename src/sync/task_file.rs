@@ -8,7 +8,29 @@ use std::io::{BufRead, Read};
 
 use serde_json::{Map, Value};
 
+use std::sync::Arc;
+
 use crate::db::tasks::{NewAnnotation, NewPrediction, NewTask};
+use crate::label_config::ControlTag;
+
+/// How imported tasks are read into rows: who is credited with the annotations that name no
+/// author, and the project's control tags, which turn predictions written in Label Studio's
+/// short forms (`"cat"`, `{"choices": [...]}`) into regions.
+#[derive(Debug, Clone, Default)]
+pub struct Reader {
+    pub author: i64,
+    pub controls: Arc<[ControlTag]>,
+}
+
+impl Reader {
+    /// A reader for a project with this labeling config.
+    pub fn new(author: i64, label_config: &str) -> Reader {
+        Reader {
+            author,
+            controls: crate::label_config::control_tags(label_config).into(),
+        }
+    }
+}
 
 /// One task read from a file, before it is stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -267,23 +289,27 @@ fn kind_of(value: &Value) -> &'static str {
 }
 
 impl ParsedTask {
-    /// The row to insert; annotations without a known author are credited to `author`.
+    /// The row to insert, read as `reader` says.
     pub fn into_new_task(
         self,
-        author: i64,
+        reader: &Reader,
         link: Option<(i64, String)>,
     ) -> Result<NewTask, String> {
         let annotations = self
             .annotations
             .into_iter()
             .enumerate()
-            .map(|(i, a)| new_annotation(a, author).map_err(|err| format!("annotation {i}: {err}")))
+            .map(|(i, a)| {
+                new_annotation(a, reader.author).map_err(|err| format!("annotation {i}: {err}"))
+            })
             .collect::<Result<_, _>>()?;
         let predictions = self
             .predictions
             .into_iter()
             .enumerate()
-            .map(|(i, p)| new_prediction(p).map_err(|err| format!("prediction {i}: {err}")))
+            .map(|(i, p)| {
+                new_prediction(p, &reader.controls).map_err(|err| format!("prediction {i}: {err}"))
+            })
             .collect::<Result<_, _>>()?;
         Ok(NewTask {
             data: Value::Object(self.data).to_string(),
@@ -323,14 +349,18 @@ fn new_annotation(value: Value, author: i64) -> Result<NewAnnotation, String> {
     })
 }
 
-/// A prediction of a task file: a list of regions (a file has no labeling config to read
-/// a shorter form against), a score, a model version (`undefined` when it names none).
-fn new_prediction(value: Value) -> Result<NewPrediction, String> {
+/// A prediction of an imported task, read as the predictions API reads one (its model
+/// version is `undefined` when it names none, as Label Studio's import writes).
+fn new_prediction(value: Value, controls: &[ControlTag]) -> Result<NewPrediction, String> {
     let Value::Object(object) = value else {
         return Err("must be a JSON object".to_owned());
     };
-    crate::predictions::from_object(&object, &[], crate::predictions::DefaultVersion::Undefined)
-        .map_err(|refused| format!("\"{}\": {}", refused.field, refused.message))
+    crate::predictions::from_object(
+        &object,
+        controls,
+        crate::predictions::DefaultVersion::Undefined,
+    )
+    .map_err(|refused| format!("\"{}\": {}", refused.field, refused.message))
 }
 
 #[cfg(test)]
@@ -375,7 +405,13 @@ mod tests {
         assert_eq!(Value::Object(tasks[0].meta.clone()), json!({"m": 1}));
         let new = tasks[0]
             .clone()
-            .into_new_task(7, Some((3, "k".into())))
+            .into_new_task(
+                &Reader {
+                    author: 7,
+                    ..Reader::default()
+                },
+                Some((3, "k".into())),
+            )
             .unwrap();
         assert_eq!(new.annotations[0].completed_by, 7);
         assert_eq!(new.link, Some((3, "k".into(), -1)));
@@ -431,7 +467,7 @@ mod tests {
         let err = parse_task_file(br#"{"data": {}, "annotations": [{"result": 3}]}"#)
             .unwrap()
             .remove(0)
-            .into_new_task(1, None)
+            .into_new_task(&Reader::default(), None)
             .unwrap_err();
         assert!(err.contains("annotation 0"), "{err}");
     }
@@ -449,7 +485,7 @@ mod properties {
         fn any_bytes_parse_or_fail_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
             if let Ok(tasks) = parse_task_file(&bytes) {
                 for task in tasks {
-                    let _ = task.into_new_task(1, Some((1, "k".into())));
+                    let _ = task.into_new_task(&Reader::default(), Some((1, "k".into())));
                 }
             }
         }
@@ -458,7 +494,7 @@ mod properties {
         fn json_shaped_text_parses_or_fails_cleanly(text in r#"[\[\]{}",:0-9a-z\n ]{0,200}"#) {
             if let Ok(tasks) = parse_task_file(text.as_bytes()) {
                 for task in tasks {
-                    let _ = task.into_new_task(1, None);
+                    let _ = task.into_new_task(&Reader::default(), None);
                 }
             }
         }

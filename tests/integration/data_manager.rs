@@ -396,16 +396,30 @@ fn predictions_are_created_listed_changed_imported_and_counted() {
         );
     }
 
-    // Tasks that come with predictions name the project's model version when it has none.
+    // Tasks that come with predictions name the project's model version when it has none;
+    // their predictions are read as the API reads them (a bare choice becomes its region).
     let (status, imported) = server.post(
-        &format!("/api/projects/{other}/import"),
-        json!([{"data": {"image": "x.png"}, "predictions": [{"result": [], "score": 0.5, "model_version": "yolo-v8"}]}]),
+        &format!("/api/projects/{other}/import?return_task_ids=true"),
+        json!([{"data": {"image": "x.png"}, "predictions": [
+            {"result": "dog", "score": 0.5}, {"result": [], "score": 0.5, "model_version": "yolo-v8"}]}]),
     );
     assert_eq!(status, 201, "{imported}");
-    assert_eq!(imported["prediction_count"], 1);
+    assert_eq!(imported["prediction_count"], 2);
     assert_eq!(
         server.get(&format!("/api/projects/{other}/")).1["model_version"],
         "yolo-v8"
+    );
+    let task = server
+        .get(&format!("/api/tasks/{}/", imported["task_ids"][0]))
+        .1;
+    assert_eq!(
+        task["predictions"][0]["result"][0]["value"],
+        json!({"choices": ["dog"]})
+    );
+    assert_eq!(task["predictions"][0]["model_version"], "undefined");
+    assert_eq!(
+        task["predictions_score"], 0.5,
+        "scored by the adopted version"
     );
 }
 
