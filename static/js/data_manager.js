@@ -98,26 +98,45 @@ export async function render(main, [projectId], query) {
       filters: state.filters,
       columns: columnsOf(dataColumns(project.label_config)),
       members: screen.members,
-      onChange: (filters) => changeQuery(screen, { filters }),
+      edit: (change) => {
+        const { filters } = currentState();
+        change(filters);
+        changeQuery(screen, { filters });
+      },
     }) : null,
     body(screen, result)));
   return null;
 }
 
-/** Applies a new query: to the address bar, and to the open tab's saved view. */
-async function changeQuery(screen, change) {
-  const { project, views, state } = screen;
-  const next = { ...state, ...change, page: 1 };
+/** The query the address bar holds now: newer than a screen drawn before the last change,
+ * so a quick second edit builds on the first. */
+function currentState() {
+  return readQuery(new URLSearchParams(window.location.search));
+}
+
+/** Saves of the open tab, one after the other so the last edit is the one kept. */
+let saving = Promise.resolve();
+
+/** Saves a tab's data after the saves before it: its query as the address bar has it now
+ * (so a save never brings back an older query), and `title` when given. */
+function saveView(view, { title } = {}) {
+  const state = currentState();
+  const data = { ...view.data, filters: state.filters, ordering: state.ordering ? [state.ordering] : [] };
+  if (title) data.title = title;
+  view.data = data;
+  saving = saving
+    .then(() => api('PATCH', `/api/dm/views/${view.id}/`, { data }))
+    .catch((err) => toast(`The tab was not saved: ${err.message}`, 'error'));
+  return saving;
+}
+
+/** Applies a new query: to the address bar at once, then to the open tab's saved view. */
+function changeQuery(screen, change) {
+  const { project, views } = screen;
+  const state = currentState();
+  navigate(addressOf(project.id, { ...state, ...change, page: 1 }), { replace: true });
   const view = views.find((v) => v.id === state.tab);
-  if (view) {
-    const data = { ...view.data, filters: next.filters, ordering: next.ordering ? [next.ordering] : [] };
-    try {
-      await api('PATCH', `/api/dm/views/${view.id}/`, { data });
-    } catch (err) {
-      toast(`The tab was not saved: ${err.message}`, 'error');
-    }
-  }
-  navigate(addressOf(project.id, next), { replace: true });
+  if (view) saveView(view);
 }
 
 function tabsOf({ project, views, state, go }) {
@@ -132,7 +151,10 @@ function tabsOf({ project, views, state, go }) {
       toast(`Saved as "${title}"`);
       go(stateOfView(view, state.pageSize));
     },
-    renamed: () => navigate(addressOf(project.id, state), { replace: true }),
+    retitle: async (view, title) => {
+      await saveView(view, { title });
+      navigate(addressOf(project.id, currentState()), { replace: true });
+    },
     removed: (view) => {
       const rest = views.filter((v) => v.id !== view.id);
       const next = rest.length ? stateOfView(rest[0], state.pageSize)
@@ -157,9 +179,25 @@ function toolbar(screen, listing) {
       ` · Annotations: ${listing.total_annotations.toLocaleString()}`,
       ` · Predictions: ${listing.total_predictions.toLocaleString()}`) : null,
     screen.selectionBar,
+    sortPicker(screen),
     h('span', { class: 'grow' }),
     h('button', { class: 'outline', onclick: () => importDialog(project) }, 'Import'),
     h('a', { class: 'button primary', href: `/projects/${project.id}/label`, 'data-link': true }, 'Label All Tasks'));
+}
+
+/** Order by any column, the ones the table does not show too. */
+function sortPicker(screen) {
+  const { project, state } = screen;
+  const column = state.ordering.replace(/^-/, '');
+  const descending = state.ordering.startsWith('-');
+  const columns = columnsOf(dataColumns(project.label_config));
+  const order = (id, desc) => changeQuery(screen, { ordering: id ? `${desc ? '-' : ''}${id}` : '' });
+  return h('span', { class: 'sort-picker' },
+    h('select', { 'aria-label': 'Order by', onchange: (e) => order(e.target.value, descending) },
+      h('option', { value: '', selected: !column }, 'Order by ID'),
+      columns.filter((c) => c.id !== 'tasks:id').map((c) => h('option', { value: c.id, selected: c.id === column }, `Order by ${c.label}`))),
+    h('button', { class: 'icon', 'aria-label': descending ? 'Descending; make it ascending' : 'Ascending; make it descending',
+      title: descending ? 'Descending' : 'Ascending', onclick: () => order(column || 'tasks:id', !descending) }, descending ? '↓' : '↑'));
 }
 
 /** The selection's count and actions, redrawn in place when the selection changes. */

@@ -1,37 +1,39 @@
 // The Data Manager's filter panel: rows of column, operator and value joined by and/or, as
-// Label Studio's. Every change is handed to `onChange` with the new filters; the screen puts
-// them in the address bar (and in the open view), so nothing here keeps state of its own.
+// Label Studio's. Every change is handed to `edit` as a change to make to the newest
+// filters (not to the ones this panel was drawn from: a quick hand may change a second
+// field before the page is drawn again); the screen puts them in the address bar and the
+// open view.
 
 import { h } from './dom.js';
 import { OPERATORS } from './dm_query.js';
 
-/** The panel for `filters` over `columns`; `members` fills the user pickers. */
-export function filterPanel({ filters, columns, members, onChange }) {
+/** The panel for `filters` over `columns`; `members` fills the user pickers; `edit(change)`
+ * applies `change(filters)` to the newest filters. */
+export function filterPanel({ filters, columns, members, edit }) {
   const items = filters.items;
-  const change = (next) => onChange({ conjunction: filters.conjunction, items: next });
   const rows = items.map((item, index) => filterRow({
     item, index, columns, members,
     conjunction: index === 0 ? h('span', { class: 'muted where' }, 'Where')
       : index === 1 ? h('select', {
         'aria-label': 'Join filters with', class: 'conjunction',
-        onchange: (e) => onChange({ conjunction: e.target.value, items }),
+        onchange: (e) => edit((f) => { f.conjunction = e.target.value; }),
       }, ['and', 'or'].map((c) => h('option', { value: c, selected: filters.conjunction === c }, c)))
         : h('span', { class: 'muted where' }, filters.conjunction),
-    replace: (next) => change(items.map((old, i) => (i === index ? next : old))),
-    remove: () => change(items.filter((_, i) => i !== index)),
+    update: (fields) => edit((f) => { if (f.items[index]) Object.assign(f.items[index], fields); }),
+    remove: () => edit((f) => { f.items.splice(index, 1); }),
   }));
   const add = () => {
     const column = columns[0];
-    change([...items, { filter: `filter:${column.id}`, operator: OPERATORS[column.type][0][0], type: column.type, value: null }]);
+    edit((f) => { f.items.push({ filter: `filter:${column.id}`, operator: OPERATORS[column.type][0][0], type: column.type, value: null }); });
   };
   return h('section', { class: 'filter-panel', 'aria-label': 'Filters' },
     rows.length ? rows : h('p', { class: 'muted' }, 'No filters applied'),
     h('div', { class: 'row' },
       h('button', { class: 'outline small add-filter', onclick: add }, '+ Add filter'),
-      items.length ? h('button', { class: 'link', onclick: () => change([]) }, 'Clear all') : null));
+      items.length ? h('button', { class: 'link', onclick: () => edit((f) => { f.items = []; }) }, 'Clear all') : null));
 }
 
-function filterRow({ item, index, columns, members, conjunction, replace, remove }) {
+function filterRow({ item, index, columns, members, conjunction, update, remove }) {
   const columnId = item.filter.replace(/^filter:/, '');
   const column = columns.find((c) => c.id === columnId) || { id: columnId, label: columnId, type: item.type || 'String' };
   const operators = OPERATORS[column.type] || OPERATORS.String;
@@ -39,14 +41,14 @@ function filterRow({ item, index, columns, members, conjunction, replace, remove
     'aria-label': `Filter ${index + 1} column`, class: 'filter-column',
     onchange: (e) => {
       const next = columns.find((c) => c.id === e.target.value);
-      replace({ filter: `filter:${next.id}`, operator: OPERATORS[next.type][0][0], type: next.type, value: null });
+      update({ filter: `filter:${next.id}`, operator: OPERATORS[next.type][0][0], type: next.type, value: null });
     },
   }, columns.map((c) => h('option', { value: c.id, selected: c.id === column.id }, c.label)));
   const operatorSelect = h('select', {
     'aria-label': `Filter ${index + 1} operator`, class: 'filter-operator',
-    onchange: (e) => replace({ ...item, operator: e.target.value, value: e.target.value === 'empty' ? true : null }),
+    onchange: (e) => update({ operator: e.target.value, value: e.target.value === 'empty' ? true : null }),
   }, operators.map(([op, label]) => h('option', { value: op, selected: op === item.operator }, label)));
-  const value = valueEditor({ item, column, members, index, set: (v) => replace({ ...item, value: v }) });
+  const value = valueEditor({ item, column, members, index, set: (v) => update({ value: v }) });
   return h('div', { class: 'filter-row', dataset: { index } },
     conjunction, columnSelect, operatorSelect, value,
     h('button', { class: 'icon remove-filter', 'aria-label': `Remove filter ${index + 1}`, onclick: remove }, '×'));

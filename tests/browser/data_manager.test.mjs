@@ -110,6 +110,18 @@ test('filter to the labeled tasks, sort by ID, save the tab; a reload and a shar
   await page.waitForFunction(() => document.querySelectorAll('.task-row').length === 4);
   assert.deepEqual(await rowIds(), [...labeled()].reverse(), 'still filtered and sorted after a reload');
 
+  // Any column orders the list, the ones the table does not show too.
+  await page.getByLabel('Order by').selectOption({ label: 'Order by Inner ID' });
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('ordering') === '-tasks:inner_id');
+  await page.waitForFunction(() => document.querySelectorAll('.task-row').length === 4);
+  assert.deepEqual(await rowIds(), [...labeled()].reverse(), 'inner ids follow ids');
+  await page.getByRole('button', { name: 'Descending; make it ascending' }).click();
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('ordering') === 'tasks:inner_id');
+  await page.waitForFunction((first) => Number(document.querySelector('.task-row')?.dataset.taskId) === first, labeled()[0]);
+  await page.getByRole('button', { name: 'Sort by ID' }).click();
+  await page.getByRole('button', { name: 'Sort by ID' }).click();
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('ordering') === '-tasks:id');
+
   const shared = await page.context().newPage();
   await shared.goto(page.url());
   await shared.waitForFunction(() => document.querySelectorAll('.task-row').length === 4);
