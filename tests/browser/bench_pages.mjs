@@ -104,7 +104,7 @@ try {
   const files = path.join(root, 'images');
   makeFiles(files, TASKS);
   server = await startServer({ documentRoot: root, email: EMAIL, password: PASSWORD, token: TOKEN,
-    binary: path.join(REPO, 'target/release/labelsync') });
+    binary: process.env.LABELSYNC_BIN || path.join(REPO, 'target/release/labelsync') });
   const project = await bigProject(server, files);
 
   const endpoints = [
