@@ -41,16 +41,7 @@ pub fn from_object(
         None | Some(Value::Null) => return Err(refused("result", "This field is required.")),
         Some(result) => normalize_result(result, controls)?,
     };
-    let score = match object.get("score") {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) => n.as_f64(),
-        Some(Value::String(s)) => Some(
-            s.trim()
-                .parse()
-                .map_err(|_| refused("score", "A valid number is required."))?,
-        ),
-        Some(_) => return Err(refused("score", "A valid number is required.")),
-    };
+    let score = score_of(object.get("score"))?;
     let model_version = match object.get("model_version") {
         None => match default_version {
             DefaultVersion::Undefined => "undefined".to_owned(),
@@ -65,6 +56,22 @@ pub fn from_object(
         score,
         model_version,
     })
+}
+
+/// A prediction's score: a number (or a number's text), or none.
+pub fn score_of(value: Option<&Value>) -> Result<Option<f64>, Refused> {
+    let wrong = || refused("score", "A valid number is required.");
+    let score = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => n.as_f64().ok_or_else(wrong)?,
+        Some(Value::String(s)) => s.trim().parse::<f64>().map_err(|_| wrong())?,
+        Some(_) => return Err(wrong()),
+    };
+    if score.is_finite() {
+        Ok(Some(score))
+    } else {
+        Err(wrong())
+    }
 }
 
 /// Label Studio's result forms, as a list of regions.

@@ -218,7 +218,7 @@ impl Column {
             ));
         };
         if let Some(field) = rest.strip_prefix("data.") {
-            if field.is_empty() || field.contains('"') {
+            if field.is_empty() || field.contains('"') || field.chars().any(char::is_control) {
                 return Err(format!("column \"{name}\" names no usable data field"));
             }
             return Ok(Column::Data {
@@ -273,6 +273,11 @@ impl Column {
         }
     }
 }
+
+/// The longest text a filter compares with, and the most values a list filter names: a
+/// query stays a query, not a way to make the database refuse a statement.
+pub const MAX_VALUE_CHARS: usize = 10_000;
+pub const MAX_LIST_VALUES: usize = 10_000;
 
 /// A value a filter compares with, already in the column's kind.
 #[derive(Debug, Clone, PartialEq)]
@@ -379,15 +384,21 @@ fn read_filters(value: Option<&Value>) -> Result<(Conjunction, Vec<Filter>), Str
         Some(Value::Array(items)) => items,
         Some(_) => return Err("filters.items must be a list".to_owned()),
     };
-    let filters = items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| read_filter(item).map_err(|err| format!("filters.items[{i}]: {err}")))
-        .collect::<Result<_, _>>()?;
+    let mut filters = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        if let Some(filter) =
+            read_filter(item).map_err(|err| format!("filters.items[{i}]: {err}"))?
+        {
+            filters.push(filter);
+        }
+    }
     Ok((conjunction, filters))
 }
 
-fn read_filter(item: &Value) -> Result<Filter, String> {
+/// One filter item; `None` for one still being written (its column and operator are
+/// checked, but it has no value yet: Label Studio skips it too, and its frontend keeps such
+/// half-made filters in a view).
+fn read_filter(item: &Value) -> Result<Option<Filter>, String> {
     let Value::Object(item) = item else {
         return Err("a filter must be an object with filter, operator, type and value".to_owned());
     };
@@ -418,10 +429,25 @@ fn read_filter(item: &Value) -> Result<Filter, String> {
         ));
     }
     let value = item.get("value").unwrap_or(&Value::Null);
+    if is_unfinished(value) {
+        return Ok(None);
+    }
     let condition = read_condition(operator, value, kind)
         .and_then(|condition| fit_to_column(&column, condition))
         .map_err(|err| format!("{} {operator}: {err}", column.name()))?;
-    Ok(Filter { column, condition })
+    Ok(Some(Filter { column, condition }))
+}
+
+/// A value not given yet: none at all, a range with an end missing, an empty list.
+fn is_unfinished(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.is_empty(),
+        Value::Object(range) => ["min", "max"]
+            .iter()
+            .any(|end| range.get(*end).is_none_or(Value::is_null)),
+        _ => false,
+    }
 }
 
 /// Checks what only some columns need: user ids for the user columns, JSON for a result
@@ -450,7 +476,41 @@ fn fit_to_column(column: &Column, condition: Condition) -> Result<Condition, Str
                 .map_err(|err| format!("the value must be a result as JSON text: {err}"))?;
             Ok(Condition::Compare(comparison, Scalar::Text(text)))
         }
+        (
+            Column::Data {
+                kind: Kind::Datetime,
+                ..
+            },
+            condition,
+        ) => Ok(map_texts(condition, sqlite_time)),
         (_, condition) => Ok(condition),
+    }
+}
+
+/// A time as SQLite's `strftime('%Y-%m-%dT%H:%M:%f')` spells it (the data side of a filter
+/// on a data field holding times): the stored spelling cut to the millisecond.
+fn sqlite_time(iso: String) -> String {
+    iso.chars().take(23).collect()
+}
+
+/// The condition with each text value mapped.
+fn map_texts(condition: Condition, map: fn(String) -> String) -> Condition {
+    let scalar = |value: Scalar| match value {
+        Scalar::Text(text) => Scalar::Text(map(text)),
+        other => other,
+    };
+    match condition {
+        Condition::Compare(op, value) => Condition::Compare(op, scalar(value)),
+        Condition::Range { min, max, negated } => Condition::Range {
+            min: scalar(min),
+            max: scalar(max),
+            negated,
+        },
+        Condition::OneOf { values, negated } => Condition::OneOf {
+            values: values.into_iter().map(scalar).collect(),
+            negated,
+        },
+        other => other,
     }
 }
 
@@ -479,6 +539,9 @@ fn read_condition(operator: &str, value: &Value, kind: Kind) -> Result<Condition
             let Value::Array(items) = value else {
                 return Err("the value must be a list".to_owned());
             };
+            if items.len() > MAX_LIST_VALUES {
+                return Err(format!("a list may name at most {MAX_LIST_VALUES} values"));
+            }
             Ok(Condition::OneOf {
                 values: items
                     .iter()
@@ -489,6 +552,9 @@ fn read_condition(operator: &str, value: &Value, kind: Kind) -> Result<Condition
         }
         "contains" | "not_contains" => {
             let values = match (kind, value) {
+                (Kind::List, Value::Array(items)) if items.len() > MAX_LIST_VALUES => {
+                    return Err(format!("a list may name at most {MAX_LIST_VALUES} values"));
+                }
                 // A list column's frontend sends one member or several (a multi-select).
                 (Kind::List, Value::Array(items)) => items
                     .iter()
@@ -508,6 +574,11 @@ fn read_condition(operator: &str, value: &Value, kind: Kind) -> Result<Condition
             let Value::String(pattern) = value else {
                 return Err("the value must be a regular expression (a string)".to_owned());
             };
+            if pattern.chars().count() > MAX_VALUE_CHARS {
+                return Err(format!(
+                    "a value may be at most {MAX_VALUE_CHARS} characters long"
+                ));
+            }
             regex::RegexBuilder::new(pattern)
                 .size_limit(REGEX_SIZE_LIMIT)
                 .build()
@@ -540,6 +611,13 @@ fn range(value: &Value, kind: Kind, negated: bool) -> Result<Condition, String> 
 /// A filter value in the column's kind: numbers from numbers or numeric text, times from
 /// any ISO-8601 spelling, booleans from JSON or DRF spellings.
 fn scalar(value: &Value, kind: Kind) -> Result<Scalar, String> {
+    if let Value::String(text) = value
+        && text.chars().count() > MAX_VALUE_CHARS
+    {
+        return Err(format!(
+            "a value may be at most {MAX_VALUE_CHARS} characters long"
+        ));
+    }
     match (kind, value) {
         (Kind::Number, Value::Number(n)) => n
             .as_f64()
@@ -743,6 +821,21 @@ mod tests {
             TaskQuery::from_json(&json!({"selectedItems": {"all": false, "included": ["a"]}}))
                 .unwrap_err();
         assert!(err.contains("is not a task id"), "{err}");
+    }
+
+    #[test]
+    fn unfinished_filters_are_skipped_but_still_checked() {
+        let query = TaskQuery::from_json(&json!({"filters": {"conjunction": "and", "items": [
+            {"filter": "filter:tasks:id", "operator": "greater", "type": "Number", "value": null},
+            {"filter": "filter:tasks:id", "operator": "in", "type": "Number", "value": {"min": 1, "max": null}},
+            {"filter": "filter:tasks:id", "operator": "equal", "type": "Number", "value": 3}]}}))
+        .unwrap();
+        assert_eq!(query.filters.len(), 1);
+        let err = one(json!({"filter": "filter:tasks:nope", "operator": "equal", "type": "Number", "value": null})).unwrap_err();
+        assert!(err.contains("unknown column"), "{err}");
+        let long = "x".repeat(MAX_VALUE_CHARS + 1);
+        let err = one(json!({"filter": "filter:tasks:data.t", "operator": "contains", "type": "String", "value": long})).unwrap_err();
+        assert!(err.contains("at most"), "{err}");
     }
 
     #[test]

@@ -193,7 +193,7 @@ pub fn change(
     update(conn, id, user_id, fields, now)?;
     super::tasks::refresh_counters(conn, annotation.task_id, Some(user_id), now)?;
     super::outbox::queue_save(conn, annotation.project_id, id, now)?;
-    super::drafts::delete_of_annotation(conn, id)?;
+    super::drafts::delete_of_annotation(conn, id, user_id)?;
     Ok(true)
 }
 
@@ -222,12 +222,18 @@ pub fn remove_of_tasks(
 ) -> Result<u64, DbError> {
     let ids_json = serde_json::to_string(task_ids)?;
     let mut stmt = conn.prepare_cached(
-        "SELECT id FROM annotations WHERE project_id = ?1
+        "SELECT id, task_id FROM annotations WHERE project_id = ?1
            AND task_id IN (SELECT value FROM json_each(?2)) AND (?3 IS NULL OR completed_by = ?3)",
     )?;
-    let ids: Vec<i64> = stmt
-        .query_map(params![project_id, ids_json, annotator], |r| r.get(0))?
+    let found: Vec<(i64, i64)> = stmt
+        .query_map(params![project_id, ids_json, annotator], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
         .collect::<Result<_, _>>()?;
+    let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
+    let mut touched: Vec<i64> = found.iter().map(|(_, task)| *task).collect();
+    touched.sort_unstable();
+    touched.dedup();
     for id in &ids {
         super::outbox::queue_delete(conn, project_id, *id, now)?;
     }
@@ -240,8 +246,9 @@ pub fn remove_of_tasks(
            AND (?2 IS NULL OR user_id = ?2)",
         params![ids_json, annotator],
     )?;
-    for task_id in task_ids {
-        super::tasks::refresh_counters(conn, *task_id, Some(user_id), now)?;
+    // Only the tasks that lost an annotation changed.
+    for task_id in touched {
+        super::tasks::refresh_counters(conn, task_id, Some(user_id), now)?;
     }
     Ok(ids.len() as u64)
 }

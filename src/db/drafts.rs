@@ -143,10 +143,15 @@ pub fn delete(conn: &Connection, id: i64) -> Result<bool, DbError> {
     Ok(conn.execute("DELETE FROM drafts WHERE id = ?1", [id])? > 0)
 }
 
-/// Removes the drafts of an annotation that was just saved.
-pub fn delete_of_annotation(conn: &Connection, annotation_id: i64) -> Result<(), DbError> {
-    conn.prepare_cached("DELETE FROM drafts WHERE annotation_id = ?1")?
-        .execute([annotation_id])?;
+/// Removes a user's drafts of an annotation they just saved (another user's draft of it
+/// stays: it is their unsaved work).
+pub fn delete_of_annotation(
+    conn: &Connection,
+    annotation_id: i64,
+    user_id: i64,
+) -> Result<(), DbError> {
+    conn.prepare_cached("DELETE FROM drafts WHERE annotation_id = ?1 AND user_id = ?2")?
+        .execute([annotation_id, user_id])?;
     Ok(())
 }
 

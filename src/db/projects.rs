@@ -242,6 +242,17 @@ pub fn update(
     fields: &ProjectFields,
     now: &str,
 ) -> Result<(), DbError> {
+    let model_version = || -> Result<Option<String>, DbError> {
+        Ok(conn
+            .query_row(
+                "SELECT json_extract(options, '$.model_version') FROM projects WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    };
+    let version_before = model_version()?;
     conn.execute(
         "UPDATE projects SET
             title = COALESCE(?2, title),
@@ -265,11 +276,8 @@ pub fn update(
             now,
         ],
     )?;
-    if fields
-        .options
-        .as_ref()
-        .is_some_and(|options| options.get("model_version").is_some())
-    {
+    // Scores average the predictions of the project's model version: a new one rescores.
+    if model_version()? != version_before {
         super::tasks::refresh_prediction_scores(conn, id)?;
     }
     Ok(())

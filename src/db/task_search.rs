@@ -51,6 +51,19 @@ pub struct Found {
 ///   project's rows once, in storage order, and keeps the matching ids (with their counters)
 ///   to count and page from, instead of reading the rows a second time.
 pub fn find(
+    conn: &mut Connection,
+    search: Search<'_>,
+    limit: i64,
+    offset: i64,
+) -> Result<Found, DbError> {
+    // One read transaction: the totals and the page see the same tasks.
+    let tx = conn.transaction()?;
+    let found = find_in(&tx, search, limit, offset)?;
+    tx.commit()?;
+    Ok(found)
+}
+
+fn find_in(
     conn: &Connection,
     search: Search<'_>,
     limit: i64,
@@ -252,17 +265,19 @@ impl Clause {
         self.params.push(value);
         self
     }
+}
 
-    /// `?, ?, ?` for a list of values.
-    fn bind_list(&mut self, values: impl IntoIterator<Item = Bound>) -> &mut Clause {
-        for (i, value) in values.into_iter().enumerate() {
-            if i > 0 {
-                self.text.push_str(", ");
-            }
-            self.bind(value);
-        }
-        self
-    }
+/// Filter values as a JSON list, for `json_each`.
+fn json_list(values: &[Scalar]) -> String {
+    let items: Vec<serde_json::Value> = values
+        .iter()
+        .map(|value| match value {
+            Scalar::Number(n) => serde_json::json!(n),
+            Scalar::Text(text) => serde_json::json!(text),
+            Scalar::Bool(b) => serde_json::json!(b),
+        })
+        .collect();
+    serde_json::Value::Array(items).to_string()
 }
 
 fn bound(value: &Scalar) -> Bound {
@@ -435,6 +450,8 @@ fn data_expr(field: &str, kind: Kind, search: Search<'_>) -> String {
     }
     match kind {
         Kind::Number => format!("as_number({expr})"),
+        // Any spelling of a time in the data, read as SQLite's (to the millisecond, UTC).
+        Kind::Datetime => format!("strftime('%Y-%m-%dT%H:%M:%f', {expr})"),
         _ => expr,
     }
 }
@@ -574,10 +591,11 @@ fn value_condition(clause: &mut Clause, value: &ValueColumn, condition: &Conditi
             values,
             negated: negate,
         } => negated_if(clause, *negate, |c| {
+            // One parameter for the whole list, however long.
             c.sql(expr)
-                .sql(" IN (")
-                .bind_list(values.iter().map(bound))
-                .sql(")");
+                .sql(" IN (SELECT value FROM json_each(")
+                .bind(Bound::Text(json_list(values)))
+                .sql("))");
         }),
         Condition::Contains {
             values,

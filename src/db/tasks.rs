@@ -464,8 +464,10 @@ pub fn insert_batch(
     }
     if let Some(version) = tasks
         .iter()
+        .enumerate()
         .rev()
-        .flat_map(|task| task.predictions.last())
+        .filter(|(i, _)| !dropped.contains(&(first_id + *i as i64)))
+        .flat_map(|(_, task)| task.predictions.last())
         .next()
     {
         super::projects::adopt_model_version(tx, project_id, &version.model_version)?;

@@ -42,7 +42,7 @@ impl FromRequest for Member {
         let req = req.clone();
         Box::pin(async move {
             let auth = auth::authenticate(&req).await?;
-            if let Some(scope) = scope_of(&req) {
+            if let Some(scope) = scope_of(&req)? {
                 let state = req
                     .app_data::<web::Data<AppState>>()
                     .ok_or_else(|| ApiError::Internal("no app state".into()))?;
@@ -82,8 +82,10 @@ pub(super) async fn require_body_project(
     }
 }
 
-/// What the route names: its `{id}`, read by the path it is under, else `?project=`.
-fn scope_of(req: &HttpRequest) -> Option<Scope> {
+/// What the route names: its `{id}`, read by the path it is under, else `?project=`. A
+/// `?project=` that is not a plain id is refused here, so that no handler can read a
+/// project from it that this check did not see.
+fn scope_of(req: &HttpRequest) -> Result<Option<Scope>, ApiError> {
     let path = req.path();
     if let Some(id) = req.match_info().get("id").and_then(|id| id.parse().ok()) {
         let kind = [
@@ -101,13 +103,15 @@ fn scope_of(req: &HttpRequest) -> Option<Scope> {
         .find(|(prefix, _)| path.starts_with(prefix))
         .map(|(_, kind)| kind);
         if let Some(kind) = kind {
-            return Some(kind(id));
+            return Ok(Some(kind(id)));
         }
     }
-    web::Query::<ProjectQuery>::from_query(req.query_string())
-        .ok()
-        .and_then(|query| query.project.as_deref()?.parse().ok())
-        .map(Scope::Project)
+    let query = web::Query::<ProjectQuery>::from_query(req.query_string())
+        .map_err(|err| ApiError::invalid(err.to_string()))?;
+    match query.project.as_deref() {
+        None | Some("") => Ok(None),
+        project => super::required_project(project).map(|id| Some(Scope::Project(id))),
+    }
 }
 
 #[derive(serde::Deserialize)]

@@ -145,12 +145,13 @@ async fn get(state: State, _member: Member, id: web::Path<i64>) -> Result<HttpRe
 
 async fn update(
     state: State,
-    _member: Member,
+    member: Member,
     id: web::Path<i64>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let fields = draft_fields(&json_object(&body)?)?;
+    require_author(&state, id, member.user_id()).await?;
     let found = state
         .db
         .write(move |tx| drafts::update(tx, id, &fields, &crate::time::now_iso()))
@@ -161,8 +162,27 @@ async fn update(
 
 async fn delete(
     state: State,
-    _member: Member,
+    member: Member,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    super::delete_row(&state, id.into_inner(), drafts::delete).await
+    let id = id.into_inner();
+    require_author(&state, id, member.user_id()).await?;
+    super::delete_row(&state, id, drafts::delete).await
+}
+
+/// A draft is changed or deleted by its author only: another member may see what was typed
+/// (Label Studio lists every user's drafts of a task), never wipe it.
+async fn require_author(state: &State, id: i64, user_id: i64) -> Result<(), ApiError> {
+    let draft = state
+        .db
+        .call(move |conn| drafts::get(conn, id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if draft.user_id == user_id {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "You have no permission to draft id:{id}: it is another user's."
+        )))
+    }
 }

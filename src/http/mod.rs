@@ -202,6 +202,11 @@ impl Page {
                 .filter(|n| *n >= 1)
                 .unwrap_or(default_size),
         };
+        // A page whose first or last row is beyond any count is not there ("Invalid page.").
+        (number - 1)
+            .checked_mul(size)
+            .and_then(|offset| offset.checked_add(size))
+            .ok_or(ApiError::NotFound)?;
         Ok(Page { number, size })
     }
 

@@ -14,7 +14,7 @@ use crate::db::predictions::{self, NewPrediction, PredictionChanges};
 use crate::db::{projects, tasks};
 use crate::error::ApiError;
 use crate::label_config::control_tags;
-use crate::predictions::{DefaultVersion, from_object};
+use crate::predictions::{DefaultVersion, from_object, score_of};
 use crate::records;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
@@ -42,7 +42,7 @@ struct ListQuery {
 fn id_param(name: &str, text: Option<&str>) -> Result<Option<i64>, ApiError> {
     match text {
         None | Some("") => Ok(None),
-        Some(text) => text.trim().parse().map(Some).map_err(|_| {
+        Some(text) => text.parse().map(Some).map_err(|_| {
             ApiError::invalid(format!(
                 "query parameter \"{name}\" must be an integer, not {text:?}"
             ))
@@ -65,8 +65,10 @@ async fn list(
             access::require(&state.db, member.user_id(), Scope::Task(task)).await?;
             predictions::Scope::Task(task)
         }
-        // `Member` has checked `?project=`.
-        (None, Some(project)) => predictions::Scope::Project(project),
+        (None, Some(project)) => {
+            access::require(&state.db, member.user_id(), Scope::Project(project)).await?;
+            predictions::Scope::Project(project)
+        }
         (None, None) => predictions::Scope::MemberOf(member.user_id()),
     };
     let rows = state
@@ -102,15 +104,25 @@ async fn create(state: State, member: Member, body: web::Bytes) -> Result<HttpRe
     let id = state
         .db
         .write(move |tx| {
+            // The task may have gone since the access check.
+            if tasks::not_in_project(tx, project_id, &[task_id])?.is_some() {
+                return Ok(None);
+            }
             let ids = predictions::create(
                 tx,
                 project_id,
                 &[(task_id, prediction)],
                 &crate::time::now_iso(),
             )?;
-            Ok(ids[0])
+            Ok(ids.first().copied())
         })
-        .await?;
+        .await?
+        .ok_or_else(|| {
+            ApiError::field(
+                "task",
+                format!("Invalid pk \"{task_id}\" - object does not exist."),
+            )
+        })?;
     Ok(HttpResponse::Created().json(load(&state, id).await?))
 }
 
@@ -162,12 +174,11 @@ async fn prediction_changes(
         model_version: opt_string(body, "model_version")?,
         ..PredictionChanges::default()
     };
-    if let Some(score) = body.get("score") {
-        changes.score = Some(match score {
-            Value::Null => None,
-            Value::Number(n) => n.as_f64(),
-            _ => return Err(ApiError::field("score", "A valid number is required.")),
-        });
+    if body.contains_key("score") {
+        changes.score = Some(
+            score_of(body.get("score"))
+                .map_err(|refused| ApiError::field(refused.field, refused.message))?,
+        );
     }
     if body.contains_key("result") {
         let project_id = state

@@ -235,7 +235,11 @@ fn project_fields(body: &Map<String, Value>) -> Result<ProjectFields, ApiError> 
     let options: Map<String, Value> = body
         .iter()
         .filter(|(key, _)| defaults.contains_key(*key))
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .map(|(key, value)| match (key.as_str(), value) {
+            // A text field in Label Studio: a number sent for it is its text.
+            ("model_version", Value::Number(n)) => (key.clone(), Value::String(n.to_string())),
+            _ => (key.clone(), value.clone()),
+        })
         .collect();
     Ok(ProjectFields {
         title: opt_string(body, "title")?,

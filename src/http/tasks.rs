@@ -21,7 +21,7 @@ use crate::error::ApiError;
 use crate::label_config::first_data_variable;
 use crate::records;
 use crate::resolve;
-use crate::task_query::TaskQuery;
+use crate::task_query::{Selection, TaskQuery};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -213,13 +213,18 @@ async fn list(
             .body(body));
     }
     // The first chunk is rendered: errors so far were answered with a status. The rest
-    // streams; a failure now can only cut the response short, and is logged.
+    // streams; a failure now can only cut the response short (and is logged).
     let rest = stream::iter(chunks)
         .then(move |ids| {
             let (state, rendering) = (state.clone(), Arc::clone(&rendering));
             async move {
                 let mut bytes = b",".to_vec();
-                bytes.extend(render_chunk(&state, ids, &rendering).await?);
+                let chunk = render_chunk(&state, ids, &rendering)
+                    .await
+                    .inspect_err(|err| {
+                        tracing::error!("a streamed task page was cut short: {err}");
+                    })?;
+                bytes.extend(chunk);
                 Ok::<_, ApiError>(Bytes::from(bytes))
             }
         })
@@ -277,6 +282,11 @@ async fn task_query_of(
         task_query.selection = TaskQuery::from_text(&wrapped)
             .map_err(|err| ApiError::field("selectedItems", err))?
             .selection;
+    }
+    // Label Studio lists every task for `{"all": false, "included": []}`, and its clients
+    // send that shape for "nothing picked"; an action on it still deletes nothing.
+    if matches!(&task_query.selection, Selection::Only(ids) if ids.is_empty()) {
+        task_query.selection = Selection::default();
     }
     task_query.annotated_only = query
         .only_annotated

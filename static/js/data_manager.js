@@ -63,12 +63,17 @@ function stateOfView(view, pageSize) {
 
 export async function render(main, [projectId], query) {
   const state = readQuery(query);
+  // Edits navigate quickly, one after the other: a page drawn for an address the bar no
+  // longer shows must not replace the newer one.
+  const address = window.location.pathname + window.location.search;
+  const stale = () => window.location.pathname + window.location.search !== address;
   const requests = [get(`/api/projects/${projectId}/`), get(`/api/dm/views/?project=${projectId}`),
     get(`/api/projects/${projectId}/members/`)];
   const listing = get(`/api/tasks/?project=${projectId}&page=${state.page}&page_size=${state.pageSize}`
     + `&query=${encodeURIComponent(JSON.stringify(apiQuery(state)))}`);
   listing.catch(() => {});
   const [project, views, members] = await Promise.all(requests);
+  if (stale()) return null;
   setCrumbs(projectCrumbs(project));
   // A plain visit opens the first saved tab, as Label Studio does.
   if (!state.tab && views.length && ![...query.keys()].some((k) => ['filters', 'ordering'].includes(k))) {
@@ -88,6 +93,7 @@ export async function render(main, [projectId], query) {
     }
     result = { error: err };
   }
+  if (stale()) return null;
   const screen = { project, views, members: members.map((m) => m.user), state, go };
   selectionFor(`${projectId}|${state.tab}|${JSON.stringify(apiQuery(state))}`);
   fill(main, h('section', { class: 'page wide' },

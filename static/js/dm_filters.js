@@ -7,9 +7,23 @@
 import { h } from './dom.js';
 import { OPERATORS } from './dm_query.js';
 
+/** A new filter on `column`: its first operator; a yes/no column starts at "yes", which
+ * the picker shows, so what is shown is what applies. */
+function fresh(column) {
+  return { filter: `filter:${column.id}`, operator: OPERATORS[column.type][0][0], type: column.type,
+    value: column.type === 'Boolean' ? true : null };
+}
+
 /** The panel for `filters` over `columns`; `members` fills the user pickers; `edit(change)`
- * applies `change(filters)` to the newest filters. */
-export function filterPanel({ filters, columns, members, edit }) {
+ * applies `change(filters)` to the newest filters. Until the page is drawn again after an
+ * edit, the panel takes no other: rows are known by their place, which an edit can move. */
+export function filterPanel({ filters, columns, members, edit: apply }) {
+  let panel = null;
+  const edit = (change) => {
+    if (panel.inert) return;
+    panel.inert = true;
+    apply(change);
+  };
   const items = filters.items;
   const rows = items.map((item, index) => filterRow({
     item, index, columns, members,
@@ -22,15 +36,13 @@ export function filterPanel({ filters, columns, members, edit }) {
     update: (fields) => edit((f) => { if (f.items[index]) Object.assign(f.items[index], fields); }),
     remove: () => edit((f) => { f.items.splice(index, 1); }),
   }));
-  const add = () => {
-    const column = columns[0];
-    edit((f) => { f.items.push({ filter: `filter:${column.id}`, operator: OPERATORS[column.type][0][0], type: column.type, value: null }); });
-  };
-  return h('section', { class: 'filter-panel', 'aria-label': 'Filters' },
+  const add = () => edit((f) => { f.items.push(fresh(columns[0])); });
+  panel = h('section', { class: 'filter-panel', 'aria-label': 'Filters' },
     rows.length ? rows : h('p', { class: 'muted' }, 'No filters applied'),
     h('div', { class: 'row' },
       h('button', { class: 'outline small add-filter', onclick: add }, '+ Add filter'),
       items.length ? h('button', { class: 'link', onclick: () => edit((f) => { f.items = []; }) }, 'Clear all') : null));
+  return panel;
 }
 
 function filterRow({ item, index, columns, members, conjunction, update, remove }) {
@@ -39,14 +51,12 @@ function filterRow({ item, index, columns, members, conjunction, update, remove 
   const operators = OPERATORS[column.type] || OPERATORS.String;
   const columnSelect = h('select', {
     'aria-label': `Filter ${index + 1} column`, class: 'filter-column',
-    onchange: (e) => {
-      const next = columns.find((c) => c.id === e.target.value);
-      update({ filter: `filter:${next.id}`, operator: OPERATORS[next.type][0][0], type: next.type, value: null });
-    },
+    onchange: (e) => update(fresh(columns.find((c) => c.id === e.target.value))),
   }, columns.map((c) => h('option', { value: c.id, selected: c.id === column.id }, c.label)));
   const operatorSelect = h('select', {
     'aria-label': `Filter ${index + 1} operator`, class: 'filter-operator',
-    onchange: (e) => update({ operator: e.target.value, value: e.target.value === 'empty' ? true : null }),
+    onchange: (e) => update({ operator: e.target.value,
+      value: e.target.value === 'empty' || column.type === 'Boolean' ? true : null }),
   }, operators.map(([op, label]) => h('option', { value: op, selected: op === item.operator }, label)));
   const value = valueEditor({ item, column, members, index, set: (v) => update({ value: v }) });
   return h('div', { class: 'filter-row', dataset: { index } },

@@ -141,6 +141,16 @@ test('select three tasks across two pages and delete them', async () => {
   if (!(await page.locator('.filter-panel').count())) await page.getByRole('button', { name: /^Filters/ }).click();
   await page.getByRole('button', { name: 'Clear all' }).click();
   await page.waitForFunction(() => document.querySelectorAll('.task-row').length === 30);
+  // A filter being written on a saved tab: kept in the tab, applied once it says something.
+  await page.getByRole('button', { name: '+ Add filter' }).click();
+  await page.getByLabel('Filter 1 column').selectOption({ label: 'Labeled' });
+  await page.waitForFunction(() => document.querySelectorAll('.task-row').length === 4);
+  assert.equal(await page.getByLabel('Filter 1 value').inputValue(), 'yes', 'shown as applied');
+  await page.getByLabel('Filter 1 column').selectOption({ label: 'Prediction score' });
+  await page.waitForFunction(() => document.querySelectorAll('.task-row').length === 30);
+  await page.getByRole('button', { name: 'Remove filter 1' }).click();
+  await page.waitForFunction(() => !document.querySelector('.filter-row'));
+  assert.equal(await page.locator('.toast.error').count(), 0, 'every edit of the tab was saved');
   await page.getByRole('button', { name: 'Sort by ID' }).click();
   await page.waitForFunction(() => document.querySelector('th[data-column="tasks:id"]')?.getAttribute('aria-sort') === 'ascending');
   const chosen = [taskIds[5], taskIds[6], taskIds[35]];

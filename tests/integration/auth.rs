@@ -323,6 +323,17 @@ fn every_project_route_answers_403_to_a_user_outside_the_project() {
             "{method} {path}"
         );
     }
+    // A project id spelled loosely is refused outright, never read past the check.
+    for loose in [
+        format!("+{project}"),
+        format!("{project}%20"),
+        format!("0{project}x"),
+    ] {
+        let (status, body) = as_outsider("GET", &format!("/api/predictions/?project={loose}"));
+        assert_eq!(status, 400, "?project={loose}: {body}");
+        let (status, body) = as_outsider("GET", &format!("/api/tasks/?project={loose}"));
+        assert_eq!(status, 400, "?project={loose}: {body}");
+    }
     let (status, listed) = as_outsider("GET", "/api/projects/");
     assert_eq!(
         (status, listed["count"].as_i64()),

@@ -477,6 +477,26 @@ fn drafts_belong_to_their_author_and_go_when_the_annotation_is_submitted() {
         Some(json!({"result": [], "draft_id": id})),
     );
     assert_eq!(status, 403, "another user's draft: {refused}");
+    for method in [Method::PATCH, Method::DELETE] {
+        let (status, refused) = server.call_as(
+            &other_token,
+            method.clone(),
+            &format!("/api/drafts/{id}/"),
+            Some(json!({"result": []})),
+        );
+        assert_eq!(status, 403, "{method} of another user's draft: {refused}");
+    }
+    let (status, seen) = server.call_as(
+        &other_token,
+        Method::GET,
+        &format!("/api/drafts/{id}/"),
+        None,
+    );
+    assert_eq!(
+        (status, seen["lead_time"].as_f64()),
+        (200, Some(4.0)),
+        "seen, and untouched"
+    );
     let (status, annotation) = server.post(
         &format!("/api/tasks/{task}/annotations/"),
         json!({"result": [], "draft_id": id}),

@@ -12,8 +12,8 @@ const TEXT_CONFIG: &str = r#"<View><Text name="text" value="$text"/><Choices nam
 ///
 /// | task | data | annotations | predictions | other |
 /// |---|---|---|---|---|
-/// | 1 | text "Alpha cat", size 10, flag true | A: pos | m1 0.9 pos | |
-/// | 2 | text "beta dog", size 20, flag false | B: neg | m2 0.2 neg | |
+/// | 1 | text "Alpha cat", size 10, flag true, when 2026-01-02 | A: pos | m1 0.9 pos | |
+/// | 2 | text "beta dog", size 20, flag false, when 2026-01-05T09:00Z | B: neg | m2 0.2 neg | |
 /// | 3 | text "gamma", size "30" (text) | A: skipped | | |
 /// | 4 | text "", size 5 | | | A's draft |
 /// | 5 | size null, no text | | | |
@@ -44,8 +44,8 @@ impl Fixture {
         let (status, imported) = server.post(
             &format!("/api/projects/{project}/import?return_task_ids=true"),
             json!([
-                {"text": "Alpha cat", "size": 10, "flag": true},
-                {"text": "beta dog", "size": 20, "flag": false},
+                {"text": "Alpha cat", "size": 10, "flag": true, "when": "2026-01-02"},
+                {"text": "beta dog", "size": 20, "flag": false, "when": "2026-01-05T10:00:00+01:00"},
                 {"text": "gamma", "size": "30"},
                 {"text": "", "size": 5},
                 {"size": null},
@@ -294,6 +294,34 @@ fn times_booleans_and_text_filter_with_every_operator() {
         item("updated_at", "less_or_equal", "Datetime", json!(long_ago)),
         &[],
     );
+    // Times in the data, however spelled, compare as times.
+    f.expect(
+        item(
+            "data.when",
+            "in",
+            "Datetime",
+            json!({"min": "2026-01-01", "max": "2026-01-03"}),
+        ),
+        &[1],
+    );
+    f.expect(
+        item(
+            "data.when",
+            "greater",
+            "Datetime",
+            json!("2026-01-05T08:59:59.000Z"),
+        ),
+        &[2],
+    );
+    f.expect(
+        item(
+            "data.when",
+            "less",
+            "Datetime",
+            json!("2026-01-05T09:00:00Z"),
+        ),
+        &[1],
+    );
 
     f.expect(
         item("is_labeled", "equal", "Boolean", json!(true)),
@@ -480,8 +508,8 @@ fn ordering_selection_totals_and_shapes() {
     let nothing = json!({"selectedItems": {"all": false, "included": []}});
     assert_eq!(
         f.found(nothing),
-        Vec::<i64>::new(),
-        "an empty selection selects nothing"
+        f.tasks(&[1, 2, 3, 4, 5, 6, 7, 8]),
+        "Label Studio lists every task when none is picked (an action on it deletes nothing)"
     );
     let labeled_but_first = json!({
         "filters": {"conjunction": "and", "items": [item("is_labeled", "equal", "Boolean", json!(true))]},

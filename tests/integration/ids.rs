@@ -184,8 +184,8 @@ fn the_previous_schema_keeps_every_row_and_its_ids_are_never_given_again() {
 
     let annotation = created_id(&server, "/api/tasks/2/annotations/", json!({"result": []}));
     assert_eq!(
-        annotation, 10,
-        "above the annotation the outbox still remembers"
+        annotation, 1010,
+        "above the annotation the outbox still remembers, and a margin for ones deleted without a trace"
     );
     let task = created_id(
         &server,

@@ -182,12 +182,14 @@ DROP TABLE storages;
 ALTER TABLE storages_new RENAME TO storages;
 CREATE INDEX storages_project ON storages(project_id, direction);
 
--- An annotation deleted before this migration may still be waiting in the outbox to have
--- its object removed: its id is above the surviving ones and must not come back either.
+-- Annotations name exported objects. One deleted before this migration left no row, so its
+-- id may be above every surviving one and its object may still be in a target storage:
+-- new annotations start above the newest id the outbox remembers, plus a margin of 1,000
+-- for the newest ones deleted without a trace.
 INSERT INTO sqlite_sequence (name, seq)
     SELECT 'annotations', 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'annotations');
 UPDATE sqlite_sequence
-    SET seq = MAX(seq, (SELECT COALESCE(MAX(annotation_id), 0) FROM export_outbox))
+    SET seq = MAX(seq, (SELECT COALESCE(MAX(annotation_id), 0) FROM export_outbox)) + 1000
     WHERE name = 'annotations';
 
 -- Drafts: what a user typed on a task without submitting it. Never exported.
