@@ -15,6 +15,7 @@ async fn main() {
     };
     let clients: usize = clients.parse().unwrap();
     let until = Instant::now() + Duration::from_secs_f64(seconds.parse().unwrap());
+    labelsync::storage::object::install_crypto();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
         .build()

@@ -47,10 +47,22 @@ fn text<'a>(settings: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
 }
 
 fn client_options(endpoint: Option<&str>) -> ClientOptions {
+    install_crypto();
     ClientOptions::new()
         .with_connect_timeout(Duration::from_secs(5))
         .with_timeout(Duration::from_secs(60))
         .with_allow_http(endpoint.is_some_and(|e| e.starts_with("http://")))
+}
+
+/// Gives rustls its crypto (ring, which object_store signs with too) before the first
+/// client is built; later calls change nothing. Anything in the process that builds an
+/// HTTP client (the tests, the benchmarks' load generator) calls it first too.
+pub fn install_crypto() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        // Err only when a provider is installed already, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
 
 fn retry() -> RetryConfig {

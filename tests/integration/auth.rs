@@ -1,7 +1,6 @@
 //! Authentication: every API route needs credentials; browser sessions and CSRF.
 
 use reqwest::Method;
-use reqwest::blocking::Client;
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use serde_json::json;
 
@@ -289,7 +288,9 @@ fn every_project_route_answers_403_to_a_user_outside_the_project() {
     let token = common::token_of(&server.url, "outsider@example.com", "outsider password");
     let with_body = |method: &str, path: &str, body: serde_json::Value| {
         let method = Method::from_bytes(method.as_bytes()).unwrap();
-        let response = Client::new()
+        let response = common::client_builder()
+            .build()
+            .unwrap()
             .request(method, format!("{}{path}", server.url))
             .header("Authorization", format!("Token {token}"))
             .json(&body)
@@ -392,7 +393,7 @@ fn every_project_route_answers_403_to_a_user_outside_the_project() {
 fn browser_session_login_with_csrf_protection() {
     let env = Env::new();
     let server = env.start();
-    let client = Client::builder()
+    let client = common::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -491,7 +492,7 @@ fn the_first_user_signs_up_once_when_none_exists() {
         env.log().contains("open /user/signup"),
         "the log says how to create a user"
     );
-    let client = Client::builder()
+    let client = common::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

@@ -167,7 +167,7 @@ fn blob_mode_makes_one_task_per_object_with_its_uri() {
 /// Presign mode answers 303 to a URL that serves the bytes; proxy mode streams them with
 /// Range and ETag.
 fn check_resolve(server: &Server, kind: &str, url: &str, project: i64) {
-    let client = reqwest::blocking::Client::builder()
+    let client = crate::common::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

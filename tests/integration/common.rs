@@ -142,7 +142,7 @@ impl Server {
         }
         let mut child = command.spawn().expect("start labelsync");
         let url = read_address(&mut child, env);
-        let client = Client::builder()
+        let client = client_builder()
             .timeout(Duration::from_secs(60))
             .build()
             .unwrap();
@@ -426,10 +426,16 @@ pub(crate) fn send(request: RequestBuilder) -> (u16, Value) {
     )
 }
 
+/// A blocking HTTP client builder, once rustls has its crypto (the server's crate picks it).
+pub(crate) fn client_builder() -> reqwest::blocking::ClientBuilder {
+    labelsync::storage::object::install_crypto();
+    Client::builder()
+}
+
 /// Signs in through the login form and returns the user's API token.
 pub(crate) fn token_of(url: &str, email: &str, password: &str) -> String {
     use reqwest::header::{COOKIE, SET_COOKIE};
-    let client = Client::builder()
+    let client = client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

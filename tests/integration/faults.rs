@@ -177,7 +177,7 @@ impl PrivateAzurite {
         let base = format!("http://127.0.0.1:{port}");
         // Ready means the account answers (403: the listing needs a signature).
         let deadline = Instant::now() + Duration::from_secs(60);
-        let client = reqwest::blocking::Client::new();
+        let client = crate::common::client_builder().build().unwrap();
         while client
             .get(format!("{base}/{}?comp=list", Self::ACCOUNT))
             .send()
