@@ -10,20 +10,10 @@ use crate::auth::{self, FirstUserOutcome};
 use crate::cli::StartArgs;
 use crate::config::{Config, ConfigError};
 use crate::db::{Db, DbError};
-use crate::export::outbox::{self, ExportQueue};
+use crate::export::outbox;
+use crate::http::AppState;
 use crate::jobs::Jobs;
 use crate::storage::ProviderContext;
-
-/// Everything a request handler may use, shared by all HTTP workers.
-pub struct AppState {
-    pub config: Config,
-    pub db: Db,
-    pub jobs: Jobs,
-    pub exports: ExportQueue,
-    pub providers: ProviderContext,
-    /// Signs and checks personal access tokens (JWT).
-    pub keys: crate::jwt::Keys,
-}
 
 /// Why the server did not start, with what to do about it.
 #[derive(Debug, thiserror::Error)]

@@ -1,28 +1,14 @@
-//! Who is asking: API tokens, browser sessions, password hashes, the first user.
-//!
-//! API clients send `Authorization: Token <key>` (Label Studio's legacy header; `Bearer`
-//! is accepted too). Browsers carry an HttpOnly, SameSite=Lax `sessionid` cookie; a
-//! state-changing request authenticated by that cookie must also come from this site
-//! (its `Origin` or `Referer` names our host), which stops cross-site request forgery.
+//! Credentials: password hashes, API tokens and session ids, the first user. Which request
+//! carries which credential is the HTTP layer's business (`http::identity`).
 
-use std::future::Future;
-use std::pin::Pin;
-
-use actix_web::dev::Payload;
-use actix_web::http::Method;
-use actix_web::{FromRequest, HttpRequest, web};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::Utc;
 
-use crate::app::AppState;
 use crate::config::FirstUser;
-use crate::db::users::{self, User};
+use crate::db::users;
 use crate::db::{Db, DbError};
-use crate::error::ApiError;
 
-/// The cookie that carries a browser session.
-pub const SESSION_COOKIE: &str = "sessionid";
 /// How long a browser session lasts.
 pub const SESSION_DAYS: i64 = 14;
 
@@ -101,111 +87,6 @@ pub enum FirstUserOutcome {
     Existed,
     /// The user does not exist and no password was given to create it.
     NeedsPassword,
-}
-
-/// How a request was authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Via {
-    Token,
-    Session,
-}
-
-/// The authenticated user of a request; a handler taking it answers 401 without one.
-#[derive(Debug, Clone)]
-pub struct AuthUser {
-    pub user: User,
-    pub via: Via,
-}
-
-impl FromRequest for AuthUser {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<AuthUser, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { authenticate(&req).await })
-    }
-}
-
-/// Authenticates a request by token header, else by session cookie.
-pub async fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::Internal("no app state".into()))?;
-    if let Some(token) = header_token(req)? {
-        let user = if crate::jwt::looks_like_jwt(&token) {
-            let claims = state
-                .keys
-                .verify(&token, "access")
-                .ok_or(ApiError::InvalidToken)?;
-            state
-                .db
-                .call(move |conn| users::by_id(conn, claims.user_id))
-                .await?
-        } else {
-            state
-                .db
-                .call(move |conn| users::by_token(conn, &token))
-                .await?
-        };
-        return user
-            .map(|user| AuthUser {
-                user,
-                via: Via::Token,
-            })
-            .ok_or(ApiError::InvalidToken);
-    }
-    let Some(cookie) = req.cookie(SESSION_COOKIE) else {
-        return Err(ApiError::NotAuthenticated);
-    };
-    let session = cookie.value().to_owned();
-    let user = state
-        .db
-        .call(move |conn| users::by_session(conn, &session, &crate::time::now_iso()))
-        .await?;
-    let user = user.ok_or(ApiError::NotAuthenticated)?;
-    if !is_safe_method(req.method()) && !same_origin(req) {
-        return Err(ApiError::Forbidden(
-            "CSRF check failed: a browser request that changes data must come from this site."
-                .to_owned(),
-        ));
-    }
-    Ok(AuthUser {
-        user,
-        via: Via::Session,
-    })
-}
-
-fn header_token(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    let Some(value) = req.headers().get(actix_web::http::header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = value.to_str().map_err(|_| ApiError::InvalidToken)?.trim();
-    let token = ["Token ", "token ", "Bearer ", "bearer "]
-        .iter()
-        .find_map(|scheme| value.strip_prefix(scheme));
-    match token.map(str::trim) {
-        Some(token) if !token.is_empty() => Ok(Some(token.to_owned())),
-        _ => Err(ApiError::InvalidToken),
-    }
-}
-
-fn is_safe_method(method: &Method) -> bool {
-    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-}
-
-/// True when the request's `Origin` (or, lacking it, `Referer`) is this server.
-pub fn same_origin(req: &HttpRequest) -> bool {
-    let host = req.connection_info().host().to_owned();
-    let source = req
-        .headers()
-        .get("origin")
-        .or_else(|| req.headers().get("referer"))
-        .and_then(|value| value.to_str().ok());
-    source.is_some_and(|source| {
-        let rest = source.split_once("://").map_or(source, |(_, rest)| rest);
-        rest.split('/').next() == Some(host.as_str())
-    })
 }
 
 /// Starts a browser session for `user`; returns its id.

@@ -13,8 +13,8 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 
-use crate::app::AppState;
-use crate::auth::{self, AuthUser};
+use super::AppState;
+use super::identity::AuthUser;
 use crate::db::Db;
 use crate::db::members::{self, Scope};
 use crate::error::ApiError;
@@ -41,7 +41,7 @@ impl FromRequest for Member {
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let auth = auth::authenticate(&req).await?;
+            let auth = super::identity::authenticate(&req).await?;
             if let Some(scope) = scope_of(&req)? {
                 let state = req
                     .app_data::<web::Data<AppState>>()

@@ -8,8 +8,9 @@ use askama::Template;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::identity::{AuthUser, SESSION_COOKIE};
 use super::{State, slash_optional};
-use crate::auth::{self, AuthUser, SESSION_COOKIE, SESSION_DAYS};
+use crate::auth::{self, SESSION_DAYS};
 use crate::db::users;
 use crate::error::ApiError;
 

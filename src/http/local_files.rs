@@ -9,8 +9,8 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
+use super::identity::AuthUser;
 use super::{State, slash_optional};
-use crate::auth::AuthUser;
 use crate::db::storages::{self, Direction};
 use crate::error::ApiError;
 use crate::local_files::{self, Refusal};

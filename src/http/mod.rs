@@ -9,6 +9,7 @@ mod actions;
 mod annotations;
 mod auth;
 mod drafts;
+mod identity;
 mod local_files;
 mod predictions;
 mod projects;
@@ -25,8 +26,23 @@ use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{HttpResponse, ResponseError, web};
 use serde_json::{Map, Value};
 
-use crate::app::AppState;
+use crate::config::Config;
+use crate::db::Db;
 use crate::error::ApiError;
+use crate::export::outbox::ExportQueue;
+use crate::jobs::Jobs;
+use crate::storage::ProviderContext;
+
+/// Everything a request handler may use, shared by all HTTP workers.
+pub struct AppState {
+    pub config: Config,
+    pub db: Db,
+    pub jobs: Jobs,
+    pub exports: ExportQueue,
+    pub providers: ProviderContext,
+    /// Signs and checks personal access tokens (JWT).
+    pub keys: crate::jwt::Keys,
+}
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {

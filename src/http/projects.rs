@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::access::Member;
+use super::identity::AuthUser;
 use super::{Page, State, json_object, opt_int, opt_string, page_link, slash_optional};
-use crate::auth::AuthUser;
 use crate::db::projects::{
     self, Project, ProjectColumn, ProjectFields, ProjectFilter, ProjectStats,
 };

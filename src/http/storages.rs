@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::access::{self, Member};
+use super::identity::AuthUser;
 use super::{State, json_object, opt_bool, opt_int, opt_string, required_project, slash_optional};
-use crate::auth::AuthUser;
 use crate::db::members::Scope;
 use crate::db::storages::{self, Direction, StorageFields, StorageRow};
 use crate::error::ApiError;

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::access::{self, Member};
+use super::identity::AuthUser;
 use super::{Page, State, json_object, opt_int, required_project, slash_optional};
-use crate::auth::AuthUser;
 use crate::db::task_search::{self, Search};
 use crate::db::tasks::{self as task_rows, NewTask, TaskRow};
 use crate::db::{self, projects};

@@ -11,7 +11,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use rust_embed::RustEmbed;
 
-use crate::auth;
 use crate::error::ApiError;
 
 /// Files under `static/`, embedded at build time (also in debug builds).
@@ -64,7 +63,7 @@ struct IndexPage<'a> {
 }
 
 async fn index(req: HttpRequest, state: super::State) -> Result<HttpResponse, ApiError> {
-    let user = match auth::authenticate(&req).await {
+    let user = match super::identity::authenticate(&req).await {
         Ok(user) => user,
         Err(ApiError::NotAuthenticated | ApiError::InvalidToken) => {
             return Ok(HttpResponse::SeeOther()

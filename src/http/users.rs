@@ -5,8 +5,9 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::access::Member;
+use super::identity::AuthUser;
 use super::{State, json_object, opt_int, slash_optional};
-use crate::auth::{self, AuthUser};
+use crate::auth;
 use crate::db::{members, users};
 use crate::error::ApiError;
 use crate::records::user_json;

@@ -1,6 +1,7 @@
 //! Integration tests: the real binary, a real SQLite file, real directories, over HTTP.
 //! One test binary (all modules below) so the server binary is built once.
 
+mod architecture;
 mod auth;
 mod backends;
 mod cloud;
