@@ -133,14 +133,14 @@ fn no_function_is_longer_than_60_lines() {
             if !start.is_match(line) {
                 continue;
             }
-            if let Some(length) = body_length(&lines[index..]) {
-                if length > 60 {
-                    long.push(format!(
-                        "{}:{} is {length} lines",
-                        path.display(),
-                        index + 1
-                    ));
-                }
+            if let Some(length) = body_length(&lines[index..])
+                && length > 60
+            {
+                long.push(format!(
+                    "{}:{} is {length} lines",
+                    path.display(),
+                    index + 1
+                ));
             }
         }
     }
