@@ -5,8 +5,7 @@
 
 use bytes::Bytes;
 use labelsync::config::{CloudDefaults, LocalFilesConfig};
-use labelsync::db::storages::Direction;
-use labelsync::storage::{self, ProviderContext, StorageType};
+use labelsync::storage::{self, Direction, ProviderContext, StorageSettings};
 use serde_json::Value;
 
 #[tokio::main]
@@ -17,16 +16,16 @@ async fn main() {
             "usage: storage_tool write|read|exists <type> <import|export> '<fields json>' <name> [content]"
         );
     };
-    let storage_type = StorageType::parse(kind).expect("storage type");
+    let provider = storage::provider(kind).expect("storage type");
     let direction = if direction == "export" {
         Direction::Export
     } else {
         Direction::Import
     };
     let fields: Value = serde_json::from_str(fields).expect("fields JSON");
-    let (settings, secrets) = storage_type
-        .settings_from_body(direction, fields.as_object().expect("an object"))
-        .expect("valid fields");
+    let settings =
+        StorageSettings::from_body(provider, direction, fields.as_object().expect("an object"))
+            .expect("valid fields");
     let root =
         std::env::var("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT").unwrap_or_else(|_| "/".into());
     let ctx = ProviderContext {
@@ -36,7 +35,7 @@ async fn main() {
         },
         cloud: CloudDefaults::default(),
     };
-    let store = storage::open(storage_type, &settings, &secrets, &ctx).expect("storage");
+    let store = settings.open(&ctx).expect("storage");
     let key = store.key_for(name);
     match command.as_str() {
         "write" => {

@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 use crate::db::storages::{self, Direction, StorageRow, SyncEnd};
 use crate::db::{Db, DbError};
 use crate::export::{self, ExportReport};
-use crate::storage::{self, ProviderContext, StorageType};
+use crate::storage::ProviderContext;
 use crate::sync::{self, ImportReport, Start};
 use crate::time;
 
@@ -200,7 +200,10 @@ async fn execute(
     progress: Arc<Progress>,
     start: Start,
 ) -> Result<Outcome, String> {
-    let provider = open_provider(&storage, &providers).map_err(|err| err.to_string())?;
+    let provider = storage
+        .settings
+        .open(&providers)
+        .map_err(|err| err.to_string())?;
     match storage.direction {
         Direction::Import => sync::import(&db, &storage, provider, progress, start)
             .await
@@ -211,20 +214,6 @@ async fn execute(
             .map(Outcome::Export)
             .map_err(|e| e.to_string()),
     }
-}
-
-/// The provider of a stored storage row.
-pub fn open_provider(
-    storage: &StorageRow,
-    providers: &ProviderContext,
-) -> Result<Arc<dyn storage::Storage>, storage::StorageError> {
-    let storage_type = StorageType::parse(&storage.storage_type).ok_or_else(|| {
-        storage::StorageError::InvalidConfig(format!(
-            "unknown storage type {:?}",
-            storage.storage_type
-        ))
-    })?;
-    storage::open(storage_type, &storage.settings, &storage.secrets, providers)
 }
 
 /// Writes progress and the heartbeat until aborted.

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use serde_json::Value;
 
 use crate::db::storages::StorageRow;
-use crate::storage::{ByteRange, StorageType};
+use crate::storage::ByteRange;
 
 /// Largest range the proxy streams per request (Label Studio's default, 8 MiB).
 pub const MAX_RANGE: u64 = 8 * 1024 * 1024;
@@ -27,8 +27,7 @@ pub fn resolvable(storages: &[StorageRow]) -> Vec<Resolvable> {
     storages
         .iter()
         .filter_map(|row| {
-            let (scheme, field) = StorageType::parse(&row.storage_type)?.uri_scheme()?;
-            let bucket = row.settings.get(field)?.as_str()?;
+            let (scheme, bucket) = row.settings.uri_bucket()?;
             Some(Resolvable {
                 prefix: format!("{scheme}://{bucket}/"),
                 storage_id: row.id,

@@ -43,6 +43,8 @@ pub enum DbError {
     TooNew { found: usize, supported: usize },
     #[error("database task failed: {0}")]
     Join(String),
+    #[error("stored data is not what this labelsync reads: {0}")]
+    Invalid(String),
     #[error("database migration {name} was not applied, nothing changed: {reason}")]
     Migration { name: String, reason: String },
 }

@@ -9,29 +9,8 @@ use serde_json::{Map, Value};
 
 use super::{DbError, json_column};
 
-/// Source (import) or target (export).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
-    Import,
-    Export,
-}
-
-impl Direction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Import => "import",
-            Direction::Export => "export",
-        }
-    }
-
-    fn parse(text: &str) -> Direction {
-        if text == "export" {
-            Direction::Export
-        } else {
-            Direction::Import
-        }
-    }
-}
+pub use crate::storage::Direction;
+use crate::storage::StorageSettings;
 
 /// A storage row. `secrets` never leaves the server.
 #[derive(Debug, Clone)]
@@ -39,12 +18,11 @@ pub struct StorageRow {
     pub id: i64,
     pub project_id: i64,
     pub direction: Direction,
-    pub storage_type: String,
     pub title: Option<String>,
     pub description: Option<String>,
     pub synchronizable: bool,
-    pub settings: Map<String, Value>,
-    pub secrets: Map<String, Value>,
+    /// The provider, its settings and credentials, read.
+    pub settings: StorageSettings,
     pub status: String,
     pub last_sync: Option<String>,
     pub last_sync_count: Option<i64>,
@@ -62,26 +40,39 @@ pub struct StorageFields {
     pub title: Option<String>,
     pub description: Option<String>,
     pub synchronizable: bool,
-    pub settings: Map<String, Value>,
-    pub secrets: Map<String, Value>,
+    pub settings: StorageSettings,
+}
+
+impl StorageRow {
+    /// The storage's type, as the API names it (`s3`).
+    pub fn kind(&self) -> &'static str {
+        self.settings.provider.name
+    }
 }
 
 const COLUMNS: &str = "id, project_id, direction, type, title, description, synchronizable,
     settings, secrets, status, last_sync, last_sync_count, last_sync_job, traceback, meta, created_at, sync_cursor";
 
-fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(StorageRow, [String; 3])> {
-    let direction: String = row.get(2)?;
-    Ok((
-        StorageRow {
+/// A row as read, before its JSON columns are.
+struct Raw {
+    row: StorageRow,
+    kind: String,
+    settings: String,
+    secrets: String,
+    meta: String,
+}
+
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
+    let direction = Direction::parse(&row.get::<_, String>(2)?);
+    Ok(Raw {
+        row: StorageRow {
             id: row.get(0)?,
             project_id: row.get(1)?,
-            direction: Direction::parse(&direction),
-            storage_type: row.get(3)?,
+            direction,
             title: row.get(4)?,
             description: row.get(5)?,
             synchronizable: row.get(6)?,
-            settings: Map::new(),
-            secrets: Map::new(),
+            settings: StorageSettings::defaults(crate::storage::PROVIDERS[0], direction),
             status: row.get(9)?,
             last_sync: row.get(10)?,
             last_sync_count: row.get(11)?,
@@ -91,16 +82,29 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(StorageRow, [String; 3
             created_at: row.get(15)?,
             sync_cursor: row.get(16)?,
         },
-        [row.get(7)?, row.get(8)?, row.get(14)?],
-    ))
+        kind: row.get(3)?,
+        settings: row.get(7)?,
+        secrets: row.get(8)?,
+        meta: row.get(14)?,
+    })
 }
 
-fn finish(
-    (mut storage, [settings, secrets, meta]): (StorageRow, [String; 3]),
-) -> Result<StorageRow, DbError> {
-    storage.settings = as_object(json_column(&settings)?);
-    storage.secrets = as_object(json_column(&secrets)?);
-    storage.meta = json_column(&meta)?;
+/// Reads the JSON columns: the settings with their provider, and `meta`.
+fn finish(raw: Raw) -> Result<StorageRow, DbError> {
+    let mut storage = raw.row;
+    let provider = crate::storage::provider(&raw.kind).ok_or_else(|| {
+        DbError::Invalid(format!(
+            "storage {} has a type this labelsync does not know: {:?}",
+            storage.id, raw.kind
+        ))
+    })?;
+    storage.settings = StorageSettings::stored(
+        provider,
+        storage.direction,
+        as_object(json_column(&raw.settings)?),
+        as_object(json_column(&raw.secrets)?),
+    );
+    storage.meta = json_column(&raw.meta)?;
     Ok(storage)
 }
 
@@ -114,24 +118,23 @@ fn as_object(value: Value) -> Map<String, Value> {
 pub fn insert(
     conn: &Connection,
     project_id: i64,
-    direction: Direction,
-    storage_type: &str,
     fields: &StorageFields,
     now: &str,
 ) -> Result<i64, DbError> {
+    let (settings, secrets) = fields.settings.to_stored();
     conn.execute(
         "INSERT INTO storages (project_id, direction, type, title, description, synchronizable,
             settings, secrets, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             project_id,
-            direction.as_str(),
-            storage_type,
+            fields.settings.direction.as_str(),
+            fields.settings.provider.name,
             fields.title,
             fields.description,
             fields.synchronizable,
-            Value::Object(fields.settings.clone()).to_string(),
-            Value::Object(fields.secrets.clone()).to_string(),
+            settings,
+            secrets,
             now,
         ],
     )?;
@@ -139,6 +142,7 @@ pub fn insert(
 }
 
 pub fn update(conn: &Connection, id: i64, fields: &StorageFields) -> Result<(), DbError> {
+    let (settings, secrets) = fields.settings.to_stored();
     conn.execute(
         // New settings list other objects: a sync never resumes across a change.
         "UPDATE storages SET title = ?2, description = ?3, synchronizable = ?4, settings = ?5,
@@ -148,8 +152,8 @@ pub fn update(conn: &Connection, id: i64, fields: &StorageFields) -> Result<(), 
             fields.title,
             fields.description,
             fields.synchronizable,
-            Value::Object(fields.settings.clone()).to_string(),
-            Value::Object(fields.secrets.clone()).to_string(),
+            settings,
+            secrets,
         ],
     )?;
     Ok(())

@@ -13,7 +13,6 @@ use tokio::sync::Notify;
 
 use crate::db::outbox::{self, OutboxEntry, OutboxOp};
 use crate::db::{self, Db, DbError};
-use crate::jobs::open_provider;
 use crate::storage::{ProviderContext, Storage, StorageError};
 
 /// Entries fetched per round.
@@ -99,7 +98,7 @@ impl Worker {
             .call(move |conn| db::storages::get(conn, storage_id))
             .await?;
         Ok(match row {
-            Some(row) => open_provider(&row, &self.providers),
+            Some(row) => row.settings.open(&self.providers),
             None => Err(StorageError::NotFound {
                 key: format!("storage {storage_id}"),
             }),

@@ -14,7 +14,6 @@ use super::{State, slash_optional};
 use crate::db::storages::{self, Direction};
 use crate::error::ApiError;
 use crate::local_files::{self, Refusal};
-use crate::storage::StorageType;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -89,14 +88,14 @@ async fn allowed_dirs(state: &State, user_id: i64) -> Result<Vec<PathBuf>, ApiEr
             storages::of_type_for_member(
                 conn,
                 Direction::Import,
-                StorageType::LocalFiles.name(),
+                crate::storage::local::PROVIDER.name,
                 user_id,
             )
         })
         .await?;
     Ok(rows
         .iter()
-        .filter_map(|row| row.settings.get("path").and_then(|p| p.as_str()))
+        .filter_map(|row| row.settings.common.location.as_deref())
         .filter_map(|path| std::fs::canonicalize(path).ok())
         .collect())
 }

@@ -6,13 +6,12 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::TryStreamExt;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::access::Member;
 use super::{State, slash_optional};
 use crate::db::storages::{self, Direction};
 use crate::error::ApiError;
-use crate::jobs::open_provider;
 use crate::resolve;
 use crate::storage::{Fetched, StorageError};
 
@@ -85,22 +84,13 @@ async fn serve(
         .iter()
         .find(|row| row.id == storage_id)
         .ok_or(ApiError::NotFound)?;
-    let provider = match open_provider(row, &state.providers) {
+    let provider = match row.settings.open(&state.providers) {
         Ok(provider) => provider,
         Err(err) => return Ok(failed_dependency(&err)),
     };
-    if row
-        .settings
-        .get("presign")
-        .and_then(Value::as_bool)
-        .unwrap_or(true)
-    {
-        let minutes = row
-            .settings
-            .get("presign_ttl")
-            .and_then(Value::as_u64)
-            .unwrap_or(1)
-            .max(1);
+    let common = &row.settings.common;
+    if common.presign {
+        let minutes = common.presign_ttl_minutes;
         return Ok(
             match provider
                 .presign(key, std::time::Duration::from_secs(minutes * 60))

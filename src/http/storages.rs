@@ -1,8 +1,9 @@
 //! `/api/storages/...`: source and target storages of every type, one set of handlers.
 //!
 //! The direction comes from the route (each resource carries it as route data); the type
-//! from the path. Field handling is driven by [`StorageType`]'s field tables, so these
-//! handlers never name a provider.
+//! from the path. Field handling is driven by the providers' field tables, so these
+//! handlers never name a provider. `/api/storages/providers` serves those tables, which the
+//! wizard draws its forms from.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -16,69 +17,72 @@ use crate::db::storages::{self, Direction, StorageFields, StorageRow};
 use crate::error::ApiError;
 use std::sync::Arc;
 
-use crate::storage::{self, KeyFilter, Storage, StorageError, StorageType, check};
+use crate::storage::{
+    self, KeyFilter, PROVIDERS, Provider, Storage, StorageError, StorageSettings, check,
+};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     let import = || web::Data::new(Direction::Import);
     let export = || web::Data::new(Direction::Export);
-    cfg.service(
-        web::resource("/api/storages/types")
-            .app_data(import())
-            .get(types),
-    )
-    .service(
-        web::resource("/api/storages/export/types")
-            .app_data(export())
-            .get(types),
-    )
-    .service(
-        web::resource("/api/storages/export")
-            .app_data(export())
-            .get(list_all),
-    )
-    .service(
-        web::resource("/api/storages/export/{type}")
-            .app_data(export())
-            .get(list)
-            .post(create),
-    )
-    .service(
-        web::resource("/api/storages/export/{type}/validate")
-            .app_data(export())
-            .post(validate),
-    )
-    .service(detail_resource(
-        "/api/storages/export/{type}/{id:\\d+}",
-        export(),
-    ))
-    .service(
-        web::resource("/api/storages/export/{type}/{id:\\d+}/sync")
-            .app_data(export())
-            .post(sync),
-    )
-    .service(
-        web::resource(slash_optional("/api/storages/"))
-            .app_data(import())
-            .get(list_all),
-    )
-    .service(
-        web::resource(slash_optional("/api/storages/{type}/"))
-            .app_data(import())
-            .get(list)
-            .post(create),
-    )
-    .service(
-        web::resource("/api/storages/{type}/validate")
-            .app_data(import())
-            .post(validate),
-    )
-    .service(web::resource("/api/storages/{type}/files").post(files))
-    .service(detail_resource("/api/storages/{type}/{id:\\d+}", import()))
-    .service(
-        web::resource("/api/storages/{type}/{id:\\d+}/sync")
-            .app_data(import())
-            .post(sync),
-    );
+    cfg.service(web::resource("/api/storages/providers").get(providers))
+        .service(
+            web::resource("/api/storages/types")
+                .app_data(import())
+                .get(types),
+        )
+        .service(
+            web::resource("/api/storages/export/types")
+                .app_data(export())
+                .get(types),
+        )
+        .service(
+            web::resource("/api/storages/export")
+                .app_data(export())
+                .get(list_all),
+        )
+        .service(
+            web::resource("/api/storages/export/{type}")
+                .app_data(export())
+                .get(list)
+                .post(create),
+        )
+        .service(
+            web::resource("/api/storages/export/{type}/validate")
+                .app_data(export())
+                .post(validate),
+        )
+        .service(detail_resource(
+            "/api/storages/export/{type}/{id:\\d+}",
+            export(),
+        ))
+        .service(
+            web::resource("/api/storages/export/{type}/{id:\\d+}/sync")
+                .app_data(export())
+                .post(sync),
+        )
+        .service(
+            web::resource(slash_optional("/api/storages/"))
+                .app_data(import())
+                .get(list_all),
+        )
+        .service(
+            web::resource(slash_optional("/api/storages/{type}/"))
+                .app_data(import())
+                .get(list)
+                .post(create),
+        )
+        .service(
+            web::resource("/api/storages/{type}/validate")
+                .app_data(import())
+                .post(validate),
+        )
+        .service(web::resource("/api/storages/{type}/files").post(files))
+        .service(detail_resource("/api/storages/{type}/{id:\\d+}", import()))
+        .service(
+            web::resource("/api/storages/{type}/{id:\\d+}/sync")
+                .app_data(import())
+                .post(sync),
+        );
 }
 
 fn detail_resource(path: &str, direction: web::Data<Direction>) -> actix_web::Resource {
@@ -97,16 +101,22 @@ struct ProjectQuery {
     project: Option<String>,
 }
 
-fn storage_type(name: &str) -> Result<StorageType, ApiError> {
-    StorageType::parse(name).ok_or(ApiError::NotFound)
+fn storage_type(name: &str) -> Result<&'static Provider, ApiError> {
+    storage::provider(name).ok_or(ApiError::NotFound)
 }
 
 async fn types(_user: AuthUser) -> HttpResponse {
-    let types: Vec<Value> = StorageType::ALL
+    let types: Vec<Value> = PROVIDERS
         .iter()
-        .map(|t| json!({"name": t.name(), "title": t.title()}))
+        .map(|p| json!({"name": p.name, "title": p.title}))
         .collect();
     HttpResponse::Ok().json(types)
+}
+
+/// `GET /api/storages/providers`: every provider with its fields (labels, inputs, defaults,
+/// which wizard step shows them), per direction.
+async fn providers(_user: AuthUser) -> HttpResponse {
+    HttpResponse::Ok().json(PROVIDERS.iter().map(|p| p.describe()).collect::<Vec<_>>())
 }
 
 /// Every storage of a project in one direction, grouped by type in Label Studio's order.
@@ -122,14 +132,7 @@ async fn list_all(
         .db
         .call(move |conn| storages::of_project(conn, project_id, direction, None))
         .await?;
-    rows.sort_by_key(|row| {
-        (
-            StorageType::ALL
-                .iter()
-                .position(|t| t.name() == row.storage_type),
-            row.id,
-        )
-    });
+    rows.sort_by_key(|row| (row.settings.provider.position(), row.id));
     Ok(HttpResponse::Ok().json(rows.iter().map(storage_json).collect::<Vec<_>>()))
 }
 
@@ -146,7 +149,7 @@ async fn list(
     let rows = state
         .db
         .call(move |conn| {
-            storages::of_project(conn, project_id, direction, Some(storage_type.name()))
+            storages::of_project(conn, project_id, direction, Some(storage_type.name))
         })
         .await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(storage_json).collect::<Vec<_>>()))
@@ -166,20 +169,11 @@ async fn create(
         .ok_or_else(|| ApiError::field("project", "This field is required."))?;
     access::require_body_project(&state.db, user.user.id, project_id).await?;
     let mut fields = new_fields(storage_type, direction);
-    apply(&mut fields, storage_type, direction, &body)?;
-    check_connection(&state, storage_type, direction, &fields).await?;
+    apply(&mut fields, &body)?;
+    check_connection(&state, &fields).await?;
     let id = state
         .db
-        .write(move |tx| {
-            storages::insert(
-                tx,
-                project_id,
-                direction,
-                storage_type.name(),
-                &fields,
-                &crate::time::now_iso(),
-            )
-        })
+        .write(move |tx| storages::insert(tx, project_id, &fields, &crate::time::now_iso()))
         .await?;
     let row = if direction == Direction::Export && state.config.sync_on_target_storage_creation {
         state
@@ -215,8 +209,8 @@ async fn update(
     let (storage_type, direction) = (storage_type(&name)?, **direction);
     let row = load(&state, direction, storage_type, id).await?;
     let mut fields = fields_of(&row);
-    apply(&mut fields, storage_type, direction, &json_object(&body)?)?;
-    check_connection(&state, storage_type, direction, &fields).await?;
+    apply(&mut fields, &json_object(&body)?)?;
+    check_connection(&state, &fields).await?;
     state
         .db
         .write(move |tx| storages::update(tx, id, &fields))
@@ -250,13 +244,13 @@ async fn validate(
     let (storage_type, direction) = (storage_type(&path)?, **direction);
     let body = json_object(&body)?;
     let fields = fields_for_check(&state, &user, storage_type, direction, &body).await?;
-    let (provider, filter) = check_connection(&state, storage_type, direction, &fields).await?;
+    let (provider, filter) = check_connection(&state, &fields).await?;
     if direction == Direction::Export {
         return Ok(HttpResponse::Ok().json(json!({"status": "ok", "write_check": "passed"})));
     }
     let report = check::source_report(
         provider.as_ref(),
-        setting(&fields, "recursive_scan"),
+        fields.settings.common.recursive_scan,
         &filter,
     )
     .await
@@ -275,11 +269,10 @@ async fn files(
     let body = json_object(&body)?;
     let limit = opt_int(&body, "limit")?.unwrap_or(100).clamp(1, 1_000) as usize;
     let fields = fields_for_check(&state, &user, storage_type, Direction::Import, &body).await?;
-    let (provider, filter) =
-        check_connection(&state, storage_type, Direction::Import, &fields).await?;
+    let (provider, filter) = check_connection(&state, &fields).await?;
     let files = check::preview(
         provider.as_ref(),
-        setting(&fields, "recursive_scan"),
+        fields.settings.common.recursive_scan,
         &filter,
         limit,
     )
@@ -294,7 +287,7 @@ async fn files(
 async fn fields_for_check(
     state: &State,
     user: &AuthUser,
-    storage_type: StorageType,
+    storage_type: &'static Provider,
     direction: Direction,
     body: &Map<String, Value>,
 ) -> Result<StorageFields, ApiError> {
@@ -308,16 +301,8 @@ async fn fields_for_check(
         }
         None => new_fields(storage_type, direction),
     };
-    apply(&mut fields, storage_type, direction, body)?;
+    apply(&mut fields, body)?;
     Ok(fields)
-}
-
-fn setting(fields: &StorageFields, name: &str) -> bool {
-    fields
-        .settings
-        .get(name)
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
 }
 
 /// Queues a sync and answers at once with the storage's state.
@@ -346,22 +331,21 @@ async fn sync(
 async fn load(
     state: &State,
     direction: Direction,
-    storage_type: StorageType,
+    storage_type: &'static Provider,
     id: i64,
 ) -> Result<StorageRow, ApiError> {
     let row = state.db.call(move |conn| storages::get(conn, id)).await?;
-    row.filter(|row| row.direction == direction && row.storage_type == storage_type.name())
+    row.filter(|row| row.direction == direction && row.kind() == storage_type.name)
         .ok_or(ApiError::NotFound)
 }
 
 /// The fields of a storage not created yet: the type's defaults, no secrets.
-fn new_fields(storage_type: StorageType, direction: Direction) -> StorageFields {
+fn new_fields(storage_type: &'static Provider, direction: Direction) -> StorageFields {
     StorageFields {
         title: None,
         description: None,
         synchronizable: true,
-        settings: storage_type.default_settings(direction),
-        secrets: Map::new(),
+        settings: StorageSettings::defaults(storage_type, direction),
     }
 }
 
@@ -371,17 +355,11 @@ fn fields_of(row: &StorageRow) -> StorageFields {
         description: row.description.clone(),
         synchronizable: row.synchronizable,
         settings: row.settings.clone(),
-        secrets: row.secrets.clone(),
     }
 }
 
 /// Applies the fields a request body carries.
-fn apply(
-    fields: &mut StorageFields,
-    storage_type: StorageType,
-    direction: Direction,
-    body: &Map<String, Value>,
-) -> Result<(), ApiError> {
+fn apply(fields: &mut StorageFields, body: &Map<String, Value>) -> Result<(), ApiError> {
     if body.contains_key("title") {
         fields.title = opt_string(body, "title")?;
     }
@@ -391,8 +369,9 @@ fn apply(
     if let Some(synchronizable) = opt_bool(body, "synchronizable")? {
         fields.synchronizable = synchronizable;
     }
-    storage_type
-        .apply_body(direction, body, &mut fields.settings, &mut fields.secrets)
+    fields
+        .settings
+        .apply_body(body)
         .map_err(ApiError::Validation)
 }
 
@@ -400,22 +379,14 @@ fn apply(
 /// target that may not be written. Returns the provider and filter it checked.
 async fn check_connection(
     state: &State,
-    storage_type: StorageType,
-    direction: Direction,
     fields: &StorageFields,
 ) -> Result<(Arc<dyn Storage>, KeyFilter), ApiError> {
-    let pattern = fields.settings.get("regex_filter").and_then(Value::as_str);
-    let filter =
-        KeyFilter::new(pattern).map_err(|message| ApiError::field("regex_filter", message))?;
-    let provider = storage::open(
-        storage_type,
-        &fields.settings,
-        &fields.secrets,
-        &state.providers,
-    )
-    .map_err(storage_error)?;
+    let settings = &fields.settings;
+    let filter = KeyFilter::new(settings.common.regex_filter.as_deref())
+        .map_err(|message| ApiError::field("regex_filter", message))?;
+    let provider = settings.open(&state.providers).map_err(storage_error)?;
     provider.check().await.map_err(storage_error)?;
-    if direction == Direction::Export {
+    if settings.direction == Direction::Export {
         check::target_probe(provider.as_ref())
             .await
             .map_err(|err| {
@@ -435,11 +406,9 @@ fn storage_error(err: StorageError) -> ApiError {
 fn storage_json(row: &StorageRow) -> Value {
     let mut map = Map::new();
     map.insert("id".into(), json!(row.id));
-    map.insert("type".into(), json!(row.storage_type));
+    map.insert("type".into(), json!(row.kind()));
     map.insert("synchronizable".into(), json!(row.synchronizable));
-    if let Some(storage_type) = StorageType::parse(&row.storage_type) {
-        map.extend(storage_type.public_settings(row.direction, &row.settings));
-    }
+    map.extend(row.settings.public());
     map.insert("last_sync".into(), json!(row.last_sync));
     map.insert("last_sync_count".into(), json!(row.last_sync_count));
     map.insert("last_sync_job".into(), json!(row.last_sync_job));

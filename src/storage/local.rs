@@ -15,8 +15,58 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use tokio::io::AsyncReadExt;
 
-use super::{ByteStream, ObjectInfo, ObjectStream, Storage, StorageError};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::fields::{
+    CAN_DELETE, FieldSpec, Input, RECURSIVE_SCAN, REGEX_FILTER, USE_BLOB_URLS, text,
+};
+use super::provider::{Provider, no_check};
+use super::{
+    ByteStream, ObjectInfo, ObjectStream, ProviderContext, Storage, StorageError, StorageSettings,
+};
 use crate::config::LocalFilesConfig;
+
+const FIELDS: &[FieldSpec] = &[
+    text("path", "Absolute local path", "")
+        .input(Input::LocalPath)
+        .required(),
+    REGEX_FILTER,
+    USE_BLOB_URLS,
+    RECURSIVE_SCAN,
+    CAN_DELETE,
+];
+
+pub const PROVIDER: Provider = Provider {
+    name: "localfiles",
+    title: "Local files",
+    label: "Local Files",
+    description: "A directory on the server, under its document root",
+    uri: None,
+    location_field: "path",
+    card: &[("Path", "path")],
+    fields: FIELDS,
+    check: no_check,
+    normalize,
+    open,
+};
+
+/// The path is stored cleaned up (`/a//b/` is `/a/b`), as Label Studio does.
+fn normalize(name: &str, value: Value) -> Value {
+    match (name, value) {
+        ("path", Value::String(path)) => Value::String(normalize_storage_path(&path)),
+        (_, value) => value,
+    }
+}
+
+fn open(
+    settings: &StorageSettings,
+    ctx: &ProviderContext,
+) -> Result<Arc<dyn Storage>, StorageError> {
+    let path = settings.common.location.as_deref().unwrap_or_default();
+    Ok(Arc::new(LocalDirectory::new(path, &ctx.local_files)?))
+}
 
 /// Bytes read at a time when a file is streamed.
 const READ_CHUNK: usize = 256 * 1024;

@@ -1,28 +1,56 @@
 //! Storage back ends behind one trait: list, read, write, delete, check.
 //!
 //! Everything above this module (sync, export, validation, file serving) is written once
-//! against [`Storage`]; each provider module maps its own settings onto it. This module
-//! knows nothing about tasks or annotations. [`kinds`] describes each storage type's API
-//! fields; [`open`] builds a provider from a stored row's settings.
+//! against [`Storage`]; each provider, one file, maps its own settings onto it and says
+//! which fields it takes ([`provider`] lists them). [`StorageSettings`] are a storage's
+//! settings, read once. This module knows nothing about tasks or annotations.
 
+pub mod azure;
 pub mod check;
-pub mod kinds;
+pub mod fields;
+pub mod gcs;
 pub mod local;
 pub mod object;
+pub mod provider;
 pub mod redis;
+pub mod s3;
+mod settings;
 
 use std::fmt::Debug;
-use std::sync::Arc;
 
+use crate::config::LocalFilesConfig;
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
-use serde_json::{Map, Value};
+pub use provider::{PROVIDERS, Provider, provider};
+pub use settings::{Common, StorageSettings};
 
-use crate::config::LocalFilesConfig;
-pub use kinds::StorageType;
+/// Source (import) or target (export).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    Import,
+    Export,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Import => "import",
+            Direction::Export => "export",
+        }
+    }
+
+    /// Reads `import` / `export` as stored.
+    pub fn parse(text: &str) -> Direction {
+        if text == "export" {
+            Direction::Export
+        } else {
+            Direction::Import
+        }
+    }
+}
 
 /// One object found by a listing. Providers fill what their listing gives for free.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,37 +209,6 @@ pub trait Storage: Send + Sync + Debug {
 pub struct ProviderContext {
     pub local_files: LocalFilesConfig,
     pub cloud: crate::config::CloudDefaults,
-}
-
-/// Builds the provider for a storage's type and stored settings.
-pub fn open(
-    storage_type: StorageType,
-    settings: &Map<String, Value>,
-    secrets: &Map<String, Value>,
-    ctx: &ProviderContext,
-) -> Result<Arc<dyn Storage>, StorageError> {
-    match storage_type {
-        StorageType::S3 => Ok(Arc::new(object::ObjectStorage::s3(
-            settings, secrets, &ctx.cloud,
-        )?)),
-        StorageType::Gcs => Ok(Arc::new(object::ObjectStorage::gcs(
-            settings, secrets, &ctx.cloud,
-        )?)),
-        StorageType::Azure => Ok(Arc::new(object::ObjectStorage::azure(
-            settings, secrets, &ctx.cloud,
-        )?)),
-        StorageType::Redis => Ok(Arc::new(redis::RedisStorage::new(settings, secrets)?)),
-        StorageType::LocalFiles => {
-            let path = settings
-                .get("path")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            Ok(Arc::new(local::LocalDirectory::new(
-                path,
-                &ctx.local_files,
-            )?))
-        }
-    }
 }
 
 /// A storage's regex filter, with Python `re.match` semantics (anchored at the start).

@@ -1,28 +1,20 @@
-//! S3, Google Cloud Storage and Azure Blob through `object_store`: one provider, three
-//! builders.
-//!
-//! Each builder maps Label Studio's fields (and its environment fallbacks) onto the
-//! `object_store` builder, with short timeouts and few retries so that a wrong endpoint
-//! fails a connection check in seconds, not minutes. Error texts are our own: provider
-//! messages can carry request details, never credentials, but we still only pass on the
-//! kind of failure.
+//! What S3, Google Cloud Storage and Azure Blob share: a bucket and prefix on an
+//! `object_store` store, as a [`Storage`]. Each provider's file builds its store from its
+//! fields (and its environment fallbacks) with [`client_options`] and [`retry`]: short
+//! timeouts and few retries, so that a wrong endpoint fails a connection check in seconds,
+//! not minutes. Error texts are our own: provider messages can carry request details,
+//! never credentials, but we still only pass on the kind of failure.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::{ObjectInfo, ObjectStream, Storage, StorageError, StorageSettings};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
-use object_store::aws::AmazonS3Builder;
-use object_store::azure::MicrosoftAzureBuilder;
-use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::path::Path;
 use object_store::signer::Signer;
 use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
-use serde_json::{Map, Value};
-
-use super::{ObjectInfo, ObjectStream, Storage, StorageError};
-use crate::config::CloudDefaults;
 
 /// A bucket (or container) and prefix on an object store.
 #[derive(Debug)]
@@ -38,15 +30,9 @@ pub struct ObjectStorage {
     prefix: String,
 }
 
-fn text<'a>(settings: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
-    settings
-        .get(name)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
-
-fn client_options(endpoint: Option<&str>) -> ClientOptions {
+/// Client options for a provider's builder: short timeouts, so that a wrong endpoint fails
+/// a connection check in seconds; plain HTTP only towards an `http://` endpoint.
+pub fn client_options(endpoint: Option<&str>) -> ClientOptions {
     install_crypto();
     ClientOptions::new()
         .with_connect_timeout(Duration::from_secs(5))
@@ -65,7 +51,8 @@ pub fn install_crypto() {
     });
 }
 
-fn retry() -> RetryConfig {
+/// Few retries, for the same reason.
+pub fn retry() -> RetryConfig {
     RetryConfig {
         max_retries: 2,
         retry_timeout: Duration::from_secs(15),
@@ -73,161 +60,37 @@ fn retry() -> RetryConfig {
     }
 }
 
-fn required<'a>(
-    settings: &'a Map<String, Value>,
+/// A field the provider cannot work without.
+pub fn required<'a>(
+    settings: &'a StorageSettings,
     name: &str,
     service: &str,
 ) -> Result<&'a str, StorageError> {
-    text(settings, name)
+    settings
+        .text(name)
         .ok_or_else(|| StorageError::InvalidConfig(format!("The {service} {name} must be set.")))
 }
 
 impl ObjectStorage {
-    /// Amazon S3 or an S3-compatible endpoint.
-    pub fn s3(
-        settings: &Map<String, Value>,
-        secrets: &Map<String, Value>,
-        env: &CloudDefaults,
-    ) -> Result<ObjectStorage, StorageError> {
-        let bucket = required(settings, "bucket", "S3")?;
-        let endpoint = text(settings, "s3_endpoint").or(env.s3_endpoint.as_deref());
-        let mut builder = AmazonS3Builder::new()
-            .with_bucket_name(bucket)
-            .with_region(text(settings, "region_name").unwrap_or("us-east-1"))
-            .with_client_options(client_options(endpoint))
-            .with_retry(retry());
-        if let Some(endpoint) = endpoint {
-            builder = builder
-                .with_endpoint(endpoint)
-                .with_virtual_hosted_style_request(false);
-        }
-        let key_id = text(secrets, "aws_access_key_id").or(env.aws_access_key_id.as_deref());
-        let secret =
-            text(secrets, "aws_secret_access_key").or(env.aws_secret_access_key.as_deref());
-        match (key_id, secret) {
-            (Some(key_id), Some(secret)) => {
-                builder = builder
-                    .with_access_key_id(key_id)
-                    .with_secret_access_key(secret);
-                if let Some(token) =
-                    text(secrets, "aws_session_token").or(env.aws_session_token.as_deref())
-                {
-                    builder = builder.with_token(token);
-                }
-            }
-            // Without keys, AWS itself may still grant an instance role; a custom endpoint
-            // has no instance metadata service, so ask it anonymously instead of probing one.
-            _ if endpoint.is_some() => builder = builder.with_skip_signature(true),
-            _ => {}
-        }
-        if let Some(kms_key) = text(settings, "aws_sse_kms_key_id") {
-            builder = builder.with_sse_kms_encryption(kms_key);
-        }
-        let store = Arc::new(builder.build().map_err(|err| config_error("S3", &err))?);
-        Ok(ObjectStorage::new(
-            store.clone(),
-            store,
-            "s3",
-            "S3",
-            bucket,
-            settings,
-        ))
-    }
-
-    /// Google Cloud Storage (or a GCS-compatible endpoint such as an emulator).
-    pub fn gcs(
-        settings: &Map<String, Value>,
-        secrets: &Map<String, Value>,
-        env: &CloudDefaults,
-    ) -> Result<ObjectStorage, StorageError> {
-        let bucket = required(settings, "bucket", "GCS")?;
-        let endpoint = text(settings, "gcs_endpoint");
-        let mut builder = GoogleCloudStorageBuilder::new()
-            .with_bucket_name(bucket)
-            .with_client_options(client_options(endpoint))
-            .with_retry(retry());
-        match text(secrets, "google_application_credentials") {
-            Some(json) => {
-                serde_json::from_str::<Value>(json).map_err(|err| {
-                    StorageError::InvalidConfig(format!(
-                        "Google Application Credentials must be valid JSON string. {err}"
-                    ))
-                })?;
-                builder = builder.with_service_account_key(json);
-            }
-            None => match env.google_application_credentials.as_deref() {
-                Some(path) => builder = builder.with_service_account_path(path),
-                // As for S3: a custom endpoint has no metadata server to ask for a token.
-                None if endpoint.is_some() => builder = builder.with_skip_signature(true),
-                None => {}
-            },
-        }
-        if let Some(endpoint) = endpoint {
-            builder = builder.with_base_url(endpoint);
-        }
-        let store = Arc::new(builder.build().map_err(|err| config_error("GCS", &err))?);
-        Ok(ObjectStorage::new(
-            store.clone(),
-            store,
-            "gs",
-            "GCS",
-            bucket,
-            settings,
-        ))
-    }
-
-    /// Azure Blob Storage (or Azurite, or a sovereign cloud, through `azure_endpoint`).
-    pub fn azure(
-        settings: &Map<String, Value>,
-        secrets: &Map<String, Value>,
-        env: &CloudDefaults,
-    ) -> Result<ObjectStorage, StorageError> {
-        let container = required(settings, "container", "Azure")?;
-        let account = text(secrets, "account_name").or(env.azure_account_name.as_deref());
-        let key = text(secrets, "account_key").or(env.azure_account_key.as_deref());
-        let (Some(account), Some(key)) = (account, key) else {
-            return Err(StorageError::InvalidConfig(
-                "Azure account name and key must be set using environment variables AZURE_BLOB_ACCOUNT_NAME and AZURE_BLOB_ACCOUNT_KEY or account_name and account_key fields.".to_owned(),
-            ));
-        };
-        let endpoint = text(settings, "azure_endpoint");
-        let mut builder = MicrosoftAzureBuilder::new()
-            .with_account(account)
-            .with_access_key(key)
-            .with_container_name(container)
-            .with_client_options(client_options(endpoint))
-            .with_retry(retry());
-        if let Some(endpoint) = endpoint {
-            builder = builder
-                .with_endpoint(endpoint.to_owned())
-                .with_allow_http(endpoint.starts_with("http://"));
-        }
-        let store = Arc::new(builder.build().map_err(|err| config_error("Azure", &err))?);
-        Ok(ObjectStorage::new(
-            store.clone(),
-            store,
-            "azure-blob",
-            "Azure",
-            container,
-            settings,
-        ))
-    }
-
-    fn new(
-        store: Arc<dyn ObjectStore>,
-        signer: Arc<dyn Signer>,
+    /// A storage on `store` (which also signs URLs), at the settings' bucket and prefix.
+    pub fn new<S: ObjectStore + Signer + 'static>(
+        store: S,
         scheme: &'static str,
         service: &'static str,
         bucket: &str,
-        settings: &Map<String, Value>,
+        settings: &StorageSettings,
     ) -> ObjectStorage {
-        let prefix = text(settings, "prefix")
+        let store = Arc::new(store);
+        let prefix = settings
+            .common
+            .location
+            .as_deref()
             .unwrap_or_default()
             .trim_matches('/')
             .to_owned();
         ObjectStorage {
-            store,
-            signer,
+            store: store.clone(),
+            signer: store,
             scheme,
             service,
             bucket: bucket.to_owned(),
@@ -352,7 +215,8 @@ fn object_info(meta: object_store::ObjectMeta) -> ObjectInfo {
     }
 }
 
-fn config_error(service: &str, err: &object_store::Error) -> StorageError {
+/// A builder that refused its settings.
+pub fn config_error(service: &str, err: &object_store::Error) -> StorageError {
     StorageError::InvalidConfig(format!(
         "The {service} settings are not usable: {}",
         short_reason(err)

@@ -10,12 +10,65 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use std::sync::Arc;
+
 use futures_util::StreamExt;
 use redis::aio::MultiplexedConnection;
-use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 
-use super::{ObjectInfo, ObjectStream, Storage, StorageError};
+use super::fields::{
+    Applies, CAN_DELETE, Default, FieldKind, FieldSpec, Input, REGEX_FILTER, Step, secret, text,
+};
+use super::provider::{Provider, as_given, no_check};
+use super::{ObjectInfo, ObjectStream, ProviderContext, Storage, StorageError, StorageSettings};
+
+const DB: FieldSpec = FieldSpec {
+    kind: FieldKind::Count,
+    default: Default::Int(1),
+    input: Input::Number { min: 1, max: 15 },
+    ..text("db", "Database Number (db)", "")
+}
+.help("Database 0 is refused: it is where other programs keep their keys");
+
+const FIELDS: &[FieldSpec] = &[
+    text("path", "Path to Files (optional)", "")
+        .help("Key prefix scanned for tasks")
+        .only(Applies::ImportOnly)
+        .on(Step::Import),
+    text("path", "Key prefix", "annotations/").only(Applies::ExportOnly),
+    text("host", "Host", "localhost").required(),
+    text("port", "Port", "6379"),
+    secret("password", "Password", "Your redis password"),
+    DB.only(Applies::ImportOnly),
+    FieldSpec {
+        default: Default::Int(2),
+        ..DB
+    }
+    .only(Applies::ExportOnly),
+    REGEX_FILTER,
+    CAN_DELETE,
+];
+
+pub const PROVIDER: Provider = Provider {
+    name: "redis",
+    title: "Redis",
+    label: "Redis Storage",
+    description: "Keys of a Redis database holding task JSON",
+    uri: None,
+    location_field: "path",
+    card: &[("Path", "path"), ("Host", "host"), ("Port", "port")],
+    fields: FIELDS,
+    check: no_check,
+    normalize: as_given,
+    open,
+};
+
+fn open(
+    settings: &StorageSettings,
+    _ctx: &ProviderContext,
+) -> Result<Arc<dyn Storage>, StorageError> {
+    Ok(Arc::new(RedisStorage::new(settings)?))
+}
 
 /// How long connecting may take before the server counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -40,20 +93,10 @@ impl std::fmt::Debug for RedisStorage {
     }
 }
 
-fn text<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
-    map.get(name)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
-
 impl RedisStorage {
-    pub fn new(
-        settings: &Map<String, Value>,
-        secrets: &Map<String, Value>,
-    ) -> Result<RedisStorage, StorageError> {
-        let host = text(settings, "host").unwrap_or("localhost");
-        let port: u16 = match text(settings, "port") {
+    pub fn new(settings: &StorageSettings) -> Result<RedisStorage, StorageError> {
+        let host = settings.text("host").unwrap_or("localhost");
+        let port: u16 = match settings.text("port") {
             None => 6379,
             Some(port) => port.parse().map_err(|_| {
                 StorageError::InvalidConfig(format!(
@@ -61,14 +104,14 @@ impl RedisStorage {
                 ))
             })?,
         };
-        let db = settings.get("db").and_then(Value::as_i64).unwrap_or(1);
+        let db = settings.number("db").unwrap_or(1);
         if db == 0 {
             return Err(StorageError::InvalidConfig(
                 "Redis database 0 is not used by storages: explicitly pass a redis db id (1 or more).".to_owned(),
             ));
         }
         let mut info = redis::RedisConnectionInfo::default().set_db(db);
-        if let Some(password) = text(secrets, "password") {
+        if let Some(password) = settings.secret("password") {
             info = info.set_password(password);
         }
         let address = redis::ConnectionAddr::Tcp(host.to_owned(), port);
@@ -84,7 +127,7 @@ impl RedisStorage {
             client,
             connection: OnceCell::new(),
             place: format!("{host}:{port}/{db}"),
-            prefix: text(settings, "path").unwrap_or_default().to_owned(),
+            prefix: settings.common.location.clone().unwrap_or_default(),
         })
     }
 

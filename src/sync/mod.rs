@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use futures_util::{StreamExt, stream};
-use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::db::storages::{self, StorageRow};
@@ -83,22 +82,8 @@ pub async fn import(
     progress: Arc<Progress>,
     start: Start,
 ) -> Result<ImportReport, SyncError> {
-    let setting_str = |name: &str| {
-        storage
-            .settings
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    let setting_bool = |name: &str| {
-        storage
-            .settings
-            .get(name)
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
-    };
-    let filter =
-        KeyFilter::new(setting_str("regex_filter").as_deref()).map_err(SyncError::Settings)?;
+    let common = &storage.settings.common;
+    let filter = KeyFilter::new(common.regex_filter.as_deref()).map_err(SyncError::Settings)?;
     let mut context = ImportContext {
         db: db.clone(),
         storage_id: storage.id,
@@ -107,7 +92,7 @@ pub async fn import(
         provider: provider.clone(),
         progress: progress.clone(),
         known: KnownKeys::Nothing,
-        settings: Value::Object(storage.settings.clone()).to_string(),
+        settings: storage.settings.to_stored().0,
     };
     let cursor = match start {
         Start::FromCursor => storage.sync_cursor.clone(),
@@ -120,7 +105,7 @@ pub async fn import(
     let (sender, mut batches) = mpsc::channel(2);
     let lister = tokio::spawn(list_batches(
         provider,
-        setting_bool("recursive_scan"),
+        common.recursive_scan,
         cursor,
         filter,
         progress,
@@ -140,7 +125,7 @@ pub async fn import(
         let started = std::time::Instant::now();
         // The batch's last transaction also moves the cursor to `through`: everything
         // listed up to there is stored or was not wanted.
-        if setting_bool("use_blob_urls") {
+        if common.use_blob_urls {
             context
                 .import_blobs(new_keys, &through, &mut report)
                 .await?;

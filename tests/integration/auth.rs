@@ -64,6 +64,7 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/api/storages/?project={project}", true),
     ("GET", "/api/storages/export?project={project}", true),
     ("GET", "/api/storages/types", false),
+    ("GET", "/api/storages/providers", false),
     ("GET", "/api/storages/export/types", false),
     ("GET", "/api/storages/localfiles/?project={project}", true),
     ("POST", "/api/storages/localfiles/", true),

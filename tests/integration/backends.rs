@@ -1,7 +1,36 @@
 //! Settings for every storage back end the tests talk to: the servers `scripts/test`
 //! starts on 127.0.0.1 (their addresses come from its environment), plus local directories.
 
+use std::path::Path;
+use std::sync::Arc;
+
+use labelsync::config::{CloudDefaults, LocalFilesConfig};
+use labelsync::storage::{self, Direction, ProviderContext, Storage, StorageSettings};
 use serde_json::{Value, json};
+
+/// A storage of type `kind` opened straight through labelsync's providers (no server), from
+/// its API fields: to seed and inspect objects beside the server. Local Files are under
+/// `document_root`.
+pub(crate) fn open_direct(
+    kind: &str,
+    fields: &Value,
+    direction: Direction,
+    document_root: &Path,
+) -> Arc<dyn Storage> {
+    let provider = storage::provider(kind).unwrap_or_else(|| panic!("no provider {kind}"));
+    let settings = StorageSettings::from_body(provider, direction, fields.as_object().unwrap())
+        .unwrap_or_else(|errors| panic!("{kind}: {errors:?}"));
+    let ctx = ProviderContext {
+        local_files: LocalFilesConfig {
+            serving_enabled: true,
+            document_root: document_root.to_owned(),
+        },
+        cloud: CloudDefaults::default(),
+    };
+    settings
+        .open(&ctx)
+        .unwrap_or_else(|err| panic!("{kind}: {err}"))
+}
 
 /// An emulator address from the environment `scripts/test` sets; a missing one fails loudly.
 pub(crate) fn emulator(name: &str) -> String {

@@ -3,9 +3,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use labelsync::config::{CloudDefaults, LocalFilesConfig};
-use labelsync::db::storages::Direction;
-use labelsync::storage::{self, ProviderContext, Storage, StorageType};
+use labelsync::storage::{Direction, Storage};
 use serde_json::{Value, json};
 
 use crate::backends::{cloud_fields, secret_values, unique_prefix};
@@ -15,18 +13,7 @@ const TYPES: [&str; 4] = ["s3", "gcs", "azure", "redis"];
 
 /// Direct access to the same bucket/prefix, to seed and inspect objects.
 fn direct(kind: &str, fields: &Value, direction: Direction) -> Arc<dyn Storage> {
-    let storage_type = StorageType::parse(kind).unwrap();
-    let (settings, secrets) = storage_type
-        .settings_from_body(direction, fields.as_object().unwrap())
-        .unwrap();
-    let ctx = ProviderContext {
-        local_files: LocalFilesConfig {
-            serving_enabled: false,
-            document_root: std::env::temp_dir(),
-        },
-        cloud: CloudDefaults::default(),
-    };
-    storage::open(storage_type, &settings, &secrets, &ctx).unwrap()
+    crate::backends::open_direct(kind, fields, direction, &std::env::temp_dir())
 }
 
 fn with(fields: &Value, extra: Value) -> Value {

@@ -1,79 +1,110 @@
 //! The storage conformance suite: the same cases against every real back end (S3 on moto,
 //! GCS on fake-gcs-server, Azure Blob on Azurite, Redis, a local directory), through the
-//! `Storage` trait the sync engine and the export use.
+//! `Storage` trait the sync engine and the export use. The cases are shared; each back end
+//! has its own test, so one back end's failure never hides another's.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
-use labelsync::config::{CloudDefaults, LocalFilesConfig};
-use labelsync::storage::{self, ProviderContext, Storage, StorageError, StorageType};
-use serde_json::{Map, Value};
+use labelsync::storage::{Direction, Storage, StorageError};
+use serde_json::{Value, json};
 
-use crate::backends::{cloud_fields, unique_prefix};
+use crate::backends::{cloud_fields, open_direct, secret_values, unique_prefix};
 
+/// One back end, as the shared cases see it.
 struct Backend {
     name: &'static str,
     storage: Arc<dyn Storage>,
     /// Objects in nested "folders" are listed one level at a time when not recursive.
     has_folders: bool,
+    /// It signs URLs a browser can GET.
     presigns: bool,
-    _dir: Option<tempfile::TempDir>,
+    /// The start of a blob URI of key `a b.png`.
+    uri_start: &'static str,
+    /// The local directory's (and its document root's) lifetime.
+    _dir: tempfile::TempDir,
 }
 
-fn split(fields: &Value, storage_type: StorageType) -> (Map<String, Value>, Map<String, Value>) {
-    let direction = labelsync::db::storages::Direction::Import;
-    storage_type
-        .settings_from_body(direction, fields.as_object().unwrap())
-        .expect("valid fields")
-}
-
-fn context(root: std::path::PathBuf) -> ProviderContext {
-    ProviderContext {
-        local_files: LocalFilesConfig {
-            serving_enabled: true,
-            document_root: root,
-        },
-        cloud: CloudDefaults::default(),
-    }
-}
-
-fn backends() -> Vec<Backend> {
+fn backend(name: &'static str) -> Backend {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
-    std::fs::create_dir_all(root.join("store")).unwrap();
-    let ctx = context(root.clone());
-    let mut all = Vec::new();
-    for (name, storage_type, has_folders, presigns) in [
-        ("s3", StorageType::S3, true, true),
-        ("gcs", StorageType::Gcs, true, true),
-        ("azure", StorageType::Azure, true, true),
-        ("redis", StorageType::Redis, false, false),
-    ] {
-        let fields = cloud_fields(name, &unique_prefix("conformance"));
-        let (settings, secrets) = split(&fields, storage_type);
-        let storage = storage::open(storage_type, &settings, &secrets, &ctx)
-            .unwrap_or_else(|err| panic!("{name}: {err}"));
-        all.push(Backend {
-            name,
-            storage,
-            has_folders,
-            presigns,
-            _dir: None,
-        });
+    let (fields, has_folders, presigns, uri_start) = match name {
+        "s3" => (
+            cloud_fields(name, &unique_prefix("conformance")),
+            true,
+            true,
+            "s3://test-bucket/conformance-",
+        ),
+        "gcs" => (
+            cloud_fields(name, &unique_prefix("conformance")),
+            true,
+            true,
+            "gs://test-bucket/conformance-",
+        ),
+        "azure" => (
+            cloud_fields(name, &unique_prefix("conformance")),
+            true,
+            true,
+            "azure-blob://test-bucket/conformance-",
+        ),
+        "redis" => (
+            cloud_fields(name, &unique_prefix("conformance")),
+            false,
+            false,
+            "redis://conformance-",
+        ),
+        _ => {
+            std::fs::create_dir_all(root.join("store")).unwrap();
+            let fields = json!({"path": root.join("store").display().to_string()});
+            (fields, true, false, "/data/local-files/?d=store/a%20b.png")
+        }
+    };
+    Backend {
+        name,
+        storage: open_direct(name, &fields, Direction::Import, &root),
+        has_folders,
+        presigns,
+        uri_start,
+        _dir: dir,
     }
-    let fields = serde_json::json!({"path": root.join("store").display().to_string()});
-    let (settings, secrets) = split(&fields, StorageType::LocalFiles);
-    let storage = storage::open(StorageType::LocalFiles, &settings, &secrets, &ctx).unwrap();
-    all.push(Backend {
-        name: "localfiles",
-        storage,
-        has_folders: true,
-        presigns: false,
-        _dir: Some(dir),
-    });
-    all
+}
+
+/// Every shared case, on one back end.
+async fn conformance(name: &'static str) {
+    let backend = backend(name);
+    writes_reads_lists_and_deletes(&backend).await;
+    resumes_a_listing_after_any_key(&backend).await;
+    let uri = backend
+        .storage
+        .blob_uri(&backend.storage.key_for("a b.png"));
+    assert!(uri.starts_with(backend.uri_start), "{name}: {uri}");
+}
+
+#[tokio::test]
+async fn s3_conforms() {
+    conformance("s3").await;
+}
+
+#[tokio::test]
+async fn gcs_conforms() {
+    conformance("gcs").await;
+}
+
+#[tokio::test]
+async fn azure_conforms() {
+    conformance("azure").await;
+}
+
+#[tokio::test]
+async fn redis_conforms() {
+    conformance("redis").await;
+}
+
+#[tokio::test]
+async fn local_directory_conforms() {
+    conformance("localfiles").await;
 }
 
 async fn keys(storage: &dyn Storage, recursive: bool) -> Vec<String> {
@@ -87,9 +118,8 @@ async fn keys(storage: &dyn Storage, recursive: bool) -> Vec<String> {
     keys
 }
 
-#[tokio::test]
-async fn every_backend_writes_reads_lists_and_deletes() {
-    for backend in backends() {
+async fn writes_reads_lists_and_deletes(backend: &Backend) {
+    {
         let storage = backend.storage.as_ref();
         let name = backend.name;
         storage
@@ -186,9 +216,8 @@ async fn listed(storage: &dyn Storage, recursive: bool, after: Option<&str>) -> 
 
 /// What an interrupted sync relies on: listing after a key yields exactly the rest of the
 /// listing, in the same order, even when that key was deleted meanwhile.
-#[tokio::test]
-async fn every_backend_resumes_a_listing_after_any_key() {
-    for backend in backends() {
+async fn resumes_a_listing_after_any_key(backend: &Backend) {
+    {
         let storage = backend.storage.as_ref();
         let name = backend.name;
         for file in [
@@ -231,83 +260,84 @@ async fn every_backend_resumes_a_listing_after_any_key() {
     }
 }
 
-#[tokio::test]
-async fn blob_uris_name_scheme_bucket_and_key() {
-    for backend in backends() {
-        let key = backend.storage.key_for("a b.png");
-        let uri = backend.storage.blob_uri(&key);
-        let expected_start = match backend.name {
-            "s3" => "s3://test-bucket/conformance-",
-            "gcs" => "gs://test-bucket/conformance-",
-            "azure" => "azure-blob://test-bucket/conformance-",
-            "redis" => "redis://conformance-",
-            _ => "/data/local-files/?d=store/a%20b.png",
-        };
-        assert!(uri.starts_with(expected_start), "{}: {uri}", backend.name);
+/// Settings that cannot work fail the check with a reason, and no secret in it.
+async fn broken(kind: &str, change: Value, expected: &str) {
+    let mut fields = cloud_fields(kind, "broken");
+    fields
+        .as_object_mut()
+        .unwrap()
+        .extend(change.as_object().unwrap().clone());
+    let provider = labelsync::storage::provider(kind).unwrap();
+    let settings = labelsync::storage::StorageSettings::from_body(
+        provider,
+        Direction::Import,
+        fields.as_object().unwrap(),
+    )
+    .unwrap();
+    let ctx = labelsync::storage::ProviderContext {
+        local_files: labelsync::config::LocalFilesConfig {
+            serving_enabled: false,
+            document_root: std::env::temp_dir(),
+        },
+        cloud: labelsync::config::CloudDefaults::default(),
+    };
+    let outcome = match settings.open(&ctx) {
+        Ok(storage) => storage.check().await.map_err(|e| e.to_string()),
+        Err(err) => Err(err.to_string()),
+    };
+    let message = outcome.expect_err(&format!("{kind}: {change} should fail"));
+    assert!(message.contains(expected), "{kind}: {change}: {message}");
+    for secret in secret_values(&fields) {
+        assert!(!message.contains(&secret), "a secret leaked into {message}");
     }
 }
 
 #[tokio::test]
-async fn broken_settings_fail_the_check_with_a_reason() {
-    let ctx = context(std::env::temp_dir().canonicalize().unwrap());
-    let cases = [
-        (
-            StorageType::S3,
-            serde_json::json!({"bucket": "no-such-bucket-here"}),
-            "Cannot find bucket",
-        ),
-        (
-            StorageType::S3,
-            serde_json::json!({"s3_endpoint": "http://127.0.0.1:9"}),
-            "Cannot reach",
-        ),
-        (
-            StorageType::Azure,
-            serde_json::json!({"account_key": "d3Jvbmcga2V5"}),
-            "refused",
-        ),
-        (
-            StorageType::Azure,
-            serde_json::json!({"container": "no-such-container"}),
-            "Cannot find bucket",
-        ),
-        // fake-gcs-server answers a missing bucket with a 500 (real GCS: 404), so the
-        // message can only name the bucket, not say "not found".
-        (
-            StorageType::Gcs,
-            serde_json::json!({"bucket": "no-such-bucket-here"}),
-            "no-such-bucket-here",
-        ),
-        (
-            StorageType::Gcs,
-            serde_json::json!({"gcs_endpoint": "http://127.0.0.1:9"}),
-            "Cannot reach",
-        ),
-        (
-            StorageType::Redis,
-            serde_json::json!({"port": "9"}),
-            "Can't connect to Redis",
-        ),
-    ];
-    for (storage_type, change, expected) in cases {
-        let mut fields = cloud_fields(storage_type.name(), "broken");
-        fields
-            .as_object_mut()
-            .unwrap()
-            .extend(change.as_object().unwrap().clone());
-        let (settings, secrets) = split(&fields, storage_type);
-        let outcome = match storage::open(storage_type, &settings, &secrets, &ctx) {
-            Ok(storage) => storage.check().await.map_err(|e| e.to_string()),
-            Err(err) => Err(err.to_string()),
-        };
-        let message = outcome.expect_err(&format!("{change} should fail"));
-        assert!(
-            message.contains(expected),
-            "{}: {change}: {message}",
-            storage_type.name()
-        );
-        for secret in crate::backends::secret_values(&fields) {
-            assert!(!message.contains(&secret), "a secret leaked into {message}");
-        }
-    }
+async fn broken_s3_settings_say_what_is_wrong() {
+    broken(
+        "s3",
+        json!({"bucket": "no-such-bucket-here"}),
+        "Cannot find bucket",
+    )
+    .await;
+    broken(
+        "s3",
+        json!({"s3_endpoint": "http://127.0.0.1:9"}),
+        "Cannot reach",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn broken_azure_settings_say_what_is_wrong() {
+    broken("azure", json!({"account_key": "d3Jvbmcga2V5"}), "refused").await;
+    broken(
+        "azure",
+        json!({"container": "no-such-container"}),
+        "Cannot find bucket",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn broken_gcs_settings_say_what_is_wrong() {
+    // fake-gcs-server answers a missing bucket with a 500 (real GCS: 404), so the message
+    // can only name the bucket, not say "not found".
+    broken(
+        "gcs",
+        json!({"bucket": "no-such-bucket-here"}),
+        "no-such-bucket-here",
+    )
+    .await;
+    broken(
+        "gcs",
+        json!({"gcs_endpoint": "http://127.0.0.1:9"}),
+        "Cannot reach",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn broken_redis_settings_say_what_is_wrong() {
+    broken("redis", json!({"port": "9"}), "Can't connect to Redis").await;
 }

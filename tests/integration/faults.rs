@@ -238,26 +238,12 @@ fn an_object_store_that_dies_mid_sync_fails_cleanly_and_the_next_sync_completes(
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         use futures_util::StreamExt;
-        let (settings, secrets) = labelsync::storage::StorageType::Azure
-            .settings_from_body(
-                labelsync::db::storages::Direction::Import,
-                fields.as_object().unwrap(),
-            )
-            .unwrap();
-        let context = labelsync::storage::ProviderContext {
-            local_files: labelsync::config::LocalFilesConfig {
-                serving_enabled: false,
-                document_root: dir.path().to_owned(),
-            },
-            cloud: labelsync::config::CloudDefaults::default(),
-        };
-        let store = labelsync::storage::open(
-            labelsync::storage::StorageType::Azure,
-            &settings,
-            &secrets,
-            &context,
-        )
-        .unwrap();
+        let store = crate::backends::open_direct(
+            "azure",
+            &fields,
+            labelsync::storage::Direction::Import,
+            dir.path(),
+        );
         futures_util::stream::iter(0..FILES)
             .map(|i| {
                 let store = store.clone();
