@@ -3,6 +3,8 @@
 use std::fs::File;
 use std::io::Write;
 use std::net::TcpListener;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpServer, web};
 
@@ -10,9 +12,9 @@ use crate::auth::{self, FirstUserOutcome};
 use crate::cli::StartArgs;
 use crate::config::{Config, ConfigError};
 use crate::db::{Db, DbError};
-use crate::export::outbox;
+use crate::export::outbox::{self, ExportQueue};
 use crate::http::AppState;
-use crate::jobs::Jobs;
+use crate::jobs::{Runner, Syncs};
 use crate::storage::ProviderContext;
 
 /// Why the server did not start, with what to do about it.
@@ -46,10 +48,15 @@ pub fn start(args: StartArgs) -> Result<(), StartupError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(serve(config))
+    let served = runtime.block_on(serve(config));
+    // Whatever outlived the deadline is dropped here; it resumes at the next start.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    served
 }
 
-/// Serves the API and the UI until the process is asked to stop.
+/// Serves the API and the UI until SIGTERM or Ctrl-C, then stops within the configured
+/// deadline: no new connections, requests in flight answered, syncs paused at a batch
+/// boundary with their cursor stored, due exports delivered, the WAL folded back.
 pub async fn serve(config: Config) -> Result<(), StartupError> {
     let data_dir = config.data_dir.display().to_string();
     std::fs::create_dir_all(&config.data_dir).map_err(|source| StartupError::DataDir {
@@ -64,43 +71,107 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         TcpListener::bind(&address).map_err(|source| StartupError::Listen { address, source })?;
     let bound = listener.local_addr()?;
 
-    let runtime = tokio::runtime::Handle::current();
-    let providers = ProviderContext {
-        local_files: config.local_files.clone(),
-        cloud: config.cloud.clone(),
-    };
-    let exports = outbox::spawn_worker(db.clone(), providers.clone(), &runtime);
-    let jobs = Jobs::new(db.clone(), providers.clone(), runtime);
-    jobs.resume_interrupted().await?;
-    let fresh_key = format!("{}{}", auth::new_secret(), auth::new_secret());
-    let key = db
-        .call(move |conn| crate::db::users::signing_key(conn, &fresh_key))
-        .await?;
-    let keys = crate::jwt::Keys::new(&key);
-    let state = web::Data::new(AppState {
-        config,
-        db,
-        jobs,
-        exports,
-        providers,
-        keys,
-    });
-
+    let runner = Runner::new(tokio::runtime::Handle::current());
+    let state = start_background(&config, db.clone(), &runner).await?;
+    let deadline = config.shutdown_timeout;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .wrap(crate::http::error_envelopes())
             .configure(crate::http::configure)
     })
+    .disable_signals()
+    .shutdown_timeout(deadline.as_secs())
     .listen(listener)?
     .run();
+    let stop_asked = Arc::new(OnceLock::new());
+    tokio::spawn(stop_on_signal(server.handle(), stop_asked.clone()));
     tracing::info!(data_dir = %data_dir, "labelsync listening on http://{bound}");
     // Tests and scripts read this line to learn the port when started with --port 0.
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "labelsync listening on http://{bound}");
     let _ = stdout.flush();
     server.await?;
+
+    let since_stop = stop_asked.get().map_or(Duration::ZERO, Instant::elapsed);
+    let left = runner.shut_down(deadline.saturating_sub(since_stop)).await;
+    if !left.is_empty() {
+        tracing::warn!(jobs = ?left, "stopping without waiting longer; interrupted syncs resume at the next start");
+    }
+    db.checkpoint(true).await;
+    tracing::info!("labelsync stopped");
     Ok(())
+}
+
+/// Starts the background jobs (checkpoints, the export worker, interrupted syncs) and
+/// returns the state the handlers share.
+async fn start_background(
+    config: &Config,
+    db: Db,
+    runner: &Runner,
+) -> Result<web::Data<AppState>, StartupError> {
+    let providers = ProviderContext {
+        local_files: config.local_files.clone(),
+        cloud: config.cloud.clone(),
+    };
+    runner.spawn_checkpoints(db.clone());
+    let exports = ExportQueue::default();
+    runner.spawn(
+        "export outbox",
+        outbox::run(
+            db.clone(),
+            providers.clone(),
+            exports.clone(),
+            runner.stop_signal(),
+        ),
+    );
+    let syncs = Syncs::new(
+        db.clone(),
+        providers.clone(),
+        runner.clone(),
+        config.max_concurrent_syncs,
+    );
+    syncs.resume_interrupted().await?;
+    let fresh_key = format!("{}{}", auth::new_secret(), auth::new_secret());
+    let key = db
+        .call(move |conn| crate::db::users::signing_key(conn, &fresh_key))
+        .await?;
+    Ok(web::Data::new(AppState {
+        config: config.clone(),
+        db,
+        syncs,
+        exports,
+        providers,
+        keys: crate::jwt::Keys::new(&key),
+    }))
+}
+
+/// Waits for SIGTERM or Ctrl-C, then stops the HTTP server gracefully (no new connections;
+/// requests in flight get until the deadline) and notes when that was asked.
+async fn stop_on_signal(server: actix_web::dev::ServerHandle, asked: Arc<OnceLock<Instant>>) {
+    let signal = wait_for_stop_signal().await;
+    let _ = asked.set(Instant::now());
+    tracing::info!("{signal}: stopping");
+    server.stop(true).await;
+}
+
+#[cfg(unix)]
+async fn wait_for_stop_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return "Ctrl-C";
+    };
+    tokio::select! {
+        _ = terminate.recv() => "SIGTERM",
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_stop_signal() -> &'static str {
+    let _ = tokio::signal::ctrl_c().await;
+    "Ctrl-C"
 }
 
 /// Holds an exclusive lock on the data directory for the life of the server, so two

@@ -56,6 +56,16 @@ pub struct StartArgs {
     /// LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED, LABELSYNC_… or LOCAL_FILES_SERVING_ENABLED].
     #[arg(long)]
     pub local_files_serving_enabled: Option<bool>,
+
+    /// Storage syncs that run at the same time; more wait in `queued`.
+    #[arg(long, env = "LABELSYNC_MAX_CONCURRENT_SYNCS", default_value_t = 2,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrent_syncs: u16,
+
+    /// Seconds a stopping server (SIGTERM, Ctrl-C) gives running syncs, requests and
+    /// exports to finish before it exits; what is cut short resumes at the next start.
+    #[arg(long, env = "LABELSYNC_SHUTDOWN_TIMEOUT", default_value_t = 8)]
+    pub shutdown_timeout: u64,
 }
 
 impl std::fmt::Debug for StartArgs {
@@ -64,6 +74,8 @@ impl std::fmt::Debug for StartArgs {
         f.debug_struct("StartArgs")
             .field("host", &self.host)
             .field("port", &self.port)
+            .field("max_concurrent_syncs", &self.max_concurrent_syncs)
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .field("data_dir", &self.data_dir)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))

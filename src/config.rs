@@ -20,6 +20,10 @@ pub struct Config {
     pub sync_on_target_storage_creation: bool,
     /// Credentials cloud storages fall back to when their own fields are empty.
     pub cloud: CloudDefaults,
+    /// Storage syncs that run at the same time.
+    pub max_concurrent_syncs: usize,
+    /// How long a stopping server waits for running work.
+    pub shutdown_timeout: std::time::Duration,
 }
 
 /// Label Studio's environment fallbacks for cloud credentials, read once at start.
@@ -125,6 +129,8 @@ impl Config {
             sync_on_target_storage_creation: env_bool("SYNC_ON_TARGET_STORAGE_CREATION")?
                 .unwrap_or(true),
             cloud: CloudDefaults::from_env(),
+            max_concurrent_syncs: usize::from(args.max_concurrent_syncs),
+            shutdown_timeout: std::time::Duration::from_secs(args.shutdown_timeout),
         })
     }
 

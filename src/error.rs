@@ -11,8 +11,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
-use crate::db::DbError;
-
 /// Field name → messages, as in DRF's `validation_errors`.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
@@ -31,6 +29,9 @@ pub enum ApiError {
     NotFound,
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// The server cannot take this work now (it is stopping).
+    #[error("{0}")]
+    Unavailable(String),
     /// A request body that could not be parsed at all (DRF's `ParseError`).
     #[error("{0}")]
     Parse(String),
@@ -50,12 +51,6 @@ impl ApiError {
     }
 }
 
-impl From<DbError> for ApiError {
-    fn from(err: DbError) -> ApiError {
-        ApiError::Internal(err.to_string())
-    }
-}
-
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -64,6 +59,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

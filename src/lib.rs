@@ -1,10 +1,14 @@
 //! labelsync: Label Studio's cloud and external storage feature as one self-contained binary.
 //!
 //! How a request flows: [`http`] holds the only route table; handlers authenticate through
-//! [`auth`], read and write SQLite only through [`db`], and hand long work to [`jobs`], which
-//! runs [`sync`] (source storages → tasks) and [`export`] (annotations → target storages) in
-//! the background. Both talk to storage back ends only through the [`storage::Storage`] trait.
-//! Dependencies point down: http → (jobs, sync, export, local_files) → (db, storage).
+//! [`auth`], read and write SQLite only through [`db`], and hand long work to [`jobs`], the
+//! one background runner, which runs [`sync`] (source storages → tasks), [`export`]
+//! (annotations → target storages) and WAL checkpoints, and stops them all on SIGTERM. Both
+//! kinds of sync report through [`progress`] and talk to storage back ends only through
+//! the [`storage::Storage`] trait, whose providers are listed in [`storage::PROVIDERS`].
+//!
+//! Dependencies point down, never back (`tests/integration/architecture.rs` checks it):
+//! app → http → jobs → (sync, export) → (progress, records, db) → storage → error.
 
 pub mod app;
 pub mod auth;
@@ -20,6 +24,7 @@ pub mod label_config;
 pub mod local_files;
 pub mod logging;
 pub mod predictions;
+pub mod progress;
 pub mod records;
 pub mod resolve;
 pub mod storage;

@@ -4,8 +4,8 @@
 //! tokio's blocking pool, so rusqlite never blocks an async worker. Writes open
 //! `BEGIN IMMEDIATE` transactions ([`write_tx`]) so that two writers queue on the busy
 //! timeout instead of failing half-way with "database is locked". WAL checkpoints run on a
-//! thread of their own ([`checkpoint`]), so a large import never stalls on copying the
-//! log back into the database. SQL lives only in the query modules below.
+//! connection of their own ([`Db::checkpoint`], called by the background runner), so a
+//! large import never stalls on copying the log back into the database. SQL lives only in the query modules below.
 
 pub mod annotations;
 mod checkpoint;
@@ -49,6 +49,14 @@ pub enum DbError {
     Migration { name: String, reason: String },
 }
 
+/// A database failure is an internal error to an API client: logged in full, answered
+/// with an error id.
+impl From<DbError> for crate::error::ApiError {
+    fn from(err: DbError) -> crate::error::ApiError {
+        crate::error::ApiError::Internal(err.to_string())
+    }
+}
+
 /// The database handle shared by the whole server; cheap to clone.
 #[derive(Clone)]
 pub struct Db {
@@ -56,8 +64,8 @@ pub struct Db {
     /// The folder of the database file: large temporary files go there, on the same disk,
     /// never in memory (`/tmp` may be a RAM disk).
     scratch: std::sync::Arc<std::path::PathBuf>,
-    /// Keeps the checkpoint thread alive while any clone of this handle lives.
-    _checkpointer: std::sync::Arc<checkpoint::Checkpointer>,
+    /// The connection WAL checkpoints run on.
+    checkpointer: std::sync::Arc<checkpoint::Checkpointer>,
 }
 
 impl Db {
@@ -73,7 +81,7 @@ impl Db {
             .max_size(8)
             .connection_timeout(Duration::from_secs(30))
             .build(manager)?;
-        let checkpointer = checkpoint::Checkpointer::start(path)?;
+        let checkpointer = checkpoint::Checkpointer::open(path)?;
         let scratch = path
             .parent()
             .filter(|dir| !dir.as_os_str().is_empty())
@@ -82,13 +90,22 @@ impl Db {
         Ok(Db {
             pool,
             scratch: std::sync::Arc::new(scratch),
-            _checkpointer: std::sync::Arc::new(checkpointer),
+            checkpointer: std::sync::Arc::new(checkpointer),
         })
     }
 
     /// An anonymous temporary file beside the database, removed when dropped.
     pub fn scratch_file(&self) -> std::io::Result<std::fs::File> {
         tempfile::tempfile_in(self.scratch.as_path())
+    }
+
+    /// Copies the WAL back into the database: passively, or (`last`, or when the log grew
+    /// large) waiting for readers and truncating the log.
+    pub async fn checkpoint(&self, last: bool) {
+        let checkpointer = self.checkpointer.clone();
+        if let Err(err) = tokio::task::spawn_blocking(move || checkpointer.run(last)).await {
+            tracing::warn!("WAL checkpoint stopped: {err}");
+        }
     }
 
     /// Runs `f` with a pooled connection on the blocking pool.

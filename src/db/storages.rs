@@ -23,7 +23,7 @@ pub struct StorageRow {
     pub synchronizable: bool,
     /// The provider, its settings and credentials, read.
     pub settings: StorageSettings,
-    pub status: String,
+    pub status: SyncStatus,
     pub last_sync: Option<String>,
     pub last_sync_count: Option<i64>,
     pub last_sync_job: Option<String>,
@@ -32,6 +32,53 @@ pub struct StorageRow {
     pub created_at: String,
     /// Where an interrupted import sync resumes (see [`set_cursor`]).
     pub sync_cursor: Option<String>,
+}
+
+/// Where a storage's sync is: Label Studio's status values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncStatus {
+    Initialized,
+    Queued,
+    InProgress,
+    Completed,
+    CompletedWithErrors,
+    Failed,
+}
+
+impl SyncStatus {
+    const ALL: [SyncStatus; 6] = [
+        SyncStatus::Initialized,
+        SyncStatus::Queued,
+        SyncStatus::InProgress,
+        SyncStatus::Completed,
+        SyncStatus::CompletedWithErrors,
+        SyncStatus::Failed,
+    ];
+
+    /// The value in the API and in the `status` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncStatus::Initialized => "initialized",
+            SyncStatus::Queued => "queued",
+            SyncStatus::InProgress => "in_progress",
+            SyncStatus::Completed => "completed",
+            SyncStatus::CompletedWithErrors => "completed_with_errors",
+            SyncStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(text: &str) -> Result<SyncStatus, DbError> {
+        SyncStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text)
+            .ok_or_else(|| DbError::Invalid(format!("unknown storage status {text:?}")))
+    }
+}
+
+impl std::fmt::Display for SyncStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Fields written on create and update.
@@ -60,6 +107,7 @@ struct Raw {
     settings: String,
     secrets: String,
     meta: String,
+    status: String,
 }
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
@@ -73,7 +121,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
             description: row.get(5)?,
             synchronizable: row.get(6)?,
             settings: StorageSettings::defaults(crate::storage::PROVIDERS[0], direction),
-            status: row.get(9)?,
+            status: SyncStatus::Initialized,
             last_sync: row.get(10)?,
             last_sync_count: row.get(11)?,
             last_sync_job: row.get(12)?,
@@ -86,6 +134,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
         settings: row.get(7)?,
         secrets: row.get(8)?,
         meta: row.get(14)?,
+        status: row.get(9)?,
     })
 }
 
@@ -105,6 +154,7 @@ fn finish(raw: Raw) -> Result<StorageRow, DbError> {
         as_object(json_column(&raw.secrets)?),
     );
     storage.meta = json_column(&raw.meta)?;
+    storage.status = SyncStatus::parse(&raw.status)?;
     Ok(storage)
 }
 
@@ -275,7 +325,7 @@ pub fn finish_sync(conn: &Connection, id: i64, job_id: &str, end: &SyncEnd) -> R
         params![
             id,
             job_id,
-            end.status,
+            end.status.as_str(),
             end.last_sync,
             end.count,
             end.traceback,
@@ -301,7 +351,7 @@ pub fn set_cursor(conn: &Connection, id: i64, key: &str, settings: &str) -> Resu
 /// The final state of a sync.
 #[derive(Debug, Clone)]
 pub struct SyncEnd {
-    pub status: &'static str,
+    pub status: SyncStatus,
     pub last_sync: String,
     pub count: i64,
     pub traceback: Option<String>,

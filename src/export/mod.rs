@@ -16,11 +16,13 @@ use bytes::Bytes;
 use chrono::Utc;
 use futures_util::{StreamExt, stream};
 use rusqlite::Connection;
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
 
 use crate::db::storages::StorageRow;
 use crate::db::{self, Db, DbError};
-use crate::jobs::Progress;
 use crate::label_config;
+use crate::progress::{CounterNames, ErrorLines, Progress, Report};
 use crate::records;
 use crate::storage::{Storage, StorageError};
 
@@ -28,15 +30,36 @@ use crate::storage::{Storage, StorageError};
 const PAGE: i64 = 500;
 /// Objects written at the same time.
 const WRITE_CONCURRENCY: usize = 8;
-/// Per-annotation error lines kept in `traceback`.
-const MAX_ERROR_LINES: usize = 1_000;
+
+/// The `meta` keys an export sync reports its progress under (Label Studio's names).
+pub static COUNTERS: CounterNames = CounterNames {
+    scanned: "total_annotations",
+    created: "annotations_exported",
+    existed: None,
+    failed: "annotations_failed",
+};
 
 /// What a manual export sync did.
 #[derive(Debug, Default, Clone)]
 pub struct ExportReport {
     pub exported: u64,
-    pub errors: Vec<String>,
-    pub errors_not_listed: u64,
+    pub errors: ErrorLines,
+}
+
+impl Report for ExportReport {
+    fn count(&self) -> u64 {
+        self.exported
+    }
+
+    fn errors(&self) -> &ErrorLines {
+        &self.errors
+    }
+
+    fn write_meta(&self, meta: &mut Map<String, Value>) {
+        if !self.errors.is_empty() {
+            meta.insert("annotations_failed".into(), json!(self.errors.total()));
+        }
+    }
 }
 
 /// Why an export sync stopped.
@@ -46,6 +69,10 @@ pub enum ExportError {
     Storage(#[from] StorageError),
     #[error("{0}")]
     Db(#[from] DbError),
+    /// The server is stopping: the sync ended between two pages (a sync writes every
+    /// annotation again, so the next start simply runs it again).
+    #[error("the export was stopped by the server stop")]
+    Stopped,
 }
 
 /// The JSON documents of the given annotations (Label Studio's annotation export format),
@@ -88,12 +115,14 @@ pub fn documents(conn: &Connection, annotation_ids: &[i64]) -> Result<Vec<(i64, 
     Ok(documents)
 }
 
-/// Writes every annotation of the storage's project to it.
+/// Writes every annotation of the storage's project to it, page by page, until done or
+/// until `stop`.
 pub async fn sync_all(
     db: &Db,
     storage: &StorageRow,
     provider: Arc<dyn Storage>,
     progress: Arc<Progress>,
+    stop: CancellationToken,
 ) -> Result<ExportReport, ExportError> {
     let mut report = ExportReport::default();
     let (project_id, storage_id) = (storage.project_id, storage.id);
@@ -105,6 +134,9 @@ pub async fn sync_all(
     }
     let mut after = 0;
     loop {
+        if stop.is_cancelled() {
+            return Err(ExportError::Stopped);
+        }
         let page = db
             .call(move |conn| {
                 let ids = db::annotations::ids_of_project(conn, project_id, after, PAGE)?;
@@ -155,13 +187,9 @@ async fn write_documents(
             Err(err @ StorageError::Unreachable(_)) => return Err(err),
             Err(err) => {
                 progress.failed.fetch_add(1, Ordering::Relaxed);
-                if report.errors.len() < MAX_ERROR_LINES {
-                    report.errors.push(format!(
-                        "Annotation {id} could not be written to {key}: {err}"
-                    ));
-                } else {
-                    report.errors_not_listed += 1;
-                }
+                report.errors.push(format!(
+                    "Annotation {id} could not be written to {key}: {err}"
+                ));
             }
         }
     }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::db::outbox::{self, OutboxEntry, OutboxOp};
 use crate::db::{self, Db, DbError};
@@ -35,30 +36,26 @@ impl ExportQueue {
     }
 }
 
-/// Starts the worker on `runtime`; it runs for the life of the process.
-pub fn spawn_worker(
-    db: Db,
-    providers: ProviderContext,
-    runtime: &tokio::runtime::Handle,
-) -> ExportQueue {
-    let queue = ExportQueue::default();
-    let wakeup = queue.wakeup.clone();
-    runtime.spawn(async move {
-        let worker = Worker { db, providers };
-        loop {
-            match worker.round().await {
-                Ok(0) => {
-                    let _ = tokio::time::timeout(IDLE_WAIT, wakeup.notified()).await;
-                }
-                Ok(_) => {}
-                Err(err) => {
-                    tracing::error!("export worker: {err}");
-                    tokio::time::sleep(IDLE_WAIT).await;
-                }
+/// The worker: drains the outbox until `stop`, then delivers once more what is due (the
+/// annotations the last requests saved) and returns. What stays (an entry waiting for its
+/// retry) is in the database and goes out after the next start.
+pub async fn run(db: Db, providers: ProviderContext, queue: ExportQueue, stop: CancellationToken) {
+    let worker = Worker { db, providers };
+    while !stop.is_cancelled() {
+        let pause = match worker.round().await {
+            Ok(0) => IDLE_WAIT,
+            Ok(_) => continue,
+            Err(err) => {
+                tracing::error!("export worker: {err}");
+                IDLE_WAIT
             }
+        };
+        tokio::select! {
+            _ = stop.cancelled() => {}
+            _ = tokio::time::timeout(pause, queue.wakeup.notified()) => {}
         }
-    });
-    queue
+    }
+    worker.flush().await;
 }
 
 struct Worker {
@@ -67,6 +64,20 @@ struct Worker {
 }
 
 impl Worker {
+    /// Rounds until nothing is due (failed entries wait for their retry time).
+    async fn flush(&self) {
+        loop {
+            match self.round().await {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::error!("export worker, delivering before the stop: {err}");
+                    return;
+                }
+            }
+        }
+    }
+
     /// Handles the entries due now; returns how many it looked at.
     async fn round(&self) -> Result<usize, DbError> {
         let now = crate::time::now_iso();

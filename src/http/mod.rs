@@ -30,14 +30,14 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::export::outbox::ExportQueue;
-use crate::jobs::Jobs;
+use crate::jobs::Syncs;
 use crate::storage::ProviderContext;
 
 /// Everything a request handler may use, shared by all HTTP workers.
 pub struct AppState {
     pub config: Config,
     pub db: Db,
-    pub jobs: Jobs,
+    pub syncs: Syncs,
     pub exports: ExportQueue,
     pub providers: ProviderContext,
     /// Signs and checks personal access tokens (JWT).

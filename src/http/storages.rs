@@ -176,11 +176,7 @@ async fn create(
         .write(move |tx| storages::insert(tx, project_id, &fields, &crate::time::now_iso()))
         .await?;
     let row = if direction == Direction::Export && state.config.sync_on_target_storage_creation {
-        state
-            .jobs
-            .request_sync(id)
-            .await?
-            .ok_or(ApiError::NotFound)?
+        state.syncs.request(id).await?.ok_or(ApiError::NotFound)?
     } else {
         load(&state, direction, storage_type, id).await?
     };
@@ -319,11 +315,7 @@ async fn sync(
         return Ok(HttpResponse::BadRequest()
             .json(json!({"message": format!("Storage {id} is not synchronizable")})));
     }
-    let row = state
-        .jobs
-        .request_sync(id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let row = state.syncs.request(id).await?.ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(storage_json(&row)))
 }
 
@@ -412,7 +404,7 @@ fn storage_json(row: &StorageRow) -> Value {
     map.insert("last_sync".into(), json!(row.last_sync));
     map.insert("last_sync_count".into(), json!(row.last_sync_count));
     map.insert("last_sync_job".into(), json!(row.last_sync_job));
-    map.insert("status".into(), json!(row.status));
+    map.insert("status".into(), json!(row.status.as_str()));
     map.insert("traceback".into(), json!(row.traceback));
     map.insert("meta".into(), row.meta.clone());
     map.insert("title".into(), json!(row.title));

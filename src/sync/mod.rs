@@ -19,13 +19,15 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use futures_util::{StreamExt, stream};
+use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::db::storages::{self, StorageRow};
 use crate::db::tasks::{self as task_rows, InsertOutcome, NewTask};
 use crate::db::{Db, DbError};
-use crate::jobs::Progress;
 use crate::label_config::UNDEFINED_DATA_KEY;
+use crate::progress::{CounterNames, ErrorLines, Progress, Report};
 use crate::storage::{KeyFilter, Storage, StorageError};
 use known::KnownKeys;
 
@@ -35,8 +37,14 @@ const KEY_BATCH: usize = 5_000;
 const FILE_CHUNK: usize = 64;
 /// Task files read at the same time.
 const READ_CONCURRENCY: usize = 8;
-/// Per-file error lines kept in `traceback`.
-const MAX_ERROR_LINES: usize = 1_000;
+
+/// The `meta` keys an import reports its progress under (Label Studio's names).
+pub static COUNTERS: CounterNames = CounterNames {
+    scanned: "objects_scanned",
+    created: "tasks_created",
+    existed: Some("tasks_existed"),
+    failed: "files_failed",
+};
 
 /// Why an import sync stopped.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +57,9 @@ pub enum SyncError {
     Settings(String),
     #[error("{0}")]
     Scratch(String),
+    /// The server is stopping: the pass ended at a batch boundary, its cursor stored.
+    #[error("the sync was stopped by the server stop")]
+    Stopped,
 }
 
 /// What an import sync did.
@@ -58,9 +69,23 @@ pub struct ImportReport {
     /// Tasks that already existed for keys seen in this pass.
     pub existed: u64,
     /// One readable line per task file that could not be imported.
-    pub errors: Vec<String>,
-    /// Errors beyond [`MAX_ERROR_LINES`], counted but not listed.
-    pub errors_not_listed: u64,
+    pub errors: ErrorLines,
+}
+
+impl Report for ImportReport {
+    fn count(&self) -> u64 {
+        self.created
+    }
+
+    fn errors(&self) -> &ErrorLines {
+        &self.errors
+    }
+
+    fn write_meta(&self, meta: &mut Map<String, Value>) {
+        if !self.errors.is_empty() {
+            meta.insert("tasks_failed_validation".into(), json!(self.errors.total()));
+        }
+    }
 }
 
 /// Where an import pass starts.
@@ -74,26 +99,18 @@ pub enum Start {
     FromCursor,
 }
 
-/// Runs one import pass of `storage` through `provider`.
+/// Runs one import pass of `storage` through `provider`, until done or until `stop`
+/// (checked between insert transactions, each of which stores the cursor).
 pub async fn import(
     db: &Db,
     storage: &StorageRow,
     provider: Arc<dyn Storage>,
     progress: Arc<Progress>,
     start: Start,
+    stop: CancellationToken,
 ) -> Result<ImportReport, SyncError> {
     let common = &storage.settings.common;
     let filter = KeyFilter::new(common.regex_filter.as_deref()).map_err(SyncError::Settings)?;
-    let mut context = ImportContext {
-        db: db.clone(),
-        storage_id: storage.id,
-        project_id: storage.project_id,
-        reader: reader_for(db, storage.project_id).await?,
-        provider: provider.clone(),
-        progress: progress.clone(),
-        known: KnownKeys::Nothing,
-        settings: storage.settings.to_stored().0,
-    };
     let cursor = match start {
         Start::FromCursor => storage.sync_cursor.clone(),
         Start::Afresh => None,
@@ -102,44 +119,38 @@ pub async fn import(
         tracing::info!(storage = storage.id, cursor, "resuming an interrupted sync");
         let _ = progress.resumed_after.set(cursor.clone());
     }
-    let (sender, mut batches) = mpsc::channel(2);
+    let (sender, batches) = mpsc::channel(2);
     let lister = tokio::spawn(list_batches(
-        provider,
+        provider.clone(),
         common.recursive_scan,
         cursor,
         filter,
-        progress,
+        progress.clone(),
         sender,
     ));
-    // Loaded while the listing runs: both take tens of milliseconds on large storages.
-    let started = std::time::Instant::now();
-    context.known = KnownKeys::of_storage(db, storage.id).await?;
-    tracing::debug!(elapsed = ?started.elapsed(), "known keys loaded");
-    let mut report = ImportReport::default();
-    while let Some(batch) = batches.recv().await {
-        let KeyBatch { keys, through } = batch?;
-        let started = std::time::Instant::now();
-        let listed = keys.len();
-        let new_keys = context.drop_known(keys, &mut report).await?;
-        tracing::debug!(listed, new = new_keys.len(), elapsed = ?started.elapsed(), "dedupe");
-        let started = std::time::Instant::now();
-        // The batch's last transaction also moves the cursor to `through`: everything
-        // listed up to there is stored or was not wanted.
-        if common.use_blob_urls {
-            context
-                .import_blobs(new_keys, &through, &mut report)
-                .await?;
-        } else {
-            context
-                .import_task_files(new_keys, &through, &mut report)
-                .await?;
-        }
-        tracing::debug!(elapsed = ?started.elapsed(), "insert");
+    let context = ImportContext {
+        db: db.clone(),
+        storage_id: storage.id,
+        project_id: storage.project_id,
+        reader: reader_for(db, storage.project_id).await?,
+        provider,
+        progress,
+        // Loaded while the listing runs: both take tens of milliseconds on large storages.
+        known: KnownKeys::of_storage(db, storage.id).await?,
+        settings: storage.settings.to_stored().0,
+        blob_mode: common.use_blob_urls,
+        stop,
+    };
+    let report = context.import_batches(batches).await;
+    if report.is_err() {
+        lister.abort();
+        return report;
     }
+    // The listing ended: by reaching its end, or by a panic that must not pass for one.
     lister
         .await
         .map_err(|err| SyncError::Settings(format!("listing stopped: {err}")))?;
-    Ok(report)
+    report
 }
 
 /// Keys of one stretch of the listing that pass the filter.
@@ -212,9 +223,43 @@ struct ImportContext {
     /// The settings this pass lists with, as stored: the cursor moves only while they are
     /// still the storage's (an edit during the pass clears it for good).
     settings: String,
+    /// Each object is a task (`use_blob_urls`), rather than a file of tasks.
+    blob_mode: bool,
+    stop: CancellationToken,
 }
 
 impl ImportContext {
+    /// Handles the listing's batches until it ends, fails, or the server stops.
+    async fn import_batches(
+        &self,
+        mut batches: mpsc::Receiver<Result<KeyBatch, StorageError>>,
+    ) -> Result<ImportReport, SyncError> {
+        let mut report = ImportReport::default();
+        while let Some(batch) = batches.recv().await {
+            self.stop_point()?;
+            let KeyBatch { keys, through } = batch?;
+            let new_keys = self.drop_known(keys, &mut report).await?;
+            // The batch's last transaction also moves the cursor to `through`: everything
+            // listed up to there is stored or was not wanted.
+            if self.blob_mode {
+                self.import_blobs(new_keys, &through, &mut report).await?;
+            } else {
+                self.import_task_files(new_keys, &through, &mut report)
+                    .await?;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Ends the pass here if the server is stopping: every transaction so far stored its
+    /// cursor, so the next start goes on from it.
+    fn stop_point(&self) -> Result<(), SyncError> {
+        if self.stop.is_cancelled() {
+            return Err(SyncError::Stopped);
+        }
+        Ok(())
+    }
+
     /// Keys of `batch` that have no task yet (one query per batch).
     async fn drop_known(
         &self,
@@ -260,6 +305,7 @@ impl ImportContext {
             keys.chunks(FILE_CHUNK).collect()
         };
         for (number, chunk) in chunks.iter().enumerate() {
+            self.stop_point()?;
             let parsed: Vec<(String, Result<FileTasks, FileError>)> =
                 stream::iter(chunk.iter().cloned())
                     .map(|key| async move {
@@ -327,11 +373,7 @@ impl ImportContext {
 
     fn record_error(&self, report: &mut ImportReport, line: String) {
         self.progress.failed.fetch_add(1, Ordering::Relaxed);
-        if report.errors.len() < MAX_ERROR_LINES {
-            report.errors.push(line);
-        } else {
-            report.errors_not_listed += 1;
-        }
+        report.errors.push(line);
     }
 
     /// Inserts tasks and moves the storage's cursor to `cursor` in one transaction.

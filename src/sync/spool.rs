@@ -61,7 +61,7 @@ pub(super) async fn hold_or_spool(db: &Db, mut body: ByteStream) -> Result<Conte
 }
 
 /// Imports a spooled task file: `Ok(Err(reason))` when a task in it is invalid (nothing
-/// stored), `Err` when the database fails.
+/// stored), `Err` when the database fails or the server stops.
 ///
 /// The tasks go in by batches of [`SPOOL_BATCH`] (or [`SPOOL_BATCH_BYTES`]), a transaction
 /// each, so other writers (annotations, other syncs) wait for one batch, never for the
@@ -73,36 +73,67 @@ pub(super) async fn import(
     file: std::fs::File,
     report: &mut ImportReport,
 ) -> Result<Result<(), String>, SyncError> {
-    let (storage_id, project_id) = (context.storage_id, context.project_id);
-    let link = move |key: &str| Some((storage_id, key.to_owned()));
-    let checked = {
-        let (file, key, reader) = (
-            clone_at_start(&file)?,
-            key.to_owned(),
-            context.reader.clone(),
-        );
-        tokio::task::spawn_blocking(move || {
-            for_each_task(BufReader::new(file), |task| {
-                task.into_new_task(&reader, link(&key)).map(drop)
-            })
-        })
-        .await
-        .map_err(stopped)?
+    let pass = Pass {
+        context,
+        key,
+        file: &file,
     };
-    if let Err(reason) = checked {
+    if let Err(reason) = pass.check_every_task().await? {
         return Ok(Err(reason));
     }
-    let (sender, mut batches) = tokio::sync::mpsc::channel::<Vec<NewTask>>(1);
-    let parser = {
-        let (file, key, reader) = (
-            clone_at_start(&file)?,
-            key.to_owned(),
-            context.reader.clone(),
-        );
+    let (sender, batches) = tokio::sync::mpsc::channel::<Vec<NewTask>>(1);
+    let parser = pass.parse_into(sender)?;
+    let inserted = pass.insert_batches(batches, report).await;
+    if inserted.is_err() {
+        parser.abort();
+        return inserted.map(Ok);
+    }
+    // Checked above, so only a changed scratch file fails here: the mark stays, and the
+    // next sync reads the file again.
+    if let Err(reason) = parser.await.map_err(stopped)? {
+        return Ok(Err(reason));
+    }
+    let (storage_id, key) = (context.storage_id, key.to_owned());
+    context
+        .db
+        .write(move |tx| task_rows::mark_partial(tx, storage_id, &key, false))
+        .await?;
+    Ok(Ok(()))
+}
+
+/// The two passes over one spooled file.
+struct Pass<'a> {
+    context: &'a ImportContext,
+    key: &'a str,
+    file: &'a std::fs::File,
+}
+
+impl Pass<'_> {
+    /// First pass: every task must be valid before any is stored, as for small files.
+    async fn check_every_task(&self) -> Result<Result<(), String>, SyncError> {
+        let (file, reader) = (clone_at_start(self.file)?, self.context.reader.clone());
+        let link = self.link();
         tokio::task::spawn_blocking(move || {
+            for_each_task(BufReader::new(file), |task| {
+                task.into_new_task(&reader, link.clone()).map(drop)
+            })
+            .map(drop)
+        })
+        .await
+        .map_err(stopped)
+    }
+
+    /// Second pass, on a blocking thread: the tasks, sent in batches.
+    fn parse_into(
+        &self,
+        sender: tokio::sync::mpsc::Sender<Vec<NewTask>>,
+    ) -> Result<tokio::task::JoinHandle<Result<(), String>>, SyncError> {
+        let (file, reader) = (clone_at_start(self.file)?, self.context.reader.clone());
+        let link = self.link();
+        Ok(tokio::task::spawn_blocking(move || {
             let (mut batch, mut bytes) = (Vec::new(), 0);
             for_each_task(BufReader::new(file), |task| {
-                let task = task.into_new_task(&reader, link(&key))?;
+                let task = task.into_new_task(&reader, link.clone())?;
                 bytes += task.data.len() + task.meta.len();
                 batch.push(task);
                 if batch.len() == SPOOL_BATCH || bytes >= SPOOL_BATCH_BYTES {
@@ -117,34 +148,39 @@ pub(super) async fn import(
                 let _ = sender.blocking_send(batch);
             }
             Ok::<(), String>(())
-        })
-    };
-    let mut first = true;
-    while let Some(batch) = batches.recv().await {
-        let key = key.to_owned();
-        let mark = std::mem::take(&mut first);
-        let done = context
-            .db
-            .write(move |tx| {
-                if mark {
-                    task_rows::mark_partial(tx, storage_id, &key, true)?;
-                }
-                task_rows::insert_batch(tx, project_id, &batch, &crate::time::now_iso())
-            })
-            .await?;
-        context.count(done, report);
+        }))
     }
-    // Checked above, so only a changed scratch file fails here: the mark stays, and the
-    // next sync reads the file again.
-    if let Err(reason) = parser.await.map_err(stopped)? {
-        return Ok(Err(reason));
+
+    /// Inserts the batches, a transaction each; the first marks the file partly imported.
+    async fn insert_batches(
+        &self,
+        mut batches: tokio::sync::mpsc::Receiver<Vec<NewTask>>,
+        report: &mut ImportReport,
+    ) -> Result<(), SyncError> {
+        let (storage_id, project_id) = (self.context.storage_id, self.context.project_id);
+        let mut first = true;
+        while let Some(batch) = batches.recv().await {
+            self.context.stop_point()?;
+            let key = self.key.to_owned();
+            let mark = std::mem::take(&mut first);
+            let done = self
+                .context
+                .db
+                .write(move |tx| {
+                    if mark {
+                        task_rows::mark_partial(tx, storage_id, &key, true)?;
+                    }
+                    task_rows::insert_batch(tx, project_id, &batch, &crate::time::now_iso())
+                })
+                .await?;
+            self.context.count(done, report);
+        }
+        Ok(())
     }
-    let key = key.to_owned();
-    context
-        .db
-        .write(move |tx| task_rows::mark_partial(tx, storage_id, &key, false))
-        .await?;
-    Ok(Ok(()))
+
+    fn link(&self) -> Option<(i64, String)> {
+        Some((self.context.storage_id, self.key.to_owned()))
+    }
 }
 
 fn stopped(err: tokio::task::JoinError) -> SyncError {

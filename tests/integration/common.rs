@@ -161,18 +161,25 @@ impl Server {
     }
 
     /// SIGTERM, then wait for the exit.
-    pub(crate) fn stop(mut self) {
+    pub(crate) fn stop(self) {
+        let _ = self.terminate();
+    }
+
+    /// SIGTERM, then wait for the exit: its status, or `None` if the server had not exited
+    /// after 30 seconds (it is killed then).
+    pub(crate) fn terminate(mut self) -> Option<std::process::ExitStatus> {
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        None
     }
 
     /// A request with the test user's token.

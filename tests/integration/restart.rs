@@ -247,3 +247,89 @@ fn a_large_task_file_cut_short_is_read_again_without_duplicates() {
         "the rows stored before the kill were found, not added again: {storage}"
     );
 }
+
+/// SIGTERM in the middle of a sync: the server answers what it was answering, pauses the
+/// sync at a batch boundary with its cursor stored, delivers the annotation saved just
+/// before, folds the WAL back, and exits cleanly; the next start finishes the sync from
+/// the cursor with every file exactly once.
+#[test]
+fn sigterm_mid_sync_pauses_it_and_the_next_start_finishes_it() {
+    const FILES: usize = 100_000;
+    let env = Env::new();
+    for i in 0..FILES {
+        env.file(&format!("big/d{:03}/{i:06}.png", i % 500), b"");
+    }
+    let out = env.dir("exports");
+    let server = env.start();
+    let project = server.project();
+    let (status, imported) = server.post(
+        &format!("/api/projects/{project}/import"),
+        json!([{"image": "before.png"}]),
+    );
+    assert_eq!(status, 201, "{imported}");
+    let task = server.tasks(project)[0]["id"].as_i64().unwrap();
+    let (status, _) = server.post(
+        "/api/storages/export/localfiles",
+        json!({"project": project, "path": out.display().to_string()}),
+    );
+    assert_eq!(status, 201);
+    let source = server.local_source(
+        project,
+        &env.root.join("big"),
+        json!({"use_blob_urls": true, "recursive_scan": true}),
+    );
+    server.post(
+        &format!("/api/storages/localfiles/{source}/sync"),
+        json!({}),
+    );
+    // Stop once some batches are committed (the imported task aside).
+    crate::common::eventually("the sync stored a batch", || server.task_total(project) > 1);
+    let (status, annotation) = server.post(
+        &format!("/api/tasks/{task}/annotations/"),
+        json!({"result": [], "lead_time": 1.5}),
+    );
+    assert_eq!(status, 201, "{annotation}");
+    let exit = server.terminate();
+    assert!(
+        exit.is_some_and(|status| status.success()),
+        "a clean exit on SIGTERM: {exit:?}\n{}",
+        env.log()
+    );
+
+    let wal = env.data.join("labelsync.sqlite3-wal");
+    assert_eq!(
+        std::fs::metadata(&wal).map_or(0, |m| m.len()),
+        0,
+        "the log was folded back at the stop"
+    );
+    let (status, cursor) = stored_sync_state(&env, source);
+    assert_eq!(status, "in_progress", "paused, not ended: {}", env.log());
+    let cursor = cursor.unwrap_or_else(|| panic!("the pause stored no cursor:\n{}", env.log()));
+    assert!(env.log().contains("sync paused by the server stop"));
+    let annotation_id = annotation["id"].as_i64().unwrap();
+    assert!(
+        out.join(annotation_id.to_string()).is_file(),
+        "the annotation saved before the stop was exported"
+    );
+
+    let server = env.start();
+    let storage = server.wait_synced("localfiles", source);
+    assert_eq!(storage["status"], "completed", "{storage}");
+    assert_eq!(storage["meta"]["resumed_after"], cursor.as_str());
+    assert_eq!(
+        server.task_total(project),
+        FILES as i64 + 1,
+        "every file exactly once"
+    );
+}
+
+/// The status and cursor of a storage, read from the database file of a stopped server.
+fn stored_sync_state(env: &Env, storage: i64) -> (String, Option<String>) {
+    let db = rusqlite::Connection::open(env.data.join("labelsync.sqlite3")).unwrap();
+    db.query_row(
+        "SELECT status, sync_cursor FROM storages WHERE id = ?1",
+        [storage],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .unwrap()
+}
