@@ -184,7 +184,7 @@ async fn write_documents(
                 progress.created.fetch_add(1, Ordering::Relaxed);
                 written.push((id, key));
             }
-            Err(err @ StorageError::Unreachable(_)) => return Err(err),
+            Err(err @ StorageError::Unreachable { .. }) => return Err(err),
             Err(err) => {
                 progress.failed.fetch_add(1, Ordering::Relaxed);
                 report.errors.push(format!(

@@ -110,9 +110,7 @@ impl Worker {
             .await?;
         Ok(match row {
             Some(row) => row.settings.open(&self.providers),
-            None => Err(StorageError::NotFound {
-                key: format!("storage {storage_id}"),
-            }),
+            None => Err(StorageError::not_found(format!("storage {storage_id}"))),
         })
     }
 

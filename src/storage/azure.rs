@@ -67,7 +67,7 @@ fn open(
         .secret("account_key")
         .or(env.azure_account_key.as_deref());
     let (Some(account), Some(key)) = (account, key) else {
-        return Err(StorageError::InvalidConfig(
+        return Err(StorageError::misconfigured(
             "Azure account name and key must be set using environment variables AZURE_BLOB_ACCOUNT_NAME and AZURE_BLOB_ACCOUNT_KEY or account_name and account_key fields.".to_owned(),
         ));
     };

@@ -67,7 +67,7 @@ fn open(
     match settings.secret("google_application_credentials") {
         Some(json) => {
             serde_json::from_str::<Value>(json).map_err(|err| {
-                StorageError::InvalidConfig(format!(
+                StorageError::misconfigured(format!(
                     "Google Application Credentials must be valid JSON string. {err}"
                 ))
             })?;

@@ -115,9 +115,7 @@ impl LocalDirectory {
         if inside {
             Ok(PathBuf::from(key))
         } else {
-            Err(StorageError::NotFound {
-                key: key.to_owned(),
-            })
+            Err(StorageError::not_found(key.to_owned()))
         }
     }
 }
@@ -135,8 +133,10 @@ impl Storage for LocalDirectory {
                     Ok(Ok(keys)) => keys,
                     Ok(Err(err)) => return stream::iter(vec![Err(err)]).boxed(),
                     Err(err) => {
-                        return stream::iter(vec![Err(StorageError::Other(err.to_string()))])
-                            .boxed();
+                        return stream::iter(vec![Err(
+                            StorageError::other(err.to_string()).because(err)
+                        )])
+                        .boxed();
                     }
                 };
                 stream::iter(keys.into_iter().map(|key| {
@@ -157,14 +157,14 @@ impl Storage for LocalDirectory {
         tokio::fs::read(&path)
             .await
             .map(Bytes::from)
-            .map_err(|err| read_error(key, &err))
+            .map_err(|err| read_error(key, err))
     }
 
     async fn read_stream(&self, key: &str) -> Result<ByteStream, StorageError> {
         let path = self.file_path(key)?;
         let file = tokio::fs::File::open(&path)
             .await
-            .map_err(|err| read_error(key, &err))?;
+            .map_err(|err| read_error(key, err))?;
         let key = key.to_owned();
         Ok(stream::try_unfold(file, move |mut file| {
             let key = key.clone();
@@ -173,7 +173,7 @@ impl Storage for LocalDirectory {
                 let read = file
                     .read(&mut chunk)
                     .await
-                    .map_err(|err| read_error(&key, &err))?;
+                    .map_err(|err| read_error(&key, err))?;
                 chunk.truncate(read);
                 Ok((read > 0).then(|| (Bytes::from(chunk), file)))
             }
@@ -186,13 +186,13 @@ impl Storage for LocalDirectory {
         let dir = Path::new(&self.path).to_owned();
         tokio::task::spawn_blocking(move || write_atomically(&dir, &path, &body))
             .await
-            .map_err(|err| StorageError::Other(err.to_string()))?
+            .map_err(|err| StorageError::other(err.to_string()).because(err))?
     }
 
     async fn delete(&self, key: &str) -> Result<(), StorageError> {
         let path = self.file_path(key)?;
         match tokio::fs::remove_file(&path).await {
-            Err(err) if err.kind() != ErrorKind::NotFound => Err(io_error(key, "delete", &err)),
+            Err(err) if err.kind() != ErrorKind::NotFound => Err(io_error(key, "delete", err)),
             _ => Ok(()),
         }
     }
@@ -200,7 +200,7 @@ impl Storage for LocalDirectory {
     async fn check(&self) -> Result<(), StorageError> {
         match tokio::fs::metadata(&self.path).await {
             Ok(meta) if meta.is_dir() => Ok(()),
-            _ => Err(StorageError::InvalidConfig(format!(
+            _ => Err(StorageError::misconfigured(format!(
                 "Absolute local path \"{}\" does not exist",
                 self.path
             ))),
@@ -211,7 +211,7 @@ impl Storage for LocalDirectory {
         let dir = PathBuf::from(&self.path);
         tokio::task::spawn_blocking(move || remove_stale_temporaries(&dir))
             .await
-            .map_err(|err| StorageError::Other(err.to_string()))
+            .map_err(|err| StorageError::other(err.to_string()).because(err))
     }
 
     fn key_for(&self, name: &str) -> String {
@@ -323,7 +323,7 @@ pub fn validate_storage_path(
 }
 
 fn invalid(message: String) -> StorageError {
-    StorageError::InvalidConfig(message)
+    StorageError::misconfigured(message)
 }
 
 /// Files under `dir` (one level, or all when `recursive`), sorted by file name and then
@@ -356,7 +356,7 @@ fn walk(dir: &Path, recursive: bool) -> Result<Vec<String>, StorageError> {
             .into_iter()
             .map(|w| {
                 w.join()
-                    .unwrap_or_else(|_| Err(StorageError::Other("directory walk failed".into())))
+                    .unwrap_or_else(|_| Err(StorageError::other("directory walk failed")))
             })
             .collect()
     });
@@ -381,7 +381,7 @@ fn read_level(
     files: &mut Vec<String>,
     mut subdirs: Option<&mut Vec<PathBuf>>,
 ) -> Result<(), StorageError> {
-    let failed = |err: std::io::Error| io_error(&dir.to_string_lossy(), "list", &err);
+    let failed = |err: std::io::Error| io_error(&dir.to_string_lossy(), "list", err);
     for entry in std::fs::read_dir(dir).map_err(failed)? {
         let entry = entry.map_err(failed)?;
         let kind = entry.file_type().map_err(failed)?;
@@ -433,7 +433,7 @@ fn slash_path(path: &Path) -> String {
 fn write_atomically(dir: &Path, path: &Path, body: &[u8]) -> Result<(), StorageError> {
     let key = path.to_string_lossy();
     if !dir.is_dir() {
-        return Err(StorageError::InvalidConfig(format!(
+        return Err(StorageError::misconfigured(format!(
             "Directory \"{}\" does not exist",
             dir.display()
         )));
@@ -441,7 +441,7 @@ fn write_atomically(dir: &Path, path: &Path, body: &[u8]) -> Result<(), StorageE
     // Subfolders of the storage directory are created as needed; the directory itself
     // must exist (a typo in the path must not create a tree somewhere).
     let parent = path.parent().unwrap_or(dir);
-    std::fs::create_dir_all(parent).map_err(|err| io_error(&key, "write", &err))?;
+    std::fs::create_dir_all(parent).map_err(|err| io_error(&key, "write", err))?;
     // The writer's pid in the name lets clean_up tell a dead writer's leftovers from a
     // write in progress.
     let temp = parent.join(format!(
@@ -453,7 +453,7 @@ fn write_atomically(dir: &Path, path: &Path, body: &[u8]) -> Result<(), StorageE
         .and_then(|()| std::fs::rename(&temp, path))
         .map_err(|err| {
             let _ = std::fs::remove_file(&temp);
-            io_error(&key, "write", &err)
+            io_error(&key, "write", err)
         })
 }
 
@@ -490,23 +490,22 @@ fn remove_stale_temporaries(dir: &Path) {
 
 /// A file that cannot be read is that file's fault, not the storage's (its folder is
 /// checked on its own): a sync records it and goes on with the other files.
-fn read_error(key: &str, err: &std::io::Error) -> StorageError {
+fn read_error(key: &str, err: std::io::Error) -> StorageError {
     match io_error(key, "read", err) {
-        StorageError::Denied(message) => StorageError::Other(message),
+        StorageError::AccessRefused { message, cause } => StorageError::Other { message, cause },
         other => other,
     }
 }
 
-fn io_error(key: &str, action: &str, err: &std::io::Error) -> StorageError {
-    match err.kind() {
-        ErrorKind::NotFound => StorageError::NotFound {
-            key: key.to_owned(),
-        },
+fn io_error(key: &str, action: &str, err: std::io::Error) -> StorageError {
+    let error = match err.kind() {
+        ErrorKind::NotFound => StorageError::not_found(key.to_owned()),
         ErrorKind::PermissionDenied => {
-            StorageError::Denied(format!("Permission denied to {action} {key}"))
+            StorageError::refused(format!("Permission denied to {action} {key}"))
         }
-        _ => StorageError::Other(format!("Failed to {action} {key}: {err}")),
-    }
+        _ => StorageError::other(format!("Failed to {action} {key}: {err}")),
+    };
+    error.because(err)
 }
 
 #[cfg(test)]

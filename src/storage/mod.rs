@@ -17,6 +17,7 @@ pub mod s3;
 mod settings;
 
 use std::fmt::Debug;
+use std::sync::Arc;
 
 use crate::config::LocalFilesConfig;
 use async_trait::async_trait;
@@ -89,24 +90,99 @@ pub struct Fetched {
 /// A listing: objects in the provider's order, or the error that stopped it.
 pub type ObjectStream<'a> = BoxStream<'a, Result<ObjectInfo, StorageError>>;
 
-/// What a storage operation can fail with. Messages are for people and carry no secrets.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+/// What a storage operation can fail with, by kind. The message is for people: it says
+/// what to fix and carries no secrets. The cause (the provider's own error) is kept as the
+/// error's source, for the log.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StorageError {
     /// The object does not exist.
     #[error("{key} not found")]
-    NotFound { key: String },
-    /// The settings are unusable (bad path, bad bucket name, ...).
-    #[error("{0}")]
-    InvalidConfig(String),
+    NotFound {
+        key: String,
+        #[source]
+        cause: Option<Cause>,
+    },
+    /// The settings are unusable (bad path, missing bucket, ...).
+    #[error("{message}")]
+    Misconfigured {
+        message: String,
+        #[source]
+        cause: Option<Cause>,
+    },
     /// Credentials were refused or the object may not be read.
-    #[error("{0}")]
-    Denied(String),
+    #[error("{message}")]
+    AccessRefused {
+        message: String,
+        #[source]
+        cause: Option<Cause>,
+    },
     /// The storage cannot be reached at all; retrying later may help.
-    #[error("{0}")]
-    Unreachable(String),
+    #[error("{message}")]
+    Unreachable {
+        message: String,
+        #[source]
+        cause: Option<Cause>,
+    },
     /// Anything else, per object.
-    #[error("{0}")]
-    Other(String),
+    #[error("{message}")]
+    Other {
+        message: String,
+        #[source]
+        cause: Option<Cause>,
+    },
+}
+
+/// A provider's own error, shared so that a [`StorageError`] stays cheap to clone.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
+
+impl StorageError {
+    pub fn not_found(key: impl Into<String>) -> StorageError {
+        StorageError::NotFound {
+            key: key.into(),
+            cause: None,
+        }
+    }
+
+    pub fn misconfigured(message: impl Into<String>) -> StorageError {
+        StorageError::Misconfigured {
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    pub fn refused(message: impl Into<String>) -> StorageError {
+        StorageError::AccessRefused {
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    pub fn unreachable(message: impl Into<String>) -> StorageError {
+        StorageError::Unreachable {
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    pub fn other(message: impl Into<String>) -> StorageError {
+        StorageError::Other {
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// Keeps `err` as the cause of this error.
+    pub fn because(mut self, err: impl std::error::Error + Send + Sync + 'static) -> StorageError {
+        let kept = Some(Arc::new(err) as Cause);
+        match &mut self {
+            StorageError::NotFound { cause, .. }
+            | StorageError::Misconfigured { cause, .. }
+            | StorageError::AccessRefused { cause, .. }
+            | StorageError::Unreachable { cause, .. }
+            | StorageError::Other { cause, .. } => *cause = kept,
+        }
+        self
+    }
 }
 
 /// A storage back end.

@@ -12,6 +12,7 @@ use super::{ObjectInfo, ObjectStream, Storage, StorageError, StorageSettings};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
+use object_store::client::{HttpError, HttpErrorKind};
 use object_store::path::Path;
 use object_store::signer::Signer;
 use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
@@ -68,7 +69,7 @@ pub fn required<'a>(
 ) -> Result<&'a str, StorageError> {
     settings
         .text(name)
-        .ok_or_else(|| StorageError::InvalidConfig(format!("The {service} {name} must be set.")))
+        .ok_or_else(|| StorageError::misconfigured(format!("The {service} {name} must be set.")))
 }
 
 impl ObjectStorage {
@@ -117,82 +118,84 @@ impl ObjectStorage {
             .boxed()
     }
 
-    /// Turns an `object_store` error into a message that says what to fix.
+    /// Turns an `object_store` error into a message that says what to fix; `key` is the
+    /// object asked for, `None` for listings and writes (where "not found" is the bucket).
     fn error(&self, key: Option<&str>, err: object_store::Error) -> StorageError {
         classify(self.service, &self.bucket, key, err)
     }
 }
 
-/// What an `object_store` error means for the user, by its kind and its text.
+/// What an `object_store` error means for the user, read from its type: its variant, the
+/// kind of a transport failure ([`HttpError`]) in its source chain, or the HTTP status
+/// the server answered.
 fn classify(
     service: &str,
     bucket: &str,
     key: Option<&str>,
     err: object_store::Error,
 ) -> StorageError {
-    let text = format!("{err:?}");
-    if let object_store::Error::NotFound { .. } = err
-        && let Some(key) = key
-    {
-        return StorageError::NotFound {
-            key: key.to_owned(),
-        };
-    }
-    if [
-        "NoSuchBucket",
-        "ContainerNotFound",
-        "bucket does not exist",
-        "The specified bucket",
-        "404 Not Found",
-    ]
-    .iter()
-    .any(|needle| text.contains(needle))
-    {
-        return StorageError::InvalidConfig(format!("Cannot find bucket {bucket} in {service}."));
-    }
-    // Status codes are matched with their words: a bare "403" also matches an endpoint
-    // on port 40353, and a refused connection there read as refused credentials.
-    let refused = matches!(
-        err,
-        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }
-    );
-    if refused
-        || [
-            "status: 403",
-            "status: 401",
-            "403 Forbidden",
-            "401 Unauthorized",
-            "SignatureDoesNotMatch",
-            "InvalidAccessKeyId",
-            "AuthenticationFailed",
-            "AccessDenied",
-        ]
-        .iter()
-        .any(|needle| text.contains(needle))
-    {
-        return StorageError::Denied(format!(
+    let status = match &err {
+        object_store::Error::NotFound { .. } => Some(404),
+        object_store::Error::PermissionDenied { .. } => Some(403),
+        object_store::Error::Unauthenticated { .. } => Some(401),
+        other => answered_status(other),
+    };
+    let error = match (status, key) {
+        (Some(404), Some(key)) => StorageError::not_found(key),
+        (Some(404), None) => {
+            StorageError::misconfigured(format!("Cannot find bucket {bucket} in {service}."))
+        }
+        (Some(401 | 403), _) => StorageError::refused(format!(
             "Cannot connect to {service} {bucket} with the specified credentials: access was refused."
-        ));
-    }
-    if [
-        "connect",
-        "Connection refused",
-        "dns error",
-        "timed out",
-        "error sending request",
-    ]
-    .iter()
-    .any(|n| text.contains(n))
-    {
-        return StorageError::Unreachable(format!(
+        )),
+        (Some(500..=599), _) => StorageError::unreachable(format!(
+            "The {service} endpoint for {bucket} answers with server errors; try again later."
+        )),
+        _ if transport_failed(&err) => StorageError::unreachable(format!(
             "Cannot reach the {service} endpoint for {bucket}: the server does not answer (check the endpoint and the network)."
-        ));
-    }
-    tracing::debug!(service, bucket = %bucket, "storage error: {text}");
-    StorageError::Other(format!(
-        "{service} request for {bucket} failed: {}",
-        short_reason(&err)
-    ))
+        )),
+        _ => StorageError::other(format!(
+            "{service} request for {bucket} failed: {}",
+            short_reason(&err)
+        )),
+    };
+    tracing::debug!(service, bucket = %bucket, "storage error: {err:?}");
+    error.because(err)
+}
+
+/// Whether the request never got an answer: an [`HttpError`] of a transport kind in the
+/// error's source chain.
+fn transport_failed(err: &(dyn std::error::Error + 'static)) -> bool {
+    source_chain(err).any(|link| {
+        link.downcast_ref::<HttpError>().is_some_and(|http| {
+            matches!(
+                http.kind(),
+                HttpErrorKind::Connect
+                    | HttpErrorKind::Request
+                    | HttpErrorKind::Timeout
+                    | HttpErrorKind::Interrupted
+            )
+        })
+    })
+}
+
+/// The HTTP status a server answered, for errors `object_store` does not sort into a
+/// variant (listings, some writes). The status sits in a type it keeps private; the link
+/// of the source chain that carries it is displayed in one fixed form, read here: a
+/// status, never digits found in a URL or a body.
+fn answered_status(err: &(dyn std::error::Error + 'static)) -> Option<u16> {
+    const STATUS_LINK: &str = "Server returned non-2xx status code: ";
+    source_chain(err).find_map(|link| {
+        let text = link.to_string();
+        let digits = text.strip_prefix(STATUS_LINK)?.get(..3)?;
+        digits.parse().ok()
+    })
+}
+
+fn source_chain<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(err), |link| link.source())
 }
 
 /// The first line of an error, without request URLs.
@@ -217,7 +220,7 @@ fn object_info(meta: object_store::ObjectMeta) -> ObjectInfo {
 
 /// A builder that refused its settings.
 pub fn config_error(service: &str, err: &object_store::Error) -> StorageError {
-    StorageError::InvalidConfig(format!(
+    StorageError::misconfigured(format!(
         "The {service} settings are not usable: {}",
         short_reason(err)
     ))
@@ -280,7 +283,7 @@ impl Storage for ObjectStorage {
         self.store
             .put(&Path::from(key), PutPayload::from(body))
             .await
-            .map_err(|err| self.error(Some(key), err))?;
+            .map_err(|err| self.error(None, err))?;
         Ok(())
     }
 
@@ -345,10 +348,11 @@ impl Storage for ObjectStorage {
             body: result
                 .into_stream()
                 .map_err(move |err| {
-                    StorageError::Other(format!(
+                    StorageError::other(format!(
                         "{service} stream of {owned_key} failed: {}",
                         short_reason(&err)
                     ))
+                    .because(err)
                 })
                 .boxed(),
         })
@@ -372,27 +376,33 @@ impl Storage for ObjectStorage {
 mod tests {
     use super::*;
 
-    fn generic(message: &str) -> object_store::Error {
+    fn generic(source: impl std::error::Error + Send + Sync + 'static) -> object_store::Error {
         object_store::Error::Generic {
             store: "MicrosoftAzure",
-            source: message.to_owned().into(),
+            source: Box::new(source),
         }
     }
 
+    /// The link object_store puts in the chain for a server's answer.
+    #[derive(Debug, thiserror::Error)]
+    #[error("Server returned non-2xx status code: {0}: <Error><Code>Whatever</Code></Error>")]
+    struct Answered(&'static str);
+
     #[test]
     fn errors_are_read_by_their_kind_not_by_digits_in_the_url() {
-        let refused = generic(
-            "error sending request for url (http://127.0.0.1:40353/devstoreaccount1/c?restype=container): Connection refused",
+        let refused = std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "http://127.0.0.1:40353/devstoreaccount1/c?restype=container",
         );
+        let unreachable = generic(HttpError::new(HttpErrorKind::Connect, refused));
         assert!(matches!(
-            classify("Azure", "c", None, refused),
-            StorageError::Unreachable(_)
+            classify("Azure", "c", None, unreachable),
+            StorageError::Unreachable { cause: Some(_), .. }
         ));
-        let forbidden =
-            generic("Server returned non-2xx status code: 403 Forbidden: AuthenticationFailed");
+        let forbidden = generic(Answered("403 Forbidden"));
         assert!(matches!(
             classify("Azure", "c", None, forbidden),
-            StorageError::Denied(_)
+            StorageError::AccessRefused { .. }
         ));
         let denied = object_store::Error::PermissionDenied {
             path: "k".into(),
@@ -400,7 +410,26 @@ mod tests {
         };
         assert!(matches!(
             classify("S3", "b", None, denied),
-            StorageError::Denied(_)
+            StorageError::AccessRefused { .. }
         ));
+        let digits_in_a_message = generic(std::io::Error::other("port 40353 said 404"));
+        assert!(matches!(
+            classify("S3", "b", None, digits_in_a_message),
+            StorageError::Other { .. }
+        ));
+    }
+
+    #[test]
+    fn not_found_is_the_object_when_one_was_asked_for_else_the_bucket() {
+        let missing = || generic(Answered("404 Not Found"));
+        assert!(matches!(
+            classify("S3", "b", Some("k.json"), missing()),
+            StorageError::NotFound { key, .. } if key == "k.json"
+        ));
+        let error = classify("S3", "b", None, missing());
+        assert!(matches!(error, StorageError::Misconfigured { .. }));
+        assert_eq!(error.to_string(), "Cannot find bucket b in S3.");
+        let source = std::error::Error::source(&error).expect("the cause is kept");
+        assert!(source.to_string().contains("MicrosoftAzure"), "{source}");
     }
 }

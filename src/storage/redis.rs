@@ -99,14 +99,14 @@ impl RedisStorage {
         let port: u16 = match settings.text("port") {
             None => 6379,
             Some(port) => port.parse().map_err(|_| {
-                StorageError::InvalidConfig(format!(
+                StorageError::misconfigured(format!(
                     "The Redis port {port:?} is not a port number."
                 ))
             })?,
         };
         let db = settings.number("db").unwrap_or(1);
         if db == 0 {
-            return Err(StorageError::InvalidConfig(
+            return Err(StorageError::misconfigured(
                 "Redis database 0 is not used by storages: explicitly pass a redis db id (1 or more).".to_owned(),
             ));
         }
@@ -119,7 +119,7 @@ impl RedisStorage {
             .map(|connection| connection.set_redis_settings(info))
             .and_then(redis::Client::open)
             .map_err(|_| {
-                StorageError::InvalidConfig(format!(
+                StorageError::misconfigured(format!(
                     "The Redis address {host}:{port} is not valid."
                 ))
             })?;
@@ -139,7 +139,7 @@ impl RedisStorage {
                 match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
                     Ok(Ok(connection)) => Ok(connection),
                     Ok(Err(err)) => Err(self.error(&err)),
-                    Err(_) => Err(StorageError::Unreachable(format!(
+                    Err(_) => Err(StorageError::unreachable(format!(
                         "Can't connect to Redis server at {}: timed out.",
                         self.place
                     ))),
@@ -149,29 +149,31 @@ impl RedisStorage {
         Ok(connection.clone())
     }
 
+    /// What a Redis error means for the user, read from its kind and the server's error
+    /// code; the error is kept as the cause.
     fn error(&self, err: &redis::RedisError) -> StorageError {
         let place = &self.place;
-        if err.is_connection_refusal()
+        let error = if err.is_connection_refusal()
             || err.is_io_error()
             || err.is_timeout()
             || err.is_connection_dropped()
         {
-            StorageError::Unreachable(format!("Can't connect to Redis server at {place}."))
-        } else if matches!(err.kind(), redis::ErrorKind::AuthenticationFailed)
-            || err.to_string().contains("NOAUTH")
-            || err.to_string().contains("WRONGPASS")
+            StorageError::unreachable(format!("Can't connect to Redis server at {place}."))
+        } else if err.kind() == redis::ErrorKind::AuthenticationFailed
+            || matches!(err.code(), Some("NOAUTH" | "WRONGPASS" | "NOPERM"))
         {
-            StorageError::Denied(format!("Redis server at {place} refused the password."))
-        } else if err.code() == Some("LOADING") {
-            StorageError::Unreachable(format!(
+            StorageError::refused(format!("Redis server at {place} refused the password."))
+        } else if err.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading) {
+            StorageError::unreachable(format!(
                 "Redis server at {place} is still loading its data; try again in a moment."
             ))
         } else {
-            StorageError::Other(format!(
+            StorageError::other(format!(
                 "Redis server at {place} answered an error: {}",
                 err.kind_name()
             ))
-        }
+        };
+        error.because(err.clone())
     }
 
     /// SCAN MATCH pattern for "starts with the prefix": glob characters are escaped.
@@ -250,9 +252,7 @@ impl Storage for RedisStorage {
             .map_err(|err| self.error(&err))?;
         value
             .map(Bytes::from)
-            .ok_or_else(|| StorageError::NotFound {
-                key: key.to_owned(),
-            })
+            .ok_or_else(|| StorageError::not_found(key.to_owned()))
     }
 
     async fn write(&self, key: &str, body: Bytes) -> Result<(), StorageError> {

@@ -435,10 +435,10 @@ impl FileError {
     /// after this one too); a fault of this object is this file's only.
     fn of_read(err: StorageError) -> FileError {
         match err {
-            StorageError::Unreachable(_)
-            | StorageError::Denied(_)
-            | StorageError::InvalidConfig(_) => FileError::StorageDown(err),
-            StorageError::NotFound { .. } | StorageError::Other(_) => {
+            StorageError::Unreachable { .. }
+            | StorageError::AccessRefused { .. }
+            | StorageError::Misconfigured { .. } => FileError::StorageDown(err),
+            StorageError::NotFound { .. } | StorageError::Other { .. } => {
                 FileError::Invalid(format!("cannot read it: {err}"))
             }
         }
