@@ -133,9 +133,7 @@ async fn start_background(
     );
     syncs.resume_interrupted().await?;
     let fresh_key = format!("{}{}", auth::new_secret(), auth::new_secret());
-    let key = db
-        .call(move |conn| crate::db::users::signing_key(conn, &fresh_key))
-        .await?;
+    let key = db.signing_key(fresh_key).await?;
     Ok(web::Data::new(AppState {
         config: config.clone(),
         db,
@@ -213,7 +211,7 @@ async fn prepare_first_user(db: &Db, config: &Config) -> Result<(), StartupError
         }
         return Ok(());
     }
-    if db.call(|conn| crate::db::users::count(conn)).await? == 0 {
+    if db.user_count().await? == 0 {
         tracing::warn!(
             "no user exists yet: open /user/signup in a browser to create the first one, or restart with --username and --password (or LABEL_STUDIO_USERNAME / LABEL_STUDIO_PASSWORD)"
         );

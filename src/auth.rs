@@ -6,7 +6,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use chrono::Utc;
 
 use crate::config::FirstUser;
-use crate::db::users;
+pub use crate::db::users::FirstUserOutcome;
 use crate::db::{Db, DbError};
 
 /// How long a browser session lasts.
@@ -44,58 +44,20 @@ pub fn new_secret() -> String {
 
 /// Creates the configured first user if missing, and sets its token when one is given.
 pub async fn ensure_first_user(db: &Db, first: &FirstUser) -> Result<FirstUserOutcome, DbError> {
-    let first = first.clone();
-    let hash = match (&first.password, db_has_user(db, &first.email).await?) {
+    // Hashing is slow on purpose: only when the user is to be created.
+    let hash = match (&first.password, db.user_exists(&first.email).await?) {
         (Some(password), false) => Some(hash_password(password)),
         _ => None,
     };
-    db.write(move |tx| {
-        let now = crate::time::now_iso();
-        let (user, created) = match users::by_email(tx, &first.email)? {
-            Some((user, _)) => (user, false),
-            None => match &hash {
-                Some(hash) => (users::insert(tx, &first.email, hash, &now)?, true),
-                None => return Ok(FirstUserOutcome::NeedsPassword),
-            },
-        };
-        match &first.token {
-            Some(token) => users::replace_token(tx, user.id, token, &now)?,
-            None if users::token_of(tx, user.id)?.is_none() => {
-                users::replace_token(tx, user.id, &new_secret(), &now)?
-            }
-            None => {}
-        }
-        Ok(if created {
-            FirstUserOutcome::Created
-        } else {
-            FirstUserOutcome::Existed
-        })
-    })
-    .await
-}
-
-async fn db_has_user(db: &Db, email: &str) -> Result<bool, DbError> {
-    let email = email.to_owned();
-    db.call(move |conn| Ok(users::by_email(conn, &email)?.is_some()))
+    db.ensure_first_user(&first.email, hash, first.token.clone(), new_secret())
         .await
-}
-
-/// What [`ensure_first_user`] found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FirstUserOutcome {
-    Created,
-    Existed,
-    /// The user does not exist and no password was given to create it.
-    NeedsPassword,
 }
 
 /// Starts a browser session for `user`; returns its id.
 pub async fn start_session(db: &Db, user_id: i64) -> Result<String, DbError> {
     let id = new_secret();
     let expires = crate::time::iso(Utc::now() + chrono::Duration::days(SESSION_DAYS));
-    let session = id.clone();
-    db.call(move |conn| users::insert_session(conn, &session, user_id, &expires))
-        .await?;
+    db.open_session(&id, user_id, &expires).await?;
     Ok(id)
 }
 

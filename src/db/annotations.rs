@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::DbError;
+use super::users::User;
 
 /// An annotation row.
 #[derive(Debug, Clone)]
@@ -66,12 +67,12 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AnnotationRow> {
     })
 }
 
-pub fn get(conn: &Connection, id: i64) -> Result<Option<AnnotationRow>, DbError> {
+pub(super) fn get(conn: &Connection, id: i64) -> Result<Option<AnnotationRow>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM annotations WHERE id = ?1");
     Ok(conn.query_row(&sql, [id], from_row).optional()?)
 }
 
-pub fn of_task(conn: &Connection, task_id: i64) -> Result<Vec<AnnotationRow>, DbError> {
+pub(super) fn of_task(conn: &Connection, task_id: i64) -> Result<Vec<AnnotationRow>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM annotations WHERE task_id = ?1 ORDER BY id");
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([task_id], from_row)?;
@@ -79,7 +80,7 @@ pub fn of_task(conn: &Connection, task_id: i64) -> Result<Vec<AnnotationRow>, Db
 }
 
 /// The annotations of the given tasks, by task, in id order (one query).
-pub fn of_tasks(
+pub(super) fn of_tasks(
     conn: &Connection,
     task_ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, Vec<AnnotationRow>>, DbError> {
@@ -95,7 +96,7 @@ pub fn of_tasks(
 }
 
 /// Ids of a project's annotations after `after_id`, in id order (export sync pages).
-pub fn ids_of_project(
+pub(super) fn ids_of_project(
     conn: &Connection,
     project_id: i64,
     after_id: i64,
@@ -108,7 +109,7 @@ pub fn ids_of_project(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub fn insert(
+pub(super) fn insert(
     conn: &Connection,
     task_id: i64,
     project_id: i64,
@@ -151,7 +152,7 @@ pub enum NotCreated {
 /// Creates a user's annotation of a task with everything that goes with it, in the
 /// caller's transaction: the task's counters, the export outbox, and the draft it was
 /// written from (its time is kept in `draft_created_at`, the draft itself goes).
-pub fn create(
+pub(super) fn create(
     conn: &Connection,
     task_id: i64,
     user_id: i64,
@@ -180,7 +181,7 @@ pub fn create(
 
 /// Changes an annotation with what goes with it (counters, export, the drafts of it it
 /// replaces); `false` when it does not exist.
-pub fn change(
+pub(super) fn change(
     conn: &Connection,
     id: i64,
     user_id: i64,
@@ -199,7 +200,7 @@ pub fn change(
 
 /// Deletes an annotation, queueing the removal of its exported objects and updating its
 /// task's counters; `false` when it does not exist.
-pub fn remove(conn: &Connection, id: i64, user_id: i64, now: &str) -> Result<bool, DbError> {
+pub(super) fn remove(conn: &Connection, id: i64, user_id: i64, now: &str) -> Result<bool, DbError> {
     let Some(annotation) = get(conn, id)? else {
         return Ok(false);
     };
@@ -212,7 +213,7 @@ pub fn remove(conn: &Connection, id: i64, user_id: i64, now: &str) -> Result<boo
 /// Deletes the annotations of the given tasks of a project (only `annotator`'s when
 /// given), with their drafts, the removal of their exported objects queued and the tasks'
 /// counters updated; returns how many annotations went.
-pub fn remove_of_tasks(
+pub(super) fn remove_of_tasks(
     conn: &Connection,
     project_id: i64,
     task_ids: &[i64],
@@ -253,7 +254,7 @@ pub fn remove_of_tasks(
     Ok(ids.len() as u64)
 }
 
-pub fn update(
+pub(super) fn update(
     conn: &Connection,
     id: i64,
     user_id: i64,
@@ -292,16 +293,125 @@ pub fn update(
     Ok(())
 }
 
-pub fn delete(conn: &Connection, id: i64) -> Result<bool, DbError> {
+pub(super) fn delete(conn: &Connection, id: i64) -> Result<bool, DbError> {
     Ok(conn.execute("DELETE FROM annotations WHERE id = ?1", [id])? > 0)
 }
 
 /// Annotations with the given ids, in id order (one query).
-pub fn by_ids(conn: &Connection, ids: &[i64]) -> Result<Vec<AnnotationRow>, DbError> {
+pub(super) fn by_ids(conn: &Connection, ids: &[i64]) -> Result<Vec<AnnotationRow>, DbError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM annotations WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([serde_json::to_string(ids)?], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Annotations with their authors.
+pub type AnnotationsAndAuthors = (Vec<AnnotationRow>, Vec<User>);
+
+/// A task's annotations with their authors; `None` when the task does not exist.
+fn of_task_with_authors(
+    conn: &Connection,
+    task_id: i64,
+) -> Result<Option<AnnotationsAndAuthors>, DbError> {
+    if super::tasks::get(conn, task_id)?.is_none() {
+        return Ok(None);
+    }
+    let rows = of_task(conn, task_id)?;
+    let author_ids: Vec<i64> = rows.iter().filter_map(|a| a.completed_by).collect();
+    Ok(Some((rows, super::users::by_ids(conn, &author_ids)?)))
+}
+
+/// An annotation with its author.
+fn with_author(
+    conn: &Connection,
+    id: i64,
+) -> Result<Option<(AnnotationRow, Option<User>)>, DbError> {
+    let Some(row) = get(conn, id)? else {
+        return Ok(None);
+    };
+    let author = row
+        .completed_by
+        .map(|uid| super::users::by_id(conn, uid))
+        .transpose()?
+        .flatten();
+    Ok(Some((row, author)))
+}
+
+impl super::Db {
+    /// A task's annotations in id order, with their authors; `None` when the task does not
+    /// exist.
+    pub async fn annotations_of_task_with_authors(
+        &self,
+        task_id: i64,
+    ) -> Result<Option<AnnotationsAndAuthors>, DbError> {
+        self.call(move |conn| of_task_with_authors(conn, task_id))
+            .await
+    }
+
+    /// An annotation with its author.
+    pub async fn annotation_with_author(
+        &self,
+        id: i64,
+    ) -> Result<Option<(AnnotationRow, Option<User>)>, DbError> {
+        self.call(move |conn| with_author(conn, id)).await
+    }
+
+    /// Creates a user's annotation of a task, with its task's counters, its export and the
+    /// draft it was written from (see [`create`]).
+    pub async fn create_annotation(
+        &self,
+        task_id: i64,
+        user_id: i64,
+        fields: AnnotationFields,
+        draft_id: Option<i64>,
+    ) -> Result<Result<i64, NotCreated>, DbError> {
+        self.write(move |tx| {
+            create(
+                tx,
+                task_id,
+                user_id,
+                &fields,
+                draft_id,
+                &crate::time::now_iso(),
+            )
+        })
+        .await
+    }
+
+    /// Changes an annotation with its task's counters, its export and the user's drafts of
+    /// it; `false` when it does not exist.
+    pub async fn change_annotation(
+        &self,
+        id: i64,
+        user_id: i64,
+        fields: AnnotationFields,
+    ) -> Result<bool, DbError> {
+        self.write(move |tx| change(tx, id, user_id, &fields, &crate::time::now_iso()))
+            .await
+    }
+
+    /// Deletes an annotation, queueing the removal of its exported objects; `false` when it
+    /// does not exist.
+    pub async fn remove_annotation(&self, id: i64, user_id: i64) -> Result<bool, DbError> {
+        self.write(move |tx| remove(tx, id, user_id, &crate::time::now_iso()))
+            .await
+    }
+
+    /// Deletes the annotations of some tasks of a project (only `annotator`'s when given),
+    /// with their drafts, in one transaction; returns how many went.
+    pub async fn remove_annotations_of_tasks(
+        &self,
+        project_id: i64,
+        task_ids: Vec<i64>,
+        annotator: Option<i64>,
+        user_id: i64,
+    ) -> Result<u64, DbError> {
+        self.write(move |tx| {
+            let now = crate::time::now_iso();
+            remove_of_tasks(tx, project_id, &task_ids, annotator, user_id, &now)
+        })
+        .await
+    }
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::DbError;
+use super::users::User;
 
 /// A stored draft.
 #[derive(Debug, Clone)]
@@ -61,7 +62,7 @@ pub struct DraftOwner {
     pub annotation_id: Option<i64>,
 }
 
-pub fn insert(
+pub(super) fn insert(
     conn: &Connection,
     owner: DraftOwner,
     fields: &DraftFields,
@@ -86,13 +87,13 @@ pub fn insert(
     Ok(conn.last_insert_rowid())
 }
 
-pub fn get(conn: &Connection, id: i64) -> Result<Option<DraftRow>, DbError> {
+pub(super) fn get(conn: &Connection, id: i64) -> Result<Option<DraftRow>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM drafts WHERE id = ?1");
     Ok(conn.query_row(&sql, [id], from_row).optional()?)
 }
 
 /// Every user's drafts of a task, oldest first.
-pub fn of_task(conn: &Connection, task_id: i64) -> Result<Vec<DraftRow>, DbError> {
+pub(super) fn of_task(conn: &Connection, task_id: i64) -> Result<Vec<DraftRow>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM drafts WHERE task_id = ?1 ORDER BY id");
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([task_id], from_row)?;
@@ -100,7 +101,7 @@ pub fn of_task(conn: &Connection, task_id: i64) -> Result<Vec<DraftRow>, DbError
 }
 
 /// One user's drafts of the given tasks, by task (one query).
-pub fn of_tasks_by(
+pub(super) fn of_tasks_by(
     conn: &Connection,
     task_ids: &[i64],
     user_id: i64,
@@ -117,7 +118,7 @@ pub fn of_tasks_by(
 }
 
 /// Changes a draft; `false` when it does not exist.
-pub fn update(
+pub(super) fn update(
     conn: &Connection,
     id: i64,
     fields: &DraftFields,
@@ -139,13 +140,13 @@ pub fn update(
     )? > 0)
 }
 
-pub fn delete(conn: &Connection, id: i64) -> Result<bool, DbError> {
+pub(super) fn delete(conn: &Connection, id: i64) -> Result<bool, DbError> {
     Ok(conn.execute("DELETE FROM drafts WHERE id = ?1", [id])? > 0)
 }
 
 /// Removes a user's drafts of an annotation they just saved (another user's draft of it
 /// stays: it is their unsaved work).
-pub fn delete_of_annotation(
+pub(super) fn delete_of_annotation(
     conn: &Connection,
     annotation_id: i64,
     user_id: i64,
@@ -155,10 +156,95 @@ pub fn delete_of_annotation(
     Ok(())
 }
 
-/// Removes every draft of the given tasks; returns how many went.
-pub fn delete_of_tasks(conn: &Connection, task_ids: &[i64]) -> Result<u64, DbError> {
-    Ok(conn.execute(
-        "DELETE FROM drafts WHERE task_id IN (SELECT value FROM json_each(?1))",
-        [serde_json::to_string(task_ids)?],
-    )? as u64)
+/// Every user's drafts of a task with their authors.
+fn of_task_with_authors(
+    conn: &Connection,
+    task_id: i64,
+) -> Result<(Vec<DraftRow>, Vec<User>), DbError> {
+    let rows = of_task(conn, task_id)?;
+    let ids: Vec<i64> = rows.iter().map(|d| d.user_id).collect();
+    Ok((rows, super::users::by_ids(conn, &ids)?))
+}
+
+/// A draft with its author.
+fn with_author(conn: &Connection, id: i64) -> Result<Option<(DraftRow, Option<User>)>, DbError> {
+    let Some(row) = get(conn, id)? else {
+        return Ok(None);
+    };
+    let author = super::users::by_id(conn, row.user_id)?;
+    Ok(Some((row, author)))
+}
+
+/// Stores a user's draft of a task (of one of its annotations, when given); `None` when
+/// the task does not exist or the annotation is not one of the task's.
+fn create(
+    conn: &Connection,
+    task_id: i64,
+    user_id: i64,
+    annotation_id: Option<i64>,
+    fields: &DraftFields,
+) -> Result<Option<i64>, DbError> {
+    let Some(task) = super::tasks::get(conn, task_id)? else {
+        return Ok(None);
+    };
+    if let Some(annotation) = annotation_id
+        && super::annotations::get(conn, annotation)?.is_none_or(|a| a.task_id != task_id)
+    {
+        return Ok(None);
+    }
+    let owner = DraftOwner {
+        task_id,
+        project_id: task.project_id,
+        user_id,
+        annotation_id,
+    };
+    insert(conn, owner, fields, &crate::time::now_iso()).map(Some)
+}
+
+impl super::Db {
+    /// Every user's drafts of a task, oldest first, with their authors.
+    pub async fn drafts_of_task_with_authors(
+        &self,
+        task_id: i64,
+    ) -> Result<(Vec<DraftRow>, Vec<User>), DbError> {
+        self.call(move |conn| of_task_with_authors(conn, task_id))
+            .await
+    }
+
+    /// A draft with its author.
+    pub async fn draft_with_author(
+        &self,
+        id: i64,
+    ) -> Result<Option<(DraftRow, Option<User>)>, DbError> {
+        self.call(move |conn| with_author(conn, id)).await
+    }
+
+    /// One draft.
+    pub async fn draft(&self, id: i64) -> Result<Option<DraftRow>, DbError> {
+        self.call(move |conn| get(conn, id)).await
+    }
+
+    /// Stores a user's draft of a task (of one of its annotations, when given); `None`
+    /// when the task does not exist or the annotation is not the task's.
+    pub async fn create_draft(
+        &self,
+        task_id: i64,
+        user_id: i64,
+        annotation_id: Option<i64>,
+        fields: DraftFields,
+    ) -> Result<Option<i64>, DbError> {
+        self.write(move |tx| create(tx, task_id, user_id, annotation_id, &fields))
+            .await
+    }
+
+    /// Changes a draft; `false` when it does not exist.
+    pub async fn update_draft(&self, id: i64, fields: DraftFields) -> Result<bool, DbError> {
+        self.write(move |tx| update(tx, id, &fields, &crate::time::now_iso()))
+            .await
+    }
+
+    /// Deletes a draft; `false` when it does not exist.
+    pub async fn delete_draft(&self, id: i64) -> Result<bool, DbError> {
+        self.write(move |tx| delete(tx, id)).await
+    }
 }

@@ -20,7 +20,7 @@ pub enum Scope {
 
 /// The project `scope` belongs to and whether `user_id` is a member of it; `None` when
 /// the thing does not exist. One query.
-pub fn access(
+pub(super) fn access(
     conn: &Connection,
     user_id: i64,
     scope: Scope,
@@ -44,7 +44,12 @@ pub fn access(
 }
 
 /// Adds a member; adding one twice changes nothing. False when the user does not exist.
-pub fn add(conn: &Connection, project_id: i64, user_id: i64, now: &str) -> Result<bool, DbError> {
+pub(super) fn add(
+    conn: &Connection,
+    project_id: i64,
+    user_id: i64,
+    now: &str,
+) -> Result<bool, DbError> {
     Ok(conn.execute(
         "INSERT OR IGNORE INTO project_members (project_id, user_id, created_at)
          SELECT ?1, id, ?3 FROM users WHERE id = ?2",
@@ -54,7 +59,7 @@ pub fn add(conn: &Connection, project_id: i64, user_id: i64, now: &str) -> Resul
 }
 
 /// Removes a member; false if they were not one.
-pub fn remove(conn: &Connection, project_id: i64, user_id: i64) -> Result<bool, DbError> {
+pub(super) fn remove(conn: &Connection, project_id: i64, user_id: i64) -> Result<bool, DbError> {
     Ok(conn.execute(
         "DELETE FROM project_members WHERE project_id = ?1 AND user_id = ?2",
         params![project_id, user_id],
@@ -62,7 +67,7 @@ pub fn remove(conn: &Connection, project_id: i64, user_id: i64) -> Result<bool, 
 }
 
 /// How many members a project has.
-pub fn count(conn: &Connection, project_id: i64) -> Result<i64, DbError> {
+pub(super) fn count(conn: &Connection, project_id: i64) -> Result<i64, DbError> {
     Ok(conn.query_row(
         "SELECT COUNT(*) FROM project_members WHERE project_id = ?1",
         [project_id],
@@ -70,7 +75,7 @@ pub fn count(conn: &Connection, project_id: i64) -> Result<i64, DbError> {
     )?)
 }
 
-pub fn is_member(conn: &Connection, project_id: i64, user_id: i64) -> Result<bool, DbError> {
+pub(super) fn is_member(conn: &Connection, project_id: i64, user_id: i64) -> Result<bool, DbError> {
     Ok(conn.query_row(
         "SELECT EXISTS(SELECT 1 FROM project_members WHERE project_id = ?1 AND user_id = ?2)",
         params![project_id, user_id],
@@ -79,7 +84,7 @@ pub fn is_member(conn: &Connection, project_id: i64, user_id: i64) -> Result<boo
 }
 
 /// The members of a project, in the order they joined.
-pub fn of_project(conn: &Connection, project_id: i64) -> Result<Vec<User>, DbError> {
+pub(super) fn of_project(conn: &Connection, project_id: i64) -> Result<Vec<User>, DbError> {
     let sql = format!(
         "SELECT {USER_COLUMNS} FROM project_members m JOIN users u ON u.id = m.user_id
          WHERE m.project_id = ?1 ORDER BY m.created_at, u.id"
@@ -87,4 +92,72 @@ pub fn of_project(conn: &Connection, project_id: i64) -> Result<Vec<User>, DbErr
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([project_id], user_from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// What removing a member did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberRemoval {
+    Removed,
+    /// The user is not a member of the project.
+    NotMember,
+    /// The user is the project's last member, who stays so that someone can still reach it.
+    LastMember,
+}
+
+/// Removes a member unless they are the last one.
+fn remove_unless_last(
+    conn: &Connection,
+    project_id: i64,
+    user_id: i64,
+) -> Result<MemberRemoval, DbError> {
+    if !is_member(conn, project_id, user_id)? {
+        return Ok(MemberRemoval::NotMember);
+    }
+    if count(conn, project_id)? == 1 {
+        return Ok(MemberRemoval::LastMember);
+    }
+    remove(conn, project_id, user_id)?;
+    Ok(MemberRemoval::Removed)
+}
+
+/// Adds a member and returns them; `None` when the user does not exist.
+fn add_returning_user(
+    conn: &Connection,
+    project_id: i64,
+    user_id: i64,
+) -> Result<Option<User>, DbError> {
+    if !add(conn, project_id, user_id, &crate::time::now_iso())? {
+        return Ok(None);
+    }
+    super::users::by_id(conn, user_id)
+}
+
+impl super::Db {
+    /// The project `scope` belongs to and whether `user_id` is a member of it; `None` when
+    /// the thing does not exist.
+    pub async fn access(&self, user_id: i64, scope: Scope) -> Result<Option<(i64, bool)>, DbError> {
+        self.call(move |conn| access(conn, user_id, scope)).await
+    }
+
+    /// The members of a project, in the order they joined.
+    pub async fn members_of(&self, project_id: i64) -> Result<Vec<User>, DbError> {
+        self.call(move |conn| of_project(conn, project_id)).await
+    }
+
+    /// Makes the user a member of the project (once) and returns them; `None` when the user
+    /// does not exist.
+    pub async fn add_member(&self, project_id: i64, user_id: i64) -> Result<Option<User>, DbError> {
+        self.write(move |tx| add_returning_user(tx, project_id, user_id))
+            .await
+    }
+
+    /// Removes a member of the project, unless they are its last one.
+    pub async fn remove_member(
+        &self,
+        project_id: i64,
+        user_id: i64,
+    ) -> Result<MemberRemoval, DbError> {
+        self.write(move |tx| remove_unless_last(tx, project_id, user_id))
+            .await
+    }
 }

@@ -1,15 +1,19 @@
 //! SQLite through one door: an r2d2 pool on one file, WAL mode, foreign keys, busy timeout.
 //!
-//! Async code reaches the database only through [`Db::call`], which runs the closure on
-//! tokio's blocking pool, so rusqlite never blocks an async worker. Writes open
-//! `BEGIN IMMEDIATE` transactions ([`write_tx`]) so that two writers queue on the busy
-//! timeout instead of failing half-way with "database is locked". WAL checkpoints run on a
+//! The rest of the server reaches the database only through [`Db`]'s methods, each one
+//! domain action (`create_annotation`, `record_delivery`, ...) defined in an `impl Db`
+//! block beside its queries. Each runs on tokio's blocking pool (`Db::call`), so rusqlite
+//! never blocks an async worker; an action that writes runs whole in one `BEGIN IMMEDIATE`
+//! transaction (`Db::write`), so that two writers queue on the busy timeout instead of
+//! failing half-way with "database is locked". Neither door is open outside this module:
+//! no closure over a connection, and no SQL, lives anywhere else. WAL checkpoints run on a
 //! connection of their own ([`Db::checkpoint`], called by the background runner), so a
-//! large import never stalls on copying the log back into the database. SQL lives only in the query modules below.
+//! large import never stalls on copying the log back into the database.
 
 pub mod annotations;
 mod checkpoint;
 pub mod drafts;
+pub mod exports;
 mod functions;
 pub mod members;
 mod migrate;
@@ -109,7 +113,7 @@ impl Db {
     }
 
     /// Runs `f` with a pooled connection on the blocking pool.
-    pub async fn call<T, F>(&self, f: F) -> Result<T, DbError>
+    pub(in crate::db) async fn call<T, F>(&self, f: F) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, DbError> + Send + 'static,
@@ -129,7 +133,7 @@ impl Db {
     }
 
     /// Runs `f` inside one `BEGIN IMMEDIATE` transaction on the blocking pool.
-    pub async fn write<T, F>(&self, f: F) -> Result<T, DbError>
+    pub(in crate::db) async fn write<T, F>(&self, f: F) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T, DbError> + Send + 'static,
@@ -139,7 +143,7 @@ impl Db {
 }
 
 /// Runs `f` in a `BEGIN IMMEDIATE` transaction, committing on `Ok`.
-pub fn write_tx<T>(
+pub(in crate::db) fn write_tx<T>(
     conn: &mut Connection,
     f: impl FnOnce(&Transaction<'_>) -> Result<T, DbError>,
 ) -> Result<T, DbError> {
@@ -177,7 +181,7 @@ fn group_by_task<T>(
 }
 
 /// Reads a JSON text column into a value (`{}` when the column is empty).
-pub fn json_column(text: &str) -> Result<serde_json::Value, DbError> {
+fn json_column(text: &str) -> Result<serde_json::Value, DbError> {
     if text.is_empty() {
         return Ok(serde_json::Value::Object(serde_json::Map::new()));
     }

@@ -25,7 +25,7 @@ pub enum OutboxOp {
 }
 
 /// Queues a write of the annotation to every target storage of its project.
-pub fn queue_save(
+pub(super) fn queue_save(
     conn: &Connection,
     project_id: i64,
     annotation_id: i64,
@@ -40,7 +40,7 @@ pub fn queue_save(
 }
 
 /// Queues removal of the annotation's object from target storages that allow deletion.
-pub fn queue_delete(
+pub(super) fn queue_delete(
     conn: &Connection,
     project_id: i64,
     annotation_id: i64,
@@ -58,7 +58,7 @@ pub fn queue_delete(
 
 /// Queues removal of the exported objects of every annotation of the given tasks (`task_ids`
 /// as a JSON list), from the project's target storages that allow deletion.
-pub fn queue_deletes_of_tasks(
+pub(super) fn queue_deletes_of_tasks(
     conn: &Connection,
     project_id: i64,
     task_ids: &str,
@@ -77,7 +77,7 @@ pub fn queue_deletes_of_tasks(
 }
 
 /// Entries due at `now`, oldest first.
-pub fn due(conn: &Connection, now: &str, limit: i64) -> Result<Vec<OutboxEntry>, DbError> {
+pub(super) fn due(conn: &Connection, now: &str, limit: i64) -> Result<Vec<OutboxEntry>, DbError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, storage_id, annotation_id, op, attempts FROM export_outbox
          WHERE not_before <= ?1 ORDER BY id LIMIT ?2",
@@ -99,13 +99,18 @@ pub fn due(conn: &Connection, now: &str, limit: i64) -> Result<Vec<OutboxEntry>,
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub fn remove(conn: &Connection, id: i64) -> Result<(), DbError> {
+pub(super) fn remove(conn: &Connection, id: i64) -> Result<(), DbError> {
     conn.execute("DELETE FROM export_outbox WHERE id = ?1", [id])?;
     Ok(())
 }
 
 /// Records a failed attempt and when to try again.
-pub fn postpone(conn: &Connection, id: i64, error: &str, not_before: &str) -> Result<(), DbError> {
+pub(super) fn postpone(
+    conn: &Connection,
+    id: i64,
+    error: &str,
+    not_before: &str,
+) -> Result<(), DbError> {
     conn.execute(
         "UPDATE export_outbox SET attempts = attempts + 1, last_error = ?2, not_before = ?3 WHERE id = ?1",
         params![id, error, not_before],
@@ -114,7 +119,7 @@ pub fn postpone(conn: &Connection, id: i64, error: &str, not_before: &str) -> Re
 }
 
 /// Records that the annotation now lives under `key` in the storage.
-pub fn upsert_export_link(
+pub(super) fn upsert_export_link(
     conn: &Connection,
     storage_id: i64,
     annotation_id: i64,
@@ -130,7 +135,7 @@ pub fn upsert_export_link(
     Ok(())
 }
 
-pub fn delete_export_link(
+pub(super) fn delete_export_link(
     conn: &Connection,
     storage_id: i64,
     annotation_id: i64,
@@ -140,4 +145,86 @@ pub fn delete_export_link(
         params![storage_id, annotation_id],
     )?;
     Ok(())
+}
+
+/// Records a done entry: the object's key (or its removal) for the annotation, the entry
+/// gone, and the storage's export error cleared.
+fn record_done(conn: &Connection, entry: &OutboxEntry, key: Option<&str>) -> Result<(), DbError> {
+    let now = crate::time::now_iso();
+    match (entry.op, key) {
+        (OutboxOp::Save, Some(key)) => {
+            upsert_export_link(conn, entry.storage_id, entry.annotation_id, key, &now)?
+        }
+        (OutboxOp::Delete, _) => delete_export_link(conn, entry.storage_id, entry.annotation_id)?,
+        (OutboxOp::Save, None) => {}
+    }
+    remove(conn, entry.id)?;
+    super::storages::set_export_error(conn, entry.storage_id, None)
+}
+
+/// Records a failed attempt: the entry waits until `not_before`, and its storage shows
+/// `message`.
+fn record_failure(
+    conn: &Connection,
+    entry: &OutboxEntry,
+    error: &str,
+    not_before: &str,
+    message: &str,
+) -> Result<(), DbError> {
+    postpone(conn, entry.id, error, not_before)?;
+    super::storages::set_export_error(conn, entry.storage_id, Some(message))
+}
+
+/// Records that the annotations now live under these keys in the storage.
+fn link_all(conn: &Connection, storage_id: i64, written: &[(i64, String)]) -> Result<(), DbError> {
+    let now = crate::time::now_iso();
+    for (annotation_id, key) in written {
+        upsert_export_link(conn, storage_id, *annotation_id, key, &now)?;
+    }
+    Ok(())
+}
+
+impl super::Db {
+    /// Outbox entries due at `now`, oldest first.
+    pub async fn due_exports(&self, now: &str, limit: i64) -> Result<Vec<OutboxEntry>, DbError> {
+        let now = now.to_owned();
+        self.call(move |conn| due(conn, &now, limit)).await
+    }
+
+    /// Records a delivered entry: `key` is the object written for a save (`None`: nothing
+    /// was written, the annotation is gone), a delete forgets the object; the entry goes
+    /// and the storage shows no export error any more.
+    pub async fn record_delivery(
+        &self,
+        entry: &OutboxEntry,
+        key: Option<String>,
+    ) -> Result<(), DbError> {
+        let entry = entry.clone();
+        self.write(move |tx| record_done(tx, &entry, key.as_deref()))
+            .await
+    }
+
+    /// Records a failed delivery: the entry waits until `not_before`, and the storage shows
+    /// `message`.
+    pub async fn postpone_delivery(
+        &self,
+        entry: &OutboxEntry,
+        error: String,
+        not_before: String,
+        message: String,
+    ) -> Result<(), DbError> {
+        let entry = entry.clone();
+        self.write(move |tx| record_failure(tx, &entry, &error, &not_before, &message))
+            .await
+    }
+
+    /// Records that the annotations now live under these keys in the storage.
+    pub async fn record_export_links(
+        &self,
+        storage_id: i64,
+        written: Vec<(i64, String)>,
+    ) -> Result<(), DbError> {
+        self.write(move |tx| link_all(tx, storage_id, &written))
+            .await
+    }
 }

@@ -81,7 +81,7 @@ pub(super) fn insert(
 
 /// Stores predictions for tasks of one project and refreshes those tasks' counters; returns
 /// the new ids in order.
-pub fn create(
+pub(super) fn create(
     conn: &Connection,
     project_id: i64,
     predictions: &[(i64, NewPrediction)],
@@ -100,7 +100,7 @@ pub fn create(
     Ok(ids)
 }
 
-pub fn get(conn: &Connection, id: i64) -> Result<Option<PredictionRow>, DbError> {
+pub(super) fn get(conn: &Connection, id: i64) -> Result<Option<PredictionRow>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM predictions WHERE id = ?1");
     Ok(conn.query_row(&sql, [id], from_row).optional()?)
 }
@@ -115,7 +115,7 @@ pub enum Scope {
 }
 
 /// Predictions in id order.
-pub fn list(conn: &Connection, scope: Scope) -> Result<Vec<PredictionRow>, DbError> {
+pub(super) fn list(conn: &Connection, scope: Scope) -> Result<Vec<PredictionRow>, DbError> {
     let (filter, id) = match scope {
         Scope::Task(id) => ("task_id = ?1", id),
         Scope::Project(id) => ("project_id = ?1", id),
@@ -131,7 +131,7 @@ pub fn list(conn: &Connection, scope: Scope) -> Result<Vec<PredictionRow>, DbErr
 }
 
 /// The predictions of the given tasks, by task, in id order (one query).
-pub fn of_tasks(
+pub(super) fn of_tasks(
     conn: &Connection,
     task_ids: &[i64],
 ) -> Result<HashMap<i64, Vec<PredictionRow>>, DbError> {
@@ -147,7 +147,7 @@ pub fn of_tasks(
 }
 
 /// Changes a prediction; `false` when it does not exist.
-pub fn update(
+pub(super) fn update(
     conn: &Connection,
     id: i64,
     changes: &PredictionChanges,
@@ -179,7 +179,7 @@ pub fn update(
 }
 
 /// Deletes a prediction; `false` when it does not exist.
-pub fn delete(conn: &Connection, id: i64) -> Result<bool, DbError> {
+pub(super) fn delete(conn: &Connection, id: i64) -> Result<bool, DbError> {
     let task_id: Option<i64> = conn
         .query_row(
             "DELETE FROM predictions WHERE id = ?1 RETURNING task_id",
@@ -194,7 +194,7 @@ pub fn delete(conn: &Connection, id: i64) -> Result<bool, DbError> {
 }
 
 /// Deletes every prediction of the given tasks; returns how many went.
-pub fn delete_of_tasks(conn: &Connection, task_ids: &[i64]) -> Result<u64, DbError> {
+pub(super) fn delete_of_tasks(conn: &Connection, task_ids: &[i64]) -> Result<u64, DbError> {
     let ids = serde_json::to_string(task_ids)?;
     let deleted = conn.execute(
         "DELETE FROM predictions WHERE task_id IN (SELECT value FROM json_each(?1))",
@@ -208,12 +208,64 @@ pub fn delete_of_tasks(conn: &Connection, task_ids: &[i64]) -> Result<u64, DbErr
     Ok(deleted as u64)
 }
 
-/// The distinct model versions of a project's predictions with how many each has.
-pub fn model_versions(conn: &Connection, project_id: i64) -> Result<Vec<(String, i64)>, DbError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT model_version, COUNT(*) FROM predictions WHERE project_id = ?1
-         GROUP BY model_version ORDER BY model_version",
-    )?;
-    let rows = stmt.query_map([project_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+/// Stores predictions for tasks of a project, all or none: `Err(task id)` names the first
+/// task that is not the project's (nothing stored). Returns the new ids in order.
+fn create_in_project(
+    conn: &Connection,
+    project_id: i64,
+    predictions: &[(i64, NewPrediction)],
+) -> Result<Result<Vec<i64>, i64>, DbError> {
+    let task_ids: Vec<i64> = predictions.iter().map(|(task, _)| *task).collect();
+    if let Some(stranger) = super::tasks::not_in_project(conn, project_id, &task_ids)? {
+        return Ok(Err(stranger));
+    }
+    Ok(Ok(create(
+        conn,
+        project_id,
+        predictions,
+        &crate::time::now_iso(),
+    )?))
+}
+
+impl super::Db {
+    /// Predictions in id order.
+    pub async fn predictions(&self, scope: Scope) -> Result<Vec<PredictionRow>, DbError> {
+        self.call(move |conn| list(conn, scope)).await
+    }
+
+    /// One prediction.
+    pub async fn prediction(&self, id: i64) -> Result<Option<PredictionRow>, DbError> {
+        self.call(move |conn| get(conn, id)).await
+    }
+
+    /// Stores predictions for tasks of a project with their tasks' counters, all or none:
+    /// `Err(task id)` names the first task that is not the project's. Returns the new ids.
+    pub async fn create_predictions(
+        &self,
+        project_id: i64,
+        predictions: Vec<(i64, NewPrediction)>,
+    ) -> Result<Result<Vec<i64>, i64>, DbError> {
+        self.write(move |tx| create_in_project(tx, project_id, &predictions))
+            .await
+    }
+
+    /// Changes a prediction and its task's counters; `false` when it does not exist.
+    pub async fn update_prediction(
+        &self,
+        id: i64,
+        changes: PredictionChanges,
+    ) -> Result<bool, DbError> {
+        self.write(move |tx| update(tx, id, &changes, &crate::time::now_iso()))
+            .await
+    }
+
+    /// Deletes a prediction and updates its task's counters; `false` when it does not exist.
+    pub async fn delete_prediction(&self, id: i64) -> Result<bool, DbError> {
+        self.write(move |tx| delete(tx, id)).await
+    }
+
+    /// Deletes every prediction of the given tasks; returns how many went.
+    pub async fn delete_predictions_of_tasks(&self, task_ids: Vec<i64>) -> Result<u64, DbError> {
+        self.write(move |tx| delete_of_tasks(tx, &task_ids)).await
+    }
 }

@@ -73,7 +73,7 @@ fn finish((mut project, options): (Project, String)) -> Result<Project, DbError>
     Ok(project)
 }
 
-pub fn insert(
+pub(super) fn insert(
     conn: &Connection,
     fields: &ProjectFields,
     user_id: i64,
@@ -104,7 +104,7 @@ pub fn insert(
     Ok(id)
 }
 
-pub fn get(conn: &Connection, id: i64) -> Result<Option<Project>, DbError> {
+pub(super) fn get(conn: &Connection, id: i64) -> Result<Option<Project>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM projects WHERE id = ?1");
     conn.query_row(&sql, [id], from_row)
         .optional()?
@@ -112,7 +112,7 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<Project>, DbError> {
         .transpose()
 }
 
-pub fn exists(conn: &Connection, id: i64) -> Result<bool, DbError> {
+pub(super) fn exists(conn: &Connection, id: i64) -> Result<bool, DbError> {
     Ok(conn.query_row(
         "SELECT EXISTS(SELECT 1 FROM projects WHERE id = ?1)",
         [id],
@@ -121,7 +121,7 @@ pub fn exists(conn: &Connection, id: i64) -> Result<bool, DbError> {
 }
 
 /// The label config of a project, if it exists.
-pub fn label_config(conn: &Connection, id: i64) -> Result<Option<String>, DbError> {
+pub(super) fn label_config(conn: &Connection, id: i64) -> Result<Option<String>, DbError> {
     Ok(conn
         .query_row(
             "SELECT label_config FROM projects WHERE id = ?1",
@@ -200,14 +200,18 @@ fn filtered(user_id: i64, filter: &ProjectFilter) -> (String, Vec<rusqlite::type
 }
 
 /// How many of `user_id`'s projects the filter keeps.
-pub fn count_for(conn: &Connection, user_id: i64, filter: &ProjectFilter) -> Result<i64, DbError> {
+pub(super) fn count_for(
+    conn: &Connection,
+    user_id: i64,
+    filter: &ProjectFilter,
+) -> Result<i64, DbError> {
     let (clause, params) = filtered(user_id, filter);
     let sql = format!("SELECT COUNT(*) FROM projects WHERE {clause}");
     Ok(conn.query_row(&sql, rusqlite::params_from_iter(params), |r| r.get(0))?)
 }
 
 /// One page of the projects `user_id` is a member of, filtered and sorted.
-pub fn page_for(
+pub(super) fn page_for(
     conn: &Connection,
     user_id: i64,
     filter: &ProjectFilter,
@@ -236,7 +240,7 @@ pub fn page_for(
     rows.map(|row| finish(row?)).collect()
 }
 
-pub fn update(
+pub(super) fn update(
     conn: &Connection,
     id: i64,
     fields: &ProjectFields,
@@ -285,7 +289,11 @@ pub fn update(
 
 /// Names the model version of the project's predictions when it names none yet (Label
 /// Studio does this when tasks come with predictions), and rescores its tasks.
-pub fn adopt_model_version(conn: &Connection, id: i64, version: &str) -> Result<(), DbError> {
+pub(super) fn adopt_model_version(
+    conn: &Connection,
+    id: i64,
+    version: &str,
+) -> Result<(), DbError> {
     let changed = conn.execute(
         "UPDATE projects SET options = json_set(options, '$.model_version', ?2)
          WHERE id = ?1 AND COALESCE(json_extract(options, '$.model_version'), '') = ''",
@@ -297,13 +305,16 @@ pub fn adopt_model_version(conn: &Connection, id: i64, version: &str) -> Result<
     Ok(())
 }
 
-pub fn delete(conn: &Connection, id: i64) -> Result<bool, DbError> {
+pub(super) fn delete(conn: &Connection, id: i64) -> Result<bool, DbError> {
     Ok(conn.execute("DELETE FROM projects WHERE id = ?1", [id])? > 0)
 }
 
 /// Who imported tasks of a project are credited to when they name no one (the project's
 /// creator, else the first user), and the project's labeling config.
-pub fn import_defaults(conn: &Connection, project_id: i64) -> Result<(i64, String), DbError> {
+pub(super) fn import_defaults(
+    conn: &Connection,
+    project_id: i64,
+) -> Result<(i64, String), DbError> {
     Ok(conn.query_row(
         "SELECT COALESCE((SELECT created_by FROM projects WHERE id = ?1), (SELECT MIN(id) FROM users), 0),
                 COALESCE((SELECT label_config FROM projects WHERE id = ?1), '')",
@@ -313,7 +324,11 @@ pub fn import_defaults(conn: &Connection, project_id: i64) -> Result<(i64, Strin
 }
 
 /// Reserves `count` consecutive inner ids and returns the first.
-pub fn reserve_inner_ids(conn: &Connection, project_id: i64, count: i64) -> Result<i64, DbError> {
+pub(super) fn reserve_inner_ids(
+    conn: &Connection,
+    project_id: i64,
+    count: i64,
+) -> Result<i64, DbError> {
     Ok(conn.query_row(
         "UPDATE projects SET next_inner_id = next_inner_id + ?2 WHERE id = ?1
          RETURNING next_inner_id - ?2",
@@ -322,20 +337,8 @@ pub fn reserve_inner_ids(conn: &Connection, project_id: i64, count: i64) -> Resu
     )?)
 }
 
-/// The totals a task list shows (tasks, annotations, predictions), each from an index,
-/// so a page of a 100,000-task project does not scan the project.
-pub fn list_totals(conn: &Connection, project_id: i64) -> Result<(i64, i64, i64), DbError> {
-    Ok(conn.query_row(
-        "SELECT (SELECT COUNT(*) FROM tasks WHERE project_id = ?1),
-                (SELECT COUNT(*) FROM annotations WHERE project_id = ?1 AND was_cancelled = 0),
-                (SELECT COUNT(*) FROM predictions WHERE project_id = ?1)",
-        [project_id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?)
-}
-
 /// Counters of one project in one pass over its tasks.
-pub fn stats(conn: &Connection, project_id: i64) -> Result<ProjectStats, DbError> {
+pub(super) fn stats(conn: &Connection, project_id: i64) -> Result<ProjectStats, DbError> {
     Ok(stats_of(conn, &[project_id])?
         .remove(&project_id)
         .unwrap_or_default())
@@ -343,7 +346,7 @@ pub fn stats(conn: &Connection, project_id: i64) -> Result<ProjectStats, DbError
 
 /// Counters of several projects in one grouped pass over their tasks (a project without
 /// tasks is absent: its counters are all zero).
-pub fn stats_of(
+pub(super) fn stats_of(
     conn: &Connection,
     project_ids: &[i64],
 ) -> Result<HashMap<i64, ProjectStats>, DbError> {
@@ -365,4 +368,137 @@ pub fn stats_of(
         ))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A project with its counters and its creator, as a project list and a project page show it.
+#[derive(Debug, Clone)]
+pub struct ProjectWithStats {
+    pub project: Project,
+    pub stats: ProjectStats,
+    pub creator: Option<super::users::User>,
+}
+
+/// How many of the user's projects the filter keeps, and one page of them with their
+/// counters and creators.
+fn page_with_stats(
+    conn: &Connection,
+    user_id: i64,
+    filter: &ProjectFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<(i64, Vec<ProjectWithStats>), DbError> {
+    let total = count_for(conn, user_id, filter)?;
+    let page_rows = page_for(conn, user_id, filter, limit, offset)?;
+    let ids: Vec<i64> = page_rows.iter().map(|p| p.id).collect();
+    let mut stats = stats_of(conn, &ids)?;
+    let creator_ids: Vec<i64> = page_rows.iter().filter_map(|p| p.created_by).collect();
+    let creators = super::users::by_ids(conn, &creator_ids)?;
+    let rows = page_rows
+        .into_iter()
+        .map(|project| ProjectWithStats {
+            creator: creators
+                .iter()
+                .find(|u| Some(u.id) == project.created_by)
+                .cloned(),
+            stats: stats.remove(&project.id).unwrap_or_default(),
+            project,
+        })
+        .collect();
+    Ok((total, rows))
+}
+
+/// One project with its counters and creator.
+fn with_stats(conn: &Connection, id: i64) -> Result<Option<ProjectWithStats>, DbError> {
+    let Some(project) = get(conn, id)? else {
+        return Ok(None);
+    };
+    let stats = stats(conn, id)?;
+    let creator = project
+        .created_by
+        .map(|uid| super::users::by_id(conn, uid))
+        .transpose()?
+        .flatten();
+    Ok(Some(ProjectWithStats {
+        project,
+        stats,
+        creator,
+    }))
+}
+
+/// Changes a project; new options are merged into the stored ones (a request sends only
+/// the flags it changes). `false` when the project does not exist.
+fn change(conn: &Connection, id: i64, mut fields: ProjectFields) -> Result<bool, DbError> {
+    let Some(project) = get(conn, id)? else {
+        return Ok(false);
+    };
+    if let Some(Value::Object(new)) = fields.options.take() {
+        let mut merged = project.options.as_object().cloned().unwrap_or_default();
+        merged.extend(new);
+        fields.options = Some(Value::Object(merged));
+    }
+    update(conn, id, &fields, &crate::time::now_iso())?;
+    Ok(true)
+}
+
+impl super::Db {
+    /// How many of the user's projects the filter keeps, and one page of them with their
+    /// counters and creators.
+    pub async fn project_page(
+        &self,
+        user_id: i64,
+        filter: ProjectFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(i64, Vec<ProjectWithStats>), DbError> {
+        self.call(move |conn| page_with_stats(conn, user_id, &filter, limit, offset))
+            .await
+    }
+
+    /// One project with its counters and creator.
+    pub async fn project_with_stats(&self, id: i64) -> Result<Option<ProjectWithStats>, DbError> {
+        self.call(move |conn| with_stats(conn, id)).await
+    }
+
+    /// One project.
+    pub async fn project(&self, id: i64) -> Result<Option<Project>, DbError> {
+        self.call(move |conn| get(conn, id)).await
+    }
+
+    /// The counters of one project.
+    pub async fn project_stats(&self, id: i64) -> Result<ProjectStats, DbError> {
+        self.call(move |conn| stats(conn, id)).await
+    }
+
+    /// The labeling config of a project, if it exists.
+    pub async fn label_config(&self, project_id: i64) -> Result<Option<String>, DbError> {
+        self.call(move |conn| label_config(conn, project_id)).await
+    }
+
+    /// Who imported tasks of a project are credited to when they name no one, and the
+    /// project's labeling config.
+    pub async fn import_defaults(&self, project_id: i64) -> Result<(i64, String), DbError> {
+        self.call(move |conn| import_defaults(conn, project_id))
+            .await
+    }
+
+    /// Creates a project with its creator as its first member; returns its id.
+    pub async fn create_project(
+        &self,
+        fields: ProjectFields,
+        user_id: i64,
+    ) -> Result<i64, DbError> {
+        self.write(move |tx| insert(tx, &fields, user_id, &crate::time::now_iso()))
+            .await
+    }
+
+    /// Changes a project, merging new options into the stored ones; `false` when it does
+    /// not exist.
+    pub async fn update_project(&self, id: i64, fields: ProjectFields) -> Result<bool, DbError> {
+        self.write(move |tx| change(tx, id, fields)).await
+    }
+
+    /// Deletes a project with everything in it; `false` when it does not exist.
+    pub async fn delete_project(&self, id: i64) -> Result<bool, DbError> {
+        self.write(move |tx| delete(tx, id)).await
+    }
 }

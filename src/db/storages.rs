@@ -165,7 +165,7 @@ fn as_object(value: Value) -> Map<String, Value> {
     }
 }
 
-pub fn insert(
+pub(super) fn insert(
     conn: &Connection,
     project_id: i64,
     fields: &StorageFields,
@@ -191,7 +191,7 @@ pub fn insert(
     Ok(conn.last_insert_rowid())
 }
 
-pub fn update(conn: &Connection, id: i64, fields: &StorageFields) -> Result<(), DbError> {
+pub(super) fn update(conn: &Connection, id: i64, fields: &StorageFields) -> Result<(), DbError> {
     let (settings, secrets) = fields.settings.to_stored();
     conn.execute(
         // New settings list other objects: a sync never resumes across a change.
@@ -209,7 +209,7 @@ pub fn update(conn: &Connection, id: i64, fields: &StorageFields) -> Result<(), 
     Ok(())
 }
 
-pub fn get(conn: &Connection, id: i64) -> Result<Option<StorageRow>, DbError> {
+pub(super) fn get(conn: &Connection, id: i64) -> Result<Option<StorageRow>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM storages WHERE id = ?1");
     conn.query_row(&sql, [id], from_row)
         .optional()?
@@ -218,7 +218,7 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<StorageRow>, DbError> {
 }
 
 /// Storages of a project in one direction, optionally of one type, in id order.
-pub fn of_project(
+pub(super) fn of_project(
     conn: &Connection,
     project_id: i64,
     direction: Direction,
@@ -238,7 +238,7 @@ pub fn of_project(
 
 /// Storages of one type and direction in the projects `user_id` is a member of (local file
 /// serving checks these).
-pub fn of_type_for_member(
+pub(super) fn of_type_for_member(
     conn: &Connection,
     direction: Direction,
     storage_type: &str,
@@ -254,13 +254,13 @@ pub fn of_type_for_member(
     rows.map(|row| finish(row?)).collect()
 }
 
-pub fn delete(conn: &Connection, id: i64) -> Result<bool, DbError> {
+pub(super) fn delete(conn: &Connection, id: i64) -> Result<bool, DbError> {
     Ok(conn.execute("DELETE FROM storages WHERE id = ?1", [id])? > 0)
 }
 
 /// Moves a storage to `queued` unless a sync is already queued or running.
 /// Returns whether this call queued it.
-pub fn try_queue(
+pub(super) fn try_queue(
     conn: &Connection,
     id: i64,
     job_id: &str,
@@ -278,7 +278,7 @@ pub fn try_queue(
 }
 
 /// `queued → in_progress`; false if the storage is no longer queued for this job.
-pub fn set_in_progress(
+pub(super) fn set_in_progress(
     conn: &Connection,
     id: i64,
     job_id: &str,
@@ -294,7 +294,7 @@ pub fn set_in_progress(
 }
 
 /// Progress of a running sync: counts so far and the heartbeat.
-pub fn record_progress(
+pub(super) fn record_progress(
     conn: &Connection,
     id: i64,
     job_id: &str,
@@ -315,7 +315,12 @@ pub fn record_progress(
 }
 
 /// Ends a sync: `completed`, `completed_with_errors` or `failed`.
-pub fn finish_sync(conn: &Connection, id: i64, job_id: &str, end: &SyncEnd) -> Result<(), DbError> {
+pub(super) fn finish_sync(
+    conn: &Connection,
+    id: i64,
+    job_id: &str,
+    end: &SyncEnd,
+) -> Result<(), DbError> {
     conn.execute(
         "UPDATE storages SET status = ?3,
             last_sync = CASE WHEN ?3 = 'failed' THEN last_sync ELSE ?4 END,
@@ -340,7 +345,12 @@ pub fn finish_sync(conn: &Connection, id: i64, job_id: &str, end: &SyncEnd) -> R
 /// while the storage still has `settings` (the ones the pass lists with, as stored): a
 /// cursor of an old listing must not steer a new one. A sync cut short by a stopped server
 /// is resumed after it.
-pub fn set_cursor(conn: &Connection, id: i64, key: &str, settings: &str) -> Result<(), DbError> {
+pub(super) fn set_cursor(
+    conn: &Connection,
+    id: i64,
+    key: &str,
+    settings: &str,
+) -> Result<(), DbError> {
     conn.execute(
         "UPDATE storages SET sync_cursor = ?2 WHERE id = ?1 AND settings = ?3",
         params![id, key, settings],
@@ -359,7 +369,7 @@ pub struct SyncEnd {
 }
 
 /// Storages a previous process left `queued` or `in_progress`.
-pub fn interrupted(conn: &Connection) -> Result<Vec<StorageRow>, DbError> {
+pub(super) fn interrupted(conn: &Connection) -> Result<Vec<StorageRow>, DbError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM storages WHERE status IN ('queued', 'in_progress') ORDER BY id"
     );
@@ -370,7 +380,7 @@ pub fn interrupted(conn: &Connection) -> Result<Vec<StorageRow>, DbError> {
 
 /// Marks a storage whose sync was cut short by a stopped server as no longer running, so it
 /// can be queued again.
-pub fn release_interrupted(conn: &Connection, id: i64, note: &str) -> Result<(), DbError> {
+pub(super) fn release_interrupted(conn: &Connection, id: i64, note: &str) -> Result<(), DbError> {
     conn.execute(
         "UPDATE storages SET status = 'failed', traceback = ?2 WHERE id = ?1",
         params![id, note],
@@ -379,11 +389,150 @@ pub fn release_interrupted(conn: &Connection, id: i64, note: &str) -> Result<(),
 }
 
 /// Stores a message about the export worker on a target storage's `meta` (shown on its card).
-pub fn set_export_error(conn: &Connection, id: i64, error: Option<&str>) -> Result<(), DbError> {
+pub(super) fn set_export_error(
+    conn: &Connection,
+    id: i64,
+    error: Option<&str>,
+) -> Result<(), DbError> {
     conn.execute(
         "UPDATE storages SET meta = CASE WHEN ?2 IS NULL THEN json_remove(meta, '$.export_error')
             ELSE json_set(meta, '$.export_error', ?2) END WHERE id = ?1",
         params![id, error],
     )?;
     Ok(())
+}
+
+/// Queues a sync unless one is queued or running; whether this call queued it, and the
+/// storage as it is right after that decision.
+fn queue_and_get(
+    conn: &Connection,
+    id: i64,
+    job_id: &str,
+    queued_at: &str,
+) -> Result<(bool, Option<StorageRow>), DbError> {
+    let queued = try_queue(conn, id, job_id, queued_at)?;
+    Ok((queued, get(conn, id)?))
+}
+
+/// `queued → in_progress`, then the storage; `None` if it is no longer queued for the job.
+fn start_and_get(
+    conn: &Connection,
+    id: i64,
+    job_id: &str,
+    started_at: &str,
+) -> Result<Option<StorageRow>, DbError> {
+    if set_in_progress(conn, id, job_id, started_at)? {
+        get(conn, id)
+    } else {
+        Ok(None)
+    }
+}
+
+impl super::Db {
+    /// One storage.
+    pub async fn storage(&self, id: i64) -> Result<Option<StorageRow>, DbError> {
+        self.call(move |conn| get(conn, id)).await
+    }
+
+    /// Storages of a project in one direction, optionally of one type, in id order.
+    pub async fn storages_of_project(
+        &self,
+        project_id: i64,
+        direction: Direction,
+        storage_type: Option<&str>,
+    ) -> Result<Vec<StorageRow>, DbError> {
+        let storage_type = storage_type.map(str::to_owned);
+        self.call(move |conn| of_project(conn, project_id, direction, storage_type.as_deref()))
+            .await
+    }
+
+    /// Storages of one type and direction in the projects `user_id` is a member of.
+    pub async fn storages_of_type_for_member(
+        &self,
+        direction: Direction,
+        storage_type: &str,
+        user_id: i64,
+    ) -> Result<Vec<StorageRow>, DbError> {
+        let storage_type = storage_type.to_owned();
+        self.call(move |conn| of_type_for_member(conn, direction, &storage_type, user_id))
+            .await
+    }
+
+    /// Creates a storage of a project; returns its id.
+    pub async fn create_storage(
+        &self,
+        project_id: i64,
+        fields: StorageFields,
+    ) -> Result<i64, DbError> {
+        self.write(move |tx| insert(tx, project_id, &fields, &crate::time::now_iso()))
+            .await
+    }
+
+    /// Replaces a storage's fields (and forgets where an interrupted sync was).
+    pub async fn update_storage(&self, id: i64, fields: StorageFields) -> Result<(), DbError> {
+        self.write(move |tx| update(tx, id, &fields)).await
+    }
+
+    /// Deletes a storage; `false` when it does not exist.
+    pub async fn delete_storage(&self, id: i64) -> Result<bool, DbError> {
+        self.write(move |tx| delete(tx, id)).await
+    }
+
+    /// Queues a sync of the storage as `job_id` unless one is already queued or running;
+    /// whether this call queued it, and the storage right after that decision.
+    pub async fn queue_sync(
+        &self,
+        id: i64,
+        job_id: &str,
+        queued_at: &str,
+    ) -> Result<(bool, Option<StorageRow>), DbError> {
+        let (job_id, queued_at) = (job_id.to_owned(), queued_at.to_owned());
+        self.call(move |conn| queue_and_get(conn, id, &job_id, &queued_at))
+            .await
+    }
+
+    /// Moves the job's sync from `queued` to `in_progress` and returns the storage; `None`
+    /// if it is no longer queued for this job.
+    pub async fn start_sync(
+        &self,
+        id: i64,
+        job_id: &str,
+        started_at: &str,
+    ) -> Result<Option<StorageRow>, DbError> {
+        let (job_id, started_at) = (job_id.to_owned(), started_at.to_owned());
+        self.call(move |conn| start_and_get(conn, id, &job_id, &started_at))
+            .await
+    }
+
+    /// Records a running sync's counts and heartbeat.
+    pub async fn record_sync_progress(
+        &self,
+        id: i64,
+        job_id: &str,
+        count: i64,
+        progress: Map<String, Value>,
+    ) -> Result<(), DbError> {
+        let job_id = job_id.to_owned();
+        self.call(move |conn| record_progress(conn, id, &job_id, count, &progress))
+            .await
+    }
+
+    /// Ends the job's sync: `completed`, `completed_with_errors` or `failed`.
+    pub async fn finish_sync(&self, id: i64, job_id: &str, end: SyncEnd) -> Result<(), DbError> {
+        let job_id = job_id.to_owned();
+        self.call(move |conn| finish_sync(conn, id, &job_id, &end))
+            .await
+    }
+
+    /// Storages a previous process left `queued` or `in_progress`.
+    pub async fn interrupted_syncs(&self) -> Result<Vec<StorageRow>, DbError> {
+        self.call(|conn| interrupted(conn)).await
+    }
+
+    /// Marks a sync cut short by a stopped server as no longer running, with a note.
+    pub async fn release_interrupted_sync(&self, id: i64, note: &str) -> Result<(), DbError> {
+        let note = note.to_owned();
+        self.call(move |conn| release_interrupted(conn, id, &note))
+            .await
+    }
 }

@@ -8,10 +8,14 @@
 //! per task. A negated condition keeps the tasks that have no value at
 //! all, as Label Studio's (Django's) `exclude` does.
 
+use std::time::{Duration, Instant};
+
 use rusqlite::Connection;
 use rusqlite::types::Value as Bound;
 
 use super::DbError;
+use super::storages::{Direction, StorageRow};
+use crate::label_config::first_data_variable;
 use crate::task_query::{
     Column, Comparison, Condition, Conjunction, Filter, Kind, Scalar, Selection, TaskQuery,
 };
@@ -50,7 +54,7 @@ pub struct Found {
 /// - a query that needs the task rows (data fields, storage file names, drafts) reads the
 ///   project's rows once, in storage order, and keeps the matching ids (with their counters)
 ///   to count and page from, instead of reading the rows a second time.
-pub fn find(
+pub(super) fn find(
     conn: &mut Connection,
     search: Search<'_>,
     limit: i64,
@@ -110,7 +114,7 @@ fn find_in(
 }
 
 /// Ids of every task a query finds, in id order (what an action works on).
-pub fn all_ids(conn: &Connection, search: Search<'_>) -> Result<Vec<i64>, DbError> {
+pub(super) fn all_ids(conn: &Connection, search: Search<'_>) -> Result<Vec<i64>, DbError> {
     let by_id = TaskQuery {
         ordering: None,
         ..search.query.clone()
@@ -749,6 +753,89 @@ fn order_by(search: Search<'_>) -> String {
         ""
     };
     format!("{expr}{direction}{nulls_last}, t.id{direction}")
+}
+
+/// A page of a project's tasks as the task list serves it.
+#[derive(Debug)]
+pub struct TaskSearch {
+    /// The labeling config's first data variable (blob tasks' data is shown under it).
+    pub data_key: Option<String>,
+    pub found: Found,
+    /// The project's source storages (whose URIs are rewritten for browsers).
+    pub import_storages: Vec<StorageRow>,
+    /// How long finding the tasks took (the task list reports it in `Server-Timing`).
+    pub search_time: Duration,
+}
+
+fn search_page(
+    conn: &mut Connection,
+    project_id: i64,
+    query: &TaskQuery,
+    limit: i64,
+    offset: i64,
+) -> Result<Option<TaskSearch>, DbError> {
+    let Some(config) = super::projects::label_config(conn, project_id)? else {
+        return Ok(None);
+    };
+    let data_key = first_data_variable(&config);
+    let search = Search {
+        project_id,
+        query,
+        undefined_alias: data_key.as_deref(),
+    };
+    let started = Instant::now();
+    let found = find(conn, search, limit, offset)?;
+    let search_time = started.elapsed();
+    let import_storages = super::storages::of_project(conn, project_id, Direction::Import, None)?;
+    Ok(Some(TaskSearch {
+        data_key,
+        found,
+        import_storages,
+        search_time,
+    }))
+}
+
+/// Ids of every task of a project a query finds, in id order.
+fn matching_ids(
+    conn: &Connection,
+    project_id: i64,
+    query: &TaskQuery,
+) -> Result<Vec<i64>, DbError> {
+    let config = super::projects::label_config(conn, project_id)?.unwrap_or_default();
+    let alias = first_data_variable(&config);
+    all_ids(
+        conn,
+        Search {
+            project_id,
+            query,
+            undefined_alias: alias.as_deref(),
+        },
+    )
+}
+
+impl super::Db {
+    /// One page of what a query finds in a project's tasks, with the totals of everything
+    /// it finds and what serving the page needs; `None` when the project does not exist.
+    pub async fn search_tasks(
+        &self,
+        project_id: i64,
+        query: TaskQuery,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Option<TaskSearch>, DbError> {
+        self.call(move |conn| search_page(conn, project_id, &query, limit, offset))
+            .await
+    }
+
+    /// Ids of every task of a project a query finds, in id order (what an action works on).
+    pub async fn all_task_ids(
+        &self,
+        project_id: i64,
+        query: TaskQuery,
+    ) -> Result<Vec<i64>, DbError> {
+        self.call(move |conn| matching_ids(conn, project_id, &query))
+            .await
+    }
 }
 
 #[cfg(test)]

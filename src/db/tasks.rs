@@ -52,7 +52,11 @@ pub struct TaskParts {
 
 /// The annotations, predictions and `user_id`'s drafts of the given tasks, with their
 /// authors: one query per table, whatever the number of tasks.
-pub fn parts_of(conn: &Connection, task_ids: &[i64], user_id: i64) -> Result<TaskParts, DbError> {
+pub(super) fn parts_of(
+    conn: &Connection,
+    task_ids: &[i64],
+    user_id: i64,
+) -> Result<TaskParts, DbError> {
     let annotations = super::annotations::of_tasks(conn, task_ids)?;
     let drafts = super::drafts::of_tasks_by(conn, task_ids, user_id)?;
     let mut author_ids: Vec<i64> = annotations
@@ -146,34 +150,15 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
     })
 }
 
-pub fn get(conn: &Connection, id: i64) -> Result<Option<TaskRow>, DbError> {
+pub(super) fn get(conn: &Connection, id: i64) -> Result<Option<TaskRow>, DbError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM tasks t LEFT JOIN task_links l ON l.task_id = t.id WHERE t.id = ?1"
     );
     Ok(conn.query_row(&sql, [id], from_row).optional()?)
 }
 
-/// One page of a project's tasks in id order. The page's ids are picked from the
-/// (project_id, id) index alone, so a deep page skips index entries, not whole task rows
-/// and their links: the last page of 100,000 tasks costs about what the first does.
-pub fn page(
-    conn: &Connection,
-    project_id: i64,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<TaskRow>, DbError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM tasks t LEFT JOIN task_links l ON l.task_id = t.id
-         WHERE t.id IN (SELECT id FROM tasks WHERE project_id = ?1 ORDER BY id LIMIT ?2 OFFSET ?3)
-         ORDER BY t.id"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![project_id, limit, offset], from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
 /// Annotation ids and annotators of the given tasks, in one query.
-pub fn annotation_summaries(
+pub(super) fn annotation_summaries(
     conn: &Connection,
     task_ids: &[i64],
 ) -> Result<HashMap<i64, AnnotationSummary>, DbError> {
@@ -199,7 +184,7 @@ pub fn annotation_summaries(
 /// The first task of a project after `after` that nobody has annotated or skipped yet,
 /// wrapping round to the start so that a task passed over earlier comes back. Each half
 /// walks the (project_id, id) index from one end: no sort of the whole project.
-pub fn next_unlabeled(
+pub(super) fn next_unlabeled(
     conn: &Connection,
     project_id: i64,
     after: i64,
@@ -223,7 +208,7 @@ pub fn next_unlabeled(
 /// Deletes tasks of a project; their links, annotations, predictions and drafts go with
 /// them, and the removal of their annotations' exported objects is queued in the same
 /// transaction (where a target storage allows deleting). Returns how many went.
-pub fn delete_many(
+pub(super) fn delete_many(
     conn: &Connection,
     project_id: i64,
     ids: &[i64],
@@ -239,7 +224,7 @@ pub fn delete_many(
 }
 
 /// Replaces a task's data and/or meta.
-pub fn update(
+pub(super) fn update(
     conn: &Connection,
     id: i64,
     data: Option<&str>,
@@ -256,7 +241,7 @@ pub fn update(
 
 /// Recomputes a task's annotation counters (and whether and when it was completed) after
 /// its annotations changed.
-pub fn refresh_counters(
+pub(super) fn refresh_counters(
     conn: &Connection,
     task_id: i64,
     user_id: Option<i64>,
@@ -289,7 +274,7 @@ const SCORE_OF_TASK: &str = "(SELECT AVG(p.score) FROM predictions p, projects j
         AND COALESCE(json_extract(j.options, '$.model_version'), '') IN ('', p.model_version))";
 
 /// Recomputes a task's prediction count and score after its predictions changed.
-pub fn refresh_prediction_counters(conn: &Connection, task_id: i64) -> Result<(), DbError> {
+pub(super) fn refresh_prediction_counters(conn: &Connection, task_id: i64) -> Result<(), DbError> {
     let sql = format!(
         "UPDATE tasks SET
             total_predictions = (SELECT COUNT(*) FROM predictions WHERE task_id = tasks.id),
@@ -304,7 +289,7 @@ pub fn refresh_prediction_counters(conn: &Connection, task_id: i64) -> Result<()
 }
 
 /// Recomputes the prediction scores of a whole project (its model version changed).
-pub fn refresh_prediction_scores(conn: &Connection, project_id: i64) -> Result<(), DbError> {
+pub(super) fn refresh_prediction_scores(conn: &Connection, project_id: i64) -> Result<(), DbError> {
     let sql = format!(
         "UPDATE tasks SET predictions_score = {} WHERE project_id = ?1 AND total_predictions > 0",
         SCORE_OF_TASK.replace("{task}", "tasks")
@@ -314,10 +299,10 @@ pub fn refresh_prediction_scores(conn: &Connection, project_id: i64) -> Result<(
 }
 
 /// Keys among `keys` that already have task links in this storage, with their link counts.
-pub fn linked_keys(
+pub(super) fn linked_keys(
     conn: &Connection,
     storage_id: i64,
-    keys: &[&str],
+    keys: &[String],
 ) -> Result<Vec<(String, u64)>, DbError> {
     let keys = serde_json::to_string(keys)?;
     let mut stmt = conn.prepare_cached(
@@ -335,7 +320,7 @@ pub fn linked_keys(
 /// Every linked key of a storage with its number of links, in one pass over its links
 /// (primary key order keeps a key's links together, so no grouping is needed in SQL).
 /// Keys of task files only partly imported are left out: they are to be read again.
-pub fn all_linked_keys(
+pub(super) fn all_linked_keys(
     conn: &Connection,
     storage_id: i64,
 ) -> Result<HashMap<String, u64>, DbError> {
@@ -359,7 +344,10 @@ pub fn all_linked_keys(
 }
 
 /// Keys of the storage's task files whose import is under way or was cut short.
-pub fn partial_task_files(conn: &Connection, storage_id: i64) -> Result<Vec<String>, DbError> {
+pub(super) fn partial_task_files(
+    conn: &Connection,
+    storage_id: i64,
+) -> Result<Vec<String>, DbError> {
     let mut stmt =
         conn.prepare_cached("SELECT key FROM partial_task_files WHERE storage_id = ?1")?;
     let rows = stmt.query_map([storage_id], |r| r.get(0))?;
@@ -367,7 +355,7 @@ pub fn partial_task_files(conn: &Connection, storage_id: i64) -> Result<Vec<Stri
 }
 
 /// Marks (`true`) or unmarks a task file as partly imported.
-pub fn mark_partial(
+pub(super) fn mark_partial(
     conn: &Connection,
     storage_id: i64,
     key: &str,
@@ -388,7 +376,7 @@ pub fn mark_partial(
 }
 
 /// Number of task links of a storage.
-pub fn link_count(conn: &Connection, storage_id: i64) -> Result<i64, DbError> {
+pub(super) fn link_count(conn: &Connection, storage_id: i64) -> Result<i64, DbError> {
     Ok(conn.query_row(
         "SELECT COUNT(*) FROM task_links WHERE storage_id = ?1",
         [storage_id],
@@ -404,7 +392,7 @@ const ROWS_PER_INSERT: usize = 64;
 /// Task ids are assigned here (the transaction holds the write lock), so tasks and links
 /// go in as multi-row INSERTs. A task whose link already exists is not kept: the link's
 /// primary key is the last word on duplicates, whatever raced with this insert.
-pub fn insert_batch(
+pub(super) fn insert_batch(
     tx: &Transaction<'_>,
     project_id: i64,
     tasks: &[NewTask],
@@ -488,7 +476,7 @@ fn next_task_id(tx: &Transaction<'_>) -> Result<i64, DbError> {
 }
 
 /// Ids of the tasks an [`insert_batch`] created, in order.
-pub fn created_ids(
+pub(super) fn created_ids(
     conn: &Connection,
     project_id: i64,
     outcome: &InsertOutcome,
@@ -617,7 +605,7 @@ fn insert_annotations(
 }
 
 /// The first of `task_ids` that is not a task of the project, if any (one query).
-pub fn not_in_project(
+pub(super) fn not_in_project(
     conn: &Connection,
     project_id: i64,
     task_ids: &[i64],
@@ -633,7 +621,7 @@ pub fn not_in_project(
 }
 
 /// Tasks with the given ids (one query).
-pub fn by_ids(conn: &Connection, ids: &[i64]) -> Result<Vec<TaskRow>, DbError> {
+pub(super) fn by_ids(conn: &Connection, ids: &[i64]) -> Result<Vec<TaskRow>, DbError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM tasks t LEFT JOIN task_links l ON l.task_id = t.id
          WHERE t.id IN (SELECT value FROM json_each(?1))"
@@ -641,6 +629,308 @@ pub fn by_ids(conn: &Connection, ids: &[i64]) -> Result<Vec<TaskRow>, DbError> {
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([serde_json::to_string(ids)?], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Rows of the given tasks, in the order of `ids`.
+fn in_order(conn: &Connection, ids: &[i64]) -> Result<Vec<TaskRow>, DbError> {
+    let mut rows = by_ids(conn, ids)?;
+    let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    rows.sort_by_key(|row| position.get(&row.id).copied().unwrap_or(usize::MAX));
+    Ok(rows)
+}
+
+/// What serving a task's data needs: its project's labeling config (its first data
+/// variable names blob data) and source storages (whose URIs are rewritten for browsers).
+#[derive(Debug, Clone)]
+pub struct TaskDataContext {
+    pub label_config: String,
+    pub import_storages: Vec<super::storages::StorageRow>,
+}
+
+fn data_context(conn: &Connection, task_id: i64) -> Result<Option<TaskDataContext>, DbError> {
+    let Some(task) = get(conn, task_id)? else {
+        return Ok(None);
+    };
+    Ok(Some(TaskDataContext {
+        label_config: super::projects::label_config(conn, task.project_id)?.unwrap_or_default(),
+        import_storages: super::storages::of_project(
+            conn,
+            task.project_id,
+            super::storages::Direction::Import,
+            None,
+        )?,
+    }))
+}
+
+/// Creates one task in a project; its id, or `None` when the project does not exist.
+fn create_one(
+    tx: &Transaction<'_>,
+    project_id: i64,
+    task: NewTask,
+) -> Result<Option<i64>, DbError> {
+    if !super::projects::exists(tx, project_id)? {
+        return Ok(None);
+    }
+    let outcome = insert_batch(tx, project_id, &[task], &crate::time::now_iso())?;
+    // A task without a link is never dropped: the first id is its id.
+    Ok(Some(outcome.first_id))
+}
+
+/// Imports tasks into a project: what the insert did and the new tasks' ids, or `None`
+/// when the project does not exist.
+fn import_into(
+    tx: &Transaction<'_>,
+    project_id: i64,
+    tasks: &[NewTask],
+) -> Result<Option<(InsertOutcome, Vec<i64>)>, DbError> {
+    if !super::projects::exists(tx, project_id)? {
+        return Ok(None);
+    }
+    let outcome = insert_batch(tx, project_id, tasks, &crate::time::now_iso())?;
+    let ids = created_ids(tx, project_id, &outcome)?;
+    Ok(Some((outcome, ids)))
+}
+
+/// Changes a task's data and/or meta; `false` when it does not exist.
+fn change(
+    conn: &Connection,
+    id: i64,
+    data: Option<&str>,
+    meta: Option<&str>,
+) -> Result<bool, DbError> {
+    if get(conn, id)?.is_none() {
+        return Ok(false);
+    }
+    update(conn, id, data, meta, &crate::time::now_iso())?;
+    Ok(true)
+}
+
+/// Deletes one task with what goes with it (see [`delete_many`]); `false` when it does
+/// not exist.
+fn delete_one(conn: &Connection, id: i64) -> Result<bool, DbError> {
+    let Some(task) = get(conn, id)? else {
+        return Ok(false);
+    };
+    delete_many(conn, task.project_id, &[id], &crate::time::now_iso())?;
+    Ok(true)
+}
+
+/// Where an import sync's tasks go and how far its listing got.
+#[derive(Debug, Clone)]
+pub struct SyncCursor {
+    pub project_id: i64,
+    pub storage_id: i64,
+    /// The last key the inserted tasks cover (listing order).
+    pub key: String,
+    /// The storage's settings as stored when the pass started (see [`set_cursor`]).
+    ///
+    /// [`set_cursor`]: super::storages::set_cursor
+    pub settings: String,
+}
+
+/// Inserts an import sync's tasks and moves its storage's cursor, in the caller's
+/// transaction, so the cursor is never ahead of what is stored.
+fn insert_at_cursor(
+    tx: &Transaction<'_>,
+    cursor: &SyncCursor,
+    tasks: &[NewTask],
+) -> Result<InsertOutcome, DbError> {
+    let outcome = if tasks.is_empty() {
+        InsertOutcome::default()
+    } else {
+        insert_batch(tx, cursor.project_id, tasks, &crate::time::now_iso())?
+    };
+    super::storages::set_cursor(tx, cursor.storage_id, &cursor.key, &cursor.settings)?;
+    Ok(outcome)
+}
+
+/// A batch of one task file's tasks; `first` marks the file partly imported until its
+/// last batch is in.
+#[derive(Debug, Clone)]
+pub struct TaskFileBatch {
+    pub project_id: i64,
+    pub storage_id: i64,
+    /// The task file's key.
+    pub key: String,
+    pub first: bool,
+    pub tasks: Vec<NewTask>,
+}
+
+fn insert_file_batch(
+    tx: &Transaction<'_>,
+    batch: &TaskFileBatch,
+) -> Result<InsertOutcome, DbError> {
+    if batch.first {
+        mark_partial(tx, batch.storage_id, &batch.key, true)?;
+    }
+    insert_batch(tx, batch.project_id, &batch.tasks, &crate::time::now_iso())
+}
+
+/// A storage's linked keys, as the dedupe step of import sync reads them.
+#[derive(Debug)]
+pub enum LinkedKeys {
+    /// The storage has no links yet (a first sync).
+    NoLinks,
+    /// Every linked key, with its number of links (tasks).
+    All(HashMap<String, u64>),
+    /// More links than asked to load.
+    TooMany,
+}
+
+fn linked_keys_up_to(
+    conn: &Connection,
+    storage_id: i64,
+    limit: i64,
+) -> Result<LinkedKeys, DbError> {
+    Ok(match link_count(conn, storage_id)? {
+        0 => LinkedKeys::NoLinks,
+        n if n <= limit => LinkedKeys::All(all_linked_keys(conn, storage_id)?),
+        _ => LinkedKeys::TooMany,
+    })
+}
+
+impl super::Db {
+    /// The id of the first task of a project after `after` that nobody has annotated or
+    /// skipped yet, wrapping round to the start.
+    pub async fn next_unlabeled_task(
+        &self,
+        project_id: i64,
+        after: i64,
+    ) -> Result<Option<i64>, DbError> {
+        self.call(move |conn| next_unlabeled(conn, project_id, after))
+            .await
+    }
+
+    /// The project of a task, if the task exists.
+    pub async fn project_of_task(&self, task_id: i64) -> Result<Option<i64>, DbError> {
+        self.call(move |conn| Ok(get(conn, task_id)?.map(|t| t.project_id)))
+            .await
+    }
+
+    /// What serving a task's data needs (its project's labeling config and source
+    /// storages); `None` when the task does not exist.
+    pub async fn task_data_context(
+        &self,
+        task_id: i64,
+    ) -> Result<Option<TaskDataContext>, DbError> {
+        self.call(move |conn| data_context(conn, task_id)).await
+    }
+
+    /// Tasks in the order of `ids` with their annotation ids and annotators.
+    pub async fn tasks_with_summaries(
+        &self,
+        ids: Vec<i64>,
+    ) -> Result<(Vec<TaskRow>, HashMap<i64, AnnotationSummary>), DbError> {
+        self.call(move |conn| Ok((in_order(conn, &ids)?, annotation_summaries(conn, &ids)?)))
+            .await
+    }
+
+    /// Tasks in the order of `ids` with their annotations, predictions, `user_id`'s drafts
+    /// and the authors of those.
+    pub async fn tasks_with_parts(
+        &self,
+        ids: Vec<i64>,
+        user_id: i64,
+    ) -> Result<(Vec<TaskRow>, TaskParts), DbError> {
+        self.call(move |conn| Ok((in_order(conn, &ids)?, parts_of(conn, &ids, user_id)?)))
+            .await
+    }
+
+    /// Creates one task in a project; its id, or `None` when the project does not exist.
+    pub async fn create_task(
+        &self,
+        project_id: i64,
+        task: NewTask,
+    ) -> Result<Option<i64>, DbError> {
+        self.write(move |tx| create_one(tx, project_id, task)).await
+    }
+
+    /// Imports tasks (with their annotations and predictions) into a project in one
+    /// transaction: what the insert did and the new tasks' ids, or `None` when the project
+    /// does not exist.
+    pub async fn import_tasks(
+        &self,
+        project_id: i64,
+        tasks: Vec<NewTask>,
+    ) -> Result<Option<(InsertOutcome, Vec<i64>)>, DbError> {
+        self.write(move |tx| import_into(tx, project_id, &tasks))
+            .await
+    }
+
+    /// Replaces a task's data and/or meta; `false` when it does not exist.
+    pub async fn update_task(
+        &self,
+        id: i64,
+        data: Option<String>,
+        meta: Option<String>,
+    ) -> Result<bool, DbError> {
+        self.write(move |tx| change(tx, id, data.as_deref(), meta.as_deref()))
+            .await
+    }
+
+    /// Deletes a task with its annotations (queueing the removal of their exported
+    /// objects); `false` when it does not exist.
+    pub async fn delete_task(&self, id: i64) -> Result<bool, DbError> {
+        self.write(move |tx| delete_one(tx, id)).await
+    }
+
+    /// Deletes tasks of a project in one transaction, as [`delete_task`](Self::delete_task)
+    /// does; returns how many went.
+    pub async fn delete_tasks(&self, project_id: i64, ids: Vec<i64>) -> Result<u64, DbError> {
+        self.write(move |tx| delete_many(tx, project_id, &ids, &crate::time::now_iso()))
+            .await
+    }
+
+    /// Inserts an import sync's tasks and moves its storage's cursor, in one transaction.
+    pub async fn insert_tasks_and_move_cursor(
+        &self,
+        cursor: SyncCursor,
+        tasks: Vec<NewTask>,
+    ) -> Result<InsertOutcome, DbError> {
+        self.write(move |tx| insert_at_cursor(tx, &cursor, &tasks))
+            .await
+    }
+
+    /// Inserts a batch of a task file's tasks in one transaction (the first batch marks
+    /// the file partly imported).
+    pub async fn insert_task_file_batch(
+        &self,
+        batch: TaskFileBatch,
+    ) -> Result<InsertOutcome, DbError> {
+        self.write(move |tx| insert_file_batch(tx, &batch)).await
+    }
+
+    /// Records that every task of a task file is in: a later sync no longer reads it again.
+    pub async fn mark_task_file_imported(&self, storage_id: i64, key: &str) -> Result<(), DbError> {
+        let key = key.to_owned();
+        self.write(move |tx| mark_partial(tx, storage_id, &key, false))
+            .await
+    }
+
+    /// A storage's linked keys with their link counts, loaded when it has at most `limit`
+    /// links (task files only partly imported left out).
+    pub async fn linked_keys_up_to(
+        &self,
+        storage_id: i64,
+        limit: i64,
+    ) -> Result<LinkedKeys, DbError> {
+        self.call(move |conn| linked_keys_up_to(conn, storage_id, limit))
+            .await
+    }
+
+    /// The link counts of the `keys` that already have links in the storage; the keys are
+    /// handed back.
+    pub async fn linked_keys_among(
+        &self,
+        storage_id: i64,
+        keys: Vec<String>,
+    ) -> Result<(Vec<String>, HashMap<String, u64>), DbError> {
+        self.call(move |conn| {
+            let known = linked_keys(conn, storage_id, &keys)?.into_iter().collect();
+            Ok((keys, known))
+        })
+        .await
+    }
 }
 
 #[cfg(test)]

@@ -15,12 +15,12 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 use chrono::Utc;
 use futures_util::{StreamExt, stream};
-use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::db::exports::ExportRows;
 use crate::db::storages::StorageRow;
-use crate::db::{self, Db, DbError};
+use crate::db::{Db, DbError};
 use crate::label_config;
 use crate::progress::{CounterNames, ErrorLines, Progress, Report};
 use crate::records;
@@ -76,38 +76,24 @@ pub enum ExportError {
 }
 
 /// The JSON documents of the given annotations (Label Studio's annotation export format),
-/// built with one query per table.
-pub fn documents(conn: &Connection, annotation_ids: &[i64]) -> Result<Vec<(i64, Bytes)>, DbError> {
-    let annotations = db::annotations::by_ids(conn, annotation_ids)?;
-    let task_ids: Vec<i64> = annotations.iter().map(|a| a.task_id).collect();
-    let tasks: HashMap<i64, _> = db::tasks::by_ids(conn, &task_ids)?
-        .into_iter()
-        .map(|t| (t.id, t))
-        .collect();
-    let user_ids: Vec<i64> = annotations.iter().filter_map(|a| a.completed_by).collect();
-    let users: HashMap<i64, _> = db::users::by_ids(conn, &user_ids)?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
+/// built from their rows as [`Db::export_rows`] reads them. An annotation whose task is
+/// gone has no document.
+pub fn documents(rows: &ExportRows) -> Result<Vec<(i64, Bytes)>, DbError> {
     let mut data_keys: HashMap<i64, Option<String>> = HashMap::new();
     let now = Utc::now();
-    let mut documents = Vec::with_capacity(annotations.len());
-    for annotation in &annotations {
-        let Some(task) = tasks.get(&annotation.task_id) else {
+    let mut documents = Vec::with_capacity(rows.annotations.len());
+    for annotation in &rows.annotations {
+        let Some(task) = rows.tasks.get(&annotation.task_id) else {
             continue;
         };
-        let data_key = match data_keys.get(&task.project_id) {
-            Some(key) => key.clone(),
-            None => {
-                let config = db::projects::label_config(conn, task.project_id)?.unwrap_or_default();
-                let key = label_config::first_data_variable(&config);
-                data_keys.insert(task.project_id, key.clone());
-                key
-            }
-        };
+        // One parse of each project's config, however many of its annotations there are.
+        let data_key = data_keys.entry(task.project_id).or_insert_with(|| {
+            let config = rows.label_configs.get(&task.project_id);
+            label_config::first_data_variable(config.map_or("", String::as_str))
+        });
         let task_json =
             records::storage_task(task, records::task_data(&task.data, data_key.as_deref()));
-        let author = annotation.completed_by.and_then(|id| users.get(&id));
+        let author = annotation.completed_by.and_then(|id| rows.authors.get(&id));
         let document = records::exported_annotation(annotation, author, task_json, now);
         let body = serde_json::to_vec_pretty(&document)?;
         documents.push((annotation.id, Bytes::from(body)));
@@ -137,26 +123,15 @@ pub async fn sync_all(
         if stop.is_cancelled() {
             return Err(ExportError::Stopped);
         }
-        let page = db
-            .call(move |conn| {
-                let ids = db::annotations::ids_of_project(conn, project_id, after, PAGE)?;
-                documents(conn, &ids).map(|docs| (ids.last().copied(), docs))
-            })
-            .await?;
-        let (Some(last), documents) = page else { break };
+        let page = db.export_page(project_id, after, PAGE).await?;
+        let Some(last) = page.last_id else { break };
+        let documents = documents(&page.rows)?;
         after = last;
         progress
             .scanned
             .fetch_add(documents.len() as u64, Ordering::Relaxed);
         let written = write_documents(provider.as_ref(), documents, &progress, &mut report).await?;
-        db.write(move |tx| {
-            let now = crate::time::now_iso();
-            for (annotation_id, key) in &written {
-                db::outbox::upsert_export_link(tx, storage_id, *annotation_id, key, &now)?;
-            }
-            Ok(())
-        })
-        .await?;
+        db.record_export_links(storage_id, written).await?;
     }
     Ok(report)
 }

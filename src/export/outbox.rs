@@ -12,8 +12,8 @@ use chrono::Utc;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::outbox::{self, OutboxEntry, OutboxOp};
-use crate::db::{self, Db, DbError};
+use crate::db::outbox::{OutboxEntry, OutboxOp};
+use crate::db::{Db, DbError};
 use crate::storage::{ProviderContext, Storage, StorageError};
 
 /// Entries fetched per round.
@@ -81,10 +81,7 @@ impl Worker {
     /// Handles the entries due now; returns how many it looked at.
     async fn round(&self) -> Result<usize, DbError> {
         let now = crate::time::now_iso();
-        let due = self
-            .db
-            .call(move |conn| outbox::due(conn, &now, ROUND))
-            .await?;
+        let due = self.db.due_exports(&now, ROUND).await?;
         let mut providers: HashMap<i64, Result<Arc<dyn Storage>, StorageError>> = HashMap::new();
         for entry in &due {
             let provider = match providers.get(&entry.storage_id) {
@@ -104,10 +101,7 @@ impl Worker {
         &self,
         storage_id: i64,
     ) -> Result<Result<Arc<dyn Storage>, StorageError>, DbError> {
-        let row = self
-            .db
-            .call(move |conn| db::storages::get(conn, storage_id))
-            .await?;
+        let row = self.db.storage(storage_id).await?;
         Ok(match row {
             Some(row) => row.settings.open(&self.providers),
             None => Err(StorageError::not_found(format!("storage {storage_id}"))),
@@ -123,43 +117,18 @@ impl Worker {
             Ok(provider) => self.perform(entry, provider.as_ref()).await?,
             Err(err) => Err(err),
         };
-        let (id, storage_id, annotation_id, op) =
-            (entry.id, entry.storage_id, entry.annotation_id, entry.op);
         match outcome {
-            Ok(key) => {
-                self.db
-                    .write(move |tx| {
-                        let now = crate::time::now_iso();
-                        match (op, key) {
-                            (OutboxOp::Save, Some(key)) => outbox::upsert_export_link(
-                                tx,
-                                storage_id,
-                                annotation_id,
-                                &key,
-                                &now,
-                            )?,
-                            (OutboxOp::Delete, _) => {
-                                outbox::delete_export_link(tx, storage_id, annotation_id)?
-                            }
-                            (OutboxOp::Save, None) => {}
-                        }
-                        outbox::remove(tx, id)?;
-                        db::storages::set_export_error(tx, storage_id, None)
-                    })
-                    .await
-            }
+            Ok(key) => self.db.record_delivery(entry, key).await,
             Err(err) => {
                 let wait = backoff_seconds(entry.attempts);
                 let not_before = crate::time::iso(Utc::now() + chrono::Duration::seconds(wait));
                 let message = format!(
-                    "Export of annotation {annotation_id} failed (retrying in {wait} s): {err}"
+                    "Export of annotation {} failed (retrying in {wait} s): {err}",
+                    entry.annotation_id
                 );
-                tracing::warn!(storage = storage_id, "{message}");
+                tracing::warn!(storage = entry.storage_id, "{message}");
                 self.db
-                    .write(move |tx| {
-                        outbox::postpone(tx, id, &err.to_string(), &not_before)?;
-                        db::storages::set_export_error(tx, storage_id, Some(&message))
-                    })
+                    .postpone_delivery(entry, err.to_string(), not_before, message)
                     .await
             }
         }
@@ -175,11 +144,8 @@ impl Worker {
         match entry.op {
             OutboxOp::Delete => Ok(provider.delete(&key).await.map(|()| None)),
             OutboxOp::Save => {
-                let id = entry.annotation_id;
-                let documents = self
-                    .db
-                    .call(move |conn| super::documents(conn, &[id]))
-                    .await?;
+                let rows = self.db.export_rows(vec![entry.annotation_id]).await?;
+                let documents = super::documents(&rows)?;
                 let Some((_, body)) = documents.into_iter().next() else {
                     return Ok(Ok(None)); // the annotation was deleted meanwhile
                 };

@@ -16,7 +16,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use super::AppState;
 use super::identity::AuthUser;
 use crate::db::Db;
-use crate::db::members::{self, Scope};
+use crate::db::members::Scope;
 use crate::error::ApiError;
 
 /// Django REST framework's words, which Label Studio clients know.
@@ -56,10 +56,7 @@ impl FromRequest for Member {
 /// The project of `scope` when `user_id` may work in it; 404 if it does not exist, 403
 /// if the user is not a member.
 pub(super) async fn require(db: &Db, user_id: i64, scope: Scope) -> Result<i64, ApiError> {
-    match db
-        .call(move |conn| members::access(conn, user_id, scope))
-        .await?
-    {
+    match db.access(user_id, scope).await? {
         None => Err(ApiError::NotFound),
         Some((_, false)) => Err(ApiError::Forbidden(NO_PERMISSION.to_owned())),
         Some((project_id, true)) => Ok(project_id),

@@ -9,10 +9,7 @@ use serde_json::{Value, json};
 
 use super::access::{self, Member};
 use super::{State, json_object, opt_int, slash_optional};
-use crate::db::task_search::{self, Search};
-use crate::db::{annotations, predictions, projects, tasks};
 use crate::error::ApiError;
-use crate::label_config::first_data_variable;
 use crate::task_query::TaskQuery;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
@@ -140,19 +137,7 @@ async fn selected_ids(
     project_id: i64,
     task_query: TaskQuery,
 ) -> Result<Vec<i64>, ApiError> {
-    Ok(state
-        .db
-        .call(move |conn| {
-            let config = projects::label_config(conn, project_id)?.unwrap_or_default();
-            let alias = first_data_variable(&config);
-            let search = Search {
-                project_id,
-                query: &task_query,
-                undefined_alias: alias.as_deref(),
-            };
-            task_search::all_ids(conn, search)
-        })
-        .await?)
+    Ok(state.db.all_task_ids(project_id, task_query).await?)
 }
 
 /// Runs the action batch by batch; answers as Label Studio does.
@@ -167,27 +152,20 @@ async fn perform(
     let mut processed = 0;
     for batch in ids.chunks(BATCH) {
         let batch = batch.to_vec();
-        processed += state
-            .db
-            .write(move |tx| {
-                let now = crate::time::now_iso();
-                match action {
-                    Action::Tasks => tasks::delete_many(tx, project_id, &batch, &now),
-                    Action::Annotations => annotations::remove_of_tasks(
-                        tx, project_id, &batch, annotator, user_id, &now,
-                    ),
-                    Action::Predictions => predictions::delete_of_tasks(tx, &batch),
-                }
-            })
-            .await?;
+        processed += match action {
+            Action::Tasks => state.db.delete_tasks(project_id, batch).await?,
+            Action::Annotations => {
+                state
+                    .db
+                    .remove_annotations_of_tasks(project_id, batch, annotator, user_id)
+                    .await?
+            }
+            Action::Predictions => state.db.delete_predictions_of_tasks(batch).await?,
+        };
     }
     Ok(match action {
         Action::Tasks => {
-            let left = state
-                .db
-                .call(move |conn| projects::stats(conn, project_id))
-                .await?
-                .task_number;
+            let left = state.db.project_stats(project_id).await?.task_number;
             json!({"processed_items": processed, "reload": left == 0, "detail": format!("Deleted {processed} tasks")})
         }
         Action::Annotations => {

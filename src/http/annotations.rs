@@ -8,8 +8,7 @@ use serde_json::{Map, Value};
 
 use super::access::Member;
 use super::{State, json_object, opt_bool, opt_f64, opt_int, opt_string, slash_optional};
-use crate::db::annotations::{self, AnnotationFields, NotCreated};
-use crate::db::{tasks, users};
+use crate::db::annotations::{AnnotationFields, NotCreated};
 use crate::error::ApiError;
 use crate::records;
 
@@ -34,17 +33,7 @@ async fn list(
     task_id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let task_id = task_id.into_inner();
-    let found = state
-        .db
-        .call(move |conn| {
-            if tasks::get(conn, task_id)?.is_none() {
-                return Ok(None);
-            }
-            let rows = annotations::of_task(conn, task_id)?;
-            let author_ids: Vec<i64> = rows.iter().filter_map(|a| a.completed_by).collect();
-            Ok(Some((rows, users::by_ids(conn, &author_ids)?)))
-        })
-        .await?;
+    let found = state.db.annotations_of_task_with_authors(task_id).await?;
     let (rows, authors) = found.ok_or(ApiError::NotFound)?;
     let now = Utc::now();
     let items: Vec<Value> = rows
@@ -70,13 +59,9 @@ async fn create(
     let body = json_object(&body)?;
     let fields = annotation_fields(&body)?;
     let draft_id = opt_int(&body, "draft_id")?;
-    let user_id = member.user_id();
     let created = state
         .db
-        .write(move |tx| {
-            let now = crate::time::now_iso();
-            annotations::create(tx, task_id, user_id, &fields, draft_id, &now)
-        })
+        .create_annotation(task_id, member.user_id(), fields, draft_id)
         .await?;
     let id = match created {
         Ok(id) => id,
@@ -103,10 +88,9 @@ async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let fields = annotation_fields(&json_object(&body)?)?;
-    let user_id = member.user_id();
     let found = state
         .db
-        .write(move |tx| annotations::change(tx, id, user_id, &fields, &crate::time::now_iso()))
+        .change_annotation(id, member.user_id(), fields)
         .await?;
     super::found(found)?;
     state.exports.poke();
@@ -119,31 +103,14 @@ async fn delete(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let user_id = member.user_id();
-    let found = state
-        .db
-        .write(move |tx| annotations::remove(tx, id, user_id, &crate::time::now_iso()))
-        .await?;
+    let found = state.db.remove_annotation(id, member.user_id()).await?;
     super::found(found)?;
     state.exports.poke();
     Ok(HttpResponse::NoContent().finish())
 }
 
 async fn load(state: &State, id: i64) -> Result<Value, ApiError> {
-    let found = state
-        .db
-        .call(move |conn| {
-            let Some(row) = annotations::get(conn, id)? else {
-                return Ok(None);
-            };
-            let author = row
-                .completed_by
-                .map(|uid| users::by_id(conn, uid))
-                .transpose()?
-                .flatten();
-            Ok(Some((row, author)))
-        })
-        .await?;
+    let found = state.db.annotation_with_author(id).await?;
     let (row, author) = found.ok_or(ApiError::NotFound)?;
     Ok(records::annotation(&row, author.as_ref(), Utc::now()))
 }

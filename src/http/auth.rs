@@ -11,7 +11,6 @@ use serde_json::json;
 use super::identity::{AuthUser, SESSION_COOKIE};
 use super::{State, slash_optional};
 use crate::auth::{self, SESSION_DAYS};
-use crate::db::users;
 use crate::error::ApiError;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
@@ -60,7 +59,7 @@ fn page(page: &LoginPage<'_>, status: actix_web::http::StatusCode) -> HttpRespon
 }
 
 async fn signup_open(state: &State) -> Result<bool, ApiError> {
-    Ok(state.db.call(|conn| users::count(conn)).await? == 0)
+    Ok(state.db.user_count().await? == 0)
 }
 
 async fn login_page(state: State) -> Result<HttpResponse, ApiError> {
@@ -79,10 +78,7 @@ async fn login_page(state: State) -> Result<HttpResponse, ApiError> {
 
 async fn login(state: State, form: web::Form<Credentials>) -> Result<HttpResponse, ApiError> {
     let Credentials { email, password } = form.into_inner();
-    let found = state
-        .db
-        .call(move |conn| users::by_email(conn, email.trim()))
-        .await?;
+    let found = state.db.user_with_password_hash(email.trim()).await?;
     let verified = match found {
         Some((user, hash)) => {
             web::block(move || auth::verify_password(&password, &hash).then_some(user))
@@ -143,15 +139,7 @@ async fn signup(state: State, form: web::Form<Credentials>) -> Result<HttpRespon
         .map_err(|err| ApiError::Internal(err.to_string()))?;
     let created = state
         .db
-        .write(move |tx| {
-            if users::count(tx)? > 0 {
-                return Ok(None);
-            }
-            let now = crate::time::now_iso();
-            let user = users::insert(tx, &email, &hash, &now)?;
-            users::replace_token(tx, user.id, &auth::new_secret(), &now)?;
-            Ok(Some(user.id))
-        })
+        .sign_up_first_user(&email, hash, auth::new_secret())
         .await?;
     match created {
         Some(user_id) => signed_in(&state, user_id).await,
@@ -178,10 +166,7 @@ async fn signed_in(state: &State, user_id: i64) -> Result<HttpResponse, ApiError
 async fn logout(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     if let Some(cookie) = req.cookie(SESSION_COOKIE) {
         let session = cookie.value().to_owned();
-        state
-            .db
-            .call(move |conn| users::delete_session(conn, &session))
-            .await?;
+        state.db.end_session(&session).await?;
     }
     let mut removal = Cookie::build(SESSION_COOKIE, "")
         .path("/")
@@ -210,14 +195,7 @@ async fn token(state: State, user: AuthUser) -> Result<HttpResponse, ApiError> {
     let user_id = user.user.id;
     let token = state
         .db
-        .write(move |tx| match users::token_of(tx, user_id)? {
-            Some(token) => Ok(token),
-            None => {
-                let token = auth::new_secret();
-                users::replace_token(tx, user_id, &token, &crate::time::now_iso())?;
-                Ok(token)
-            }
-        })
+        .ensure_api_token(user_id, auth::new_secret())
         .await?;
     Ok(HttpResponse::Ok().json(json!({"token": token})))
 }
@@ -244,15 +222,9 @@ async fn create_token(state: State, user: AuthUser) -> Result<HttpResponse, ApiE
         crate::time::iso(chrono::DateTime::from_timestamp(claims.iat, 0).unwrap_or_default());
     let expires_at =
         crate::time::iso(chrono::DateTime::from_timestamp(claims.exp, 0).unwrap_or_default());
-    let (jti, user_id, created, expires) = (
-        claims.jti.clone(),
-        claims.user_id,
-        created_at.clone(),
-        expires_at.clone(),
-    );
     state
         .db
-        .call(move |conn| users::insert_personal_token(conn, &jti, user_id, &created, &expires))
+        .record_personal_token(&claims.jti, claims.user_id, &created_at, &expires_at)
         .await?;
     Ok(HttpResponse::Created()
         .json(json!({"token": token, "created_at": created_at, "expires_at": expires_at})))
@@ -261,10 +233,7 @@ async fn create_token(state: State, user: AuthUser) -> Result<HttpResponse, ApiE
 /// The user's personal tokens, without their values.
 async fn list_tokens(state: State, user: AuthUser) -> Result<HttpResponse, ApiError> {
     let user_id = user.user.id;
-    let tokens = state
-        .db
-        .call(move |conn| users::personal_tokens_of(conn, user_id))
-        .await?;
+    let tokens = state.db.personal_tokens(user_id).await?;
     let listed: Vec<_> = tokens
         .into_iter()
         .map(|(jti, created_at, expires_at)| json!({"id": jti, "created_at": created_at, "expires_at": expires_at}))
@@ -291,10 +260,9 @@ async fn refresh_token(
     body: web::Json<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
     let claims = refresh_claims(&state, &body.refresh)?;
-    let (jti, user_id) = (claims.jti.clone(), claims.user_id);
     if !state
         .db
-        .call(move |conn| users::personal_token_valid(conn, &jti, user_id))
+        .personal_token_valid(&claims.jti, claims.user_id)
         .await?
     {
         return Err(ApiError::InvalidToken);
@@ -314,9 +282,6 @@ async fn revoke_token(
     body: web::Json<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
     let claims = refresh_claims(&state, &body.refresh)?;
-    state
-        .db
-        .call(move |conn| users::revoke_personal_token(conn, &claims.jti))
-        .await?;
+    state.db.revoke_personal_token(&claims.jti).await?;
     Ok(HttpResponse::NoContent().finish())
 }

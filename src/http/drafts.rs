@@ -8,8 +8,7 @@ use serde_json::{Map, Value};
 
 use super::access::Member;
 use super::{State, json_object, opt_bool, opt_f64, opt_int, slash_optional};
-use crate::db::drafts::{self, DraftFields, DraftOwner};
-use crate::db::{annotations, tasks, users};
+use crate::db::drafts::DraftFields;
 use crate::error::ApiError;
 use crate::records;
 
@@ -55,14 +54,7 @@ async fn list(
     task_id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let task_id = task_id.into_inner();
-    let (rows, authors) = state
-        .db
-        .call(move |conn| {
-            let rows = drafts::of_task(conn, task_id)?;
-            let ids: Vec<i64> = rows.iter().map(|d| d.user_id).collect();
-            Ok((rows, users::by_ids(conn, &ids)?))
-        })
-        .await?;
+    let (rows, authors) = state.db.drafts_of_task_with_authors(task_id).await?;
     let now = Utc::now();
     let items: Vec<Value> = rows
         .iter()
@@ -99,26 +91,9 @@ async fn store(
     body: &[u8],
 ) -> Result<HttpResponse, ApiError> {
     let fields = draft_fields(&json_object(body)?)?;
-    let user_id = member.user_id();
     let id = state
         .db
-        .write(move |tx| {
-            let Some(task) = tasks::get(tx, task_id)? else {
-                return Ok(None);
-            };
-            if let Some(annotation) = annotation_id
-                && annotations::get(tx, annotation)?.is_none_or(|a| a.task_id != task_id)
-            {
-                return Ok(None);
-            }
-            let owner = DraftOwner {
-                task_id,
-                project_id: task.project_id,
-                user_id,
-                annotation_id,
-            };
-            drafts::insert(tx, owner, &fields, &crate::time::now_iso()).map(Some)
-        })
+        .create_draft(task_id, member.user_id(), annotation_id, fields)
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Created().json(load(state, id).await?))
@@ -127,13 +102,7 @@ async fn store(
 async fn load(state: &State, id: i64) -> Result<Value, ApiError> {
     let (row, author) = state
         .db
-        .call(move |conn| {
-            let Some(row) = drafts::get(conn, id)? else {
-                return Ok(None);
-            };
-            let author = users::by_id(conn, row.user_id)?;
-            Ok(Some((row, author)))
-        })
+        .draft_with_author(id)
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(records::draft(&row, author.as_ref(), Utc::now()))
@@ -152,11 +121,7 @@ async fn update(
     let id = id.into_inner();
     let fields = draft_fields(&json_object(&body)?)?;
     require_author(&state, id, member.user_id()).await?;
-    let found = state
-        .db
-        .write(move |tx| drafts::update(tx, id, &fields, &crate::time::now_iso()))
-        .await?;
-    super::found(found)?;
+    super::found(state.db.update_draft(id, fields).await?)?;
     Ok(HttpResponse::Ok().json(load(&state, id).await?))
 }
 
@@ -167,17 +132,13 @@ async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     require_author(&state, id, member.user_id()).await?;
-    super::delete_row(&state, id, drafts::delete).await
+    super::deleted(state.db.delete_draft(id).await?)
 }
 
 /// A draft is changed or deleted by its author only: another member may see what was typed
 /// (Label Studio lists every user's drafts of a task), never wipe it.
 async fn require_author(state: &State, id: i64, user_id: i64) -> Result<(), ApiError> {
-    let draft = state
-        .db
-        .call(move |conn| drafts::get(conn, id))
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let draft = state.db.draft(id).await?.ok_or(ApiError::NotFound)?;
     if draft.user_id == user_id {
         Ok(())
     } else {

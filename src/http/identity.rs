@@ -14,7 +14,7 @@ use actix_web::http::Method;
 use actix_web::{FromRequest, HttpRequest, web};
 
 use super::AppState;
-use crate::db::users::{self, User};
+use crate::db::users::User;
 use crate::error::ApiError;
 
 /// The cookie that carries a browser session.
@@ -47,15 +47,9 @@ pub(super) async fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError
                 .keys
                 .verify(&token, "access")
                 .ok_or(ApiError::InvalidToken)?;
-            state
-                .db
-                .call(move |conn| users::by_id(conn, claims.user_id))
-                .await?
+            state.db.user(claims.user_id).await?
         } else {
-            state
-                .db
-                .call(move |conn| users::by_token(conn, &token))
-                .await?
+            state.db.user_by_token(&token).await?
         };
         return user
             .map(|user| AuthUser { user })
@@ -65,10 +59,7 @@ pub(super) async fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError
         return Err(ApiError::NotAuthenticated);
     };
     let session = cookie.value().to_owned();
-    let user = state
-        .db
-        .call(move |conn| users::by_session(conn, &session, &crate::time::now_iso()))
-        .await?;
+    let user = state.db.user_by_session(&session).await?;
     let user = user.ok_or(ApiError::NotAuthenticated)?;
     if !is_safe_method(req.method()) && !same_origin(req) {
         return Err(ApiError::Forbidden(

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::identity::AuthUser;
 use super::{State, slash_optional};
-use crate::db::storages::{self, Direction};
+use crate::db::storages::Direction;
 use crate::error::ApiError;
 use crate::local_files::{self, Refusal};
 
@@ -84,14 +84,11 @@ async fn serve(
 async fn allowed_dirs(state: &State, user_id: i64) -> Result<Vec<PathBuf>, ApiError> {
     let rows = state
         .db
-        .call(move |conn| {
-            storages::of_type_for_member(
-                conn,
-                Direction::Import,
-                crate::storage::local::PROVIDER.name,
-                user_id,
-            )
-        })
+        .storages_of_type_for_member(
+            Direction::Import,
+            crate::storage::local::PROVIDER.name,
+            user_id,
+        )
         .await?;
     Ok(rows
         .iter()

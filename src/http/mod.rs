@@ -107,13 +107,9 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
 
-/// `DELETE` of one row by id: 204 when `delete` removed it, 404 when there was none.
-async fn delete_row(
-    state: &State,
-    id: i64,
-    delete: fn(&rusqlite::Connection, i64) -> Result<bool, crate::db::DbError>,
-) -> Result<HttpResponse, ApiError> {
-    if state.db.write(move |tx| delete(tx, id)).await? {
+/// The answer to a `DELETE` of one row: 204 when it was removed, 404 when there was none.
+fn deleted(found: bool) -> Result<HttpResponse, ApiError> {
+    if found {
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ApiError::NotFound)

@@ -11,7 +11,6 @@ use super::access::{self, Member};
 use super::{State, json_object, opt_int, opt_string, slash_optional};
 use crate::db::members::Scope;
 use crate::db::predictions::{self, NewPrediction, PredictionChanges};
-use crate::db::{projects, tasks};
 use crate::error::ApiError;
 use crate::label_config::control_tags;
 use crate::predictions::{DefaultVersion, from_object, score_of};
@@ -71,10 +70,7 @@ async fn list(
         }
         (None, None) => predictions::Scope::MemberOf(member.user_id()),
     };
-    let rows = state
-        .db
-        .call(move |conn| predictions::list(conn, scope))
-        .await?;
+    let rows = state.db.predictions(scope).await?;
     let now = Utc::now();
     let items: Vec<Value> = rows
         .iter()
@@ -101,22 +97,13 @@ async fn create(state: State, member: Member, body: web::Bytes) -> Result<HttpRe
     let config = label_config_of(&state, project_id).await?;
     let prediction = from_object(&body, &control_tags(&config), DefaultVersion::Empty)
         .map_err(|refused| ApiError::field(refused.field, refused.message))?;
+    // The task may have gone since the access check: then nothing is stored.
     let id = state
         .db
-        .write(move |tx| {
-            // The task may have gone since the access check.
-            if tasks::not_in_project(tx, project_id, &[task_id])?.is_some() {
-                return Ok(None);
-            }
-            let ids = predictions::create(
-                tx,
-                project_id,
-                &[(task_id, prediction)],
-                &crate::time::now_iso(),
-            )?;
-            Ok(ids.first().copied())
-        })
+        .create_predictions(project_id, vec![(task_id, prediction)])
         .await?
+        .ok()
+        .and_then(|ids| ids.first().copied())
         .ok_or_else(|| {
             ApiError::field(
                 "task",
@@ -129,17 +116,13 @@ async fn create(state: State, member: Member, body: web::Bytes) -> Result<HttpRe
 async fn label_config_of(state: &State, project_id: i64) -> Result<String, ApiError> {
     state
         .db
-        .call(move |conn| projects::label_config(conn, project_id))
+        .label_config(project_id)
         .await?
         .ok_or(ApiError::NotFound)
 }
 
 async fn load(state: &State, id: i64) -> Result<Value, ApiError> {
-    let row = state
-        .db
-        .call(move |conn| predictions::get(conn, id))
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let row = state.db.prediction(id).await?.ok_or(ApiError::NotFound)?;
     Ok(records::prediction(&row, Utc::now()))
 }
 
@@ -156,11 +139,7 @@ async fn update(
     let id = id.into_inner();
     let body = json_object(&body)?;
     let changes = prediction_changes(&state, id, &body).await?;
-    let found = state
-        .db
-        .write(move |tx| predictions::update(tx, id, &changes, &crate::time::now_iso()))
-        .await?;
-    super::found(found)?;
+    super::found(state.db.update_prediction(id, changes).await?)?;
     Ok(HttpResponse::Ok().json(load(&state, id).await?))
 }
 
@@ -183,7 +162,7 @@ async fn prediction_changes(
     if body.contains_key("result") {
         let project_id = state
             .db
-            .call(move |conn| predictions::get(conn, id))
+            .prediction(id)
             .await?
             .ok_or(ApiError::NotFound)?
             .project_id;
@@ -200,7 +179,7 @@ async fn delete(
     _member: Member,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    super::delete_row(&state, id.into_inner(), predictions::delete).await
+    super::deleted(state.db.delete_prediction(id.into_inner()).await?)
 }
 
 /// `POST /api/projects/<id>/import/predictions`: a list of `{"task", "result", ...}`, all
@@ -218,11 +197,12 @@ async fn import(
         Ok(_) => return Err(ApiError::invalid("Send a JSON list of predictions.")),
         Err(err) => return Err(ApiError::Parse(format!("JSON parse error - {err}"))),
     };
-    let (title, config) = state
+    let project = state
         .db
-        .call(move |conn| Ok(projects::get(conn, project_id)?.map(|p| (p.title, p.label_config))))
+        .project(project_id)
         .await?
         .ok_or(ApiError::NotFound)?;
+    let (title, config) = (project.title, project.label_config);
     let controls = control_tags(&config);
     let mut wanted: Vec<(i64, NewPrediction)> = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
@@ -245,16 +225,11 @@ async fn import(
             })?;
         wanted.push((task, prediction));
     }
-    let task_ids: Vec<i64> = wanted.iter().map(|(task, _)| *task).collect();
     let created = state
         .db
-        .write(move |tx| {
-            if let Some(stranger) = tasks::not_in_project(tx, project_id, &task_ids)? {
-                return Ok(Err(stranger));
-            }
-            Ok(Ok(predictions::create(tx, project_id, &wanted, &crate::time::now_iso())?.len()))
-        })
+        .create_predictions(project_id, wanted)
         .await?
+        .map(|ids| ids.len())
         .map_err(|stranger| {
             ApiError::invalid(format!(
                 "Prediction for task {stranger} contains invalid \"task\" field: corresponding task ID couldn't be retrieved from project {title} (id={project_id}) tasks"

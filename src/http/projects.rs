@@ -12,11 +12,8 @@ use serde_json::{Map, Value, json};
 use super::access::Member;
 use super::identity::AuthUser;
 use super::{Page, State, json_object, opt_int, opt_string, page_link, slash_optional};
-use crate::db::projects::{
-    self, Project, ProjectColumn, ProjectFields, ProjectFilter, ProjectStats,
-};
-use crate::db::users::{self, User};
-use crate::db::{self, tasks::NewTask};
+use crate::db::projects::{ProjectColumn, ProjectFields, ProjectFilter, ProjectWithStats};
+use crate::db::tasks::NewTask;
 use crate::error::ApiError;
 use crate::sync::task_file;
 
@@ -132,35 +129,12 @@ async fn list(
     // for ten million).
     let page = Page::from_query(query.page.as_deref(), query.page_size.as_deref(), 100)?;
     let filter = project_filter(&query)?;
-    let user_id = user.user.id;
     let (total, rows) = state
         .db
-        .call(move |conn| {
-            let total = projects::count_for(conn, user_id, &filter)?;
-            let page_rows = projects::page_for(conn, user_id, &filter, page.size, page.offset())?;
-            let ids: Vec<i64> = page_rows.iter().map(|p| p.id).collect();
-            let mut stats = projects::stats_of(conn, &ids)?;
-            let creator_ids: Vec<i64> = page_rows.iter().filter_map(|p| p.created_by).collect();
-            let creators = users::by_ids(conn, &creator_ids)?;
-            let rows = page_rows
-                .into_iter()
-                .map(|project| {
-                    let creator = creators
-                        .iter()
-                        .find(|u| Some(u.id) == project.created_by)
-                        .cloned();
-                    let counters = stats.remove(&project.id).unwrap_or_default();
-                    (project, counters, creator)
-                })
-                .collect::<Vec<_>>();
-            Ok((total, rows))
-        })
+        .project_page(user.user.id, filter, page.size, page.offset())
         .await?;
     page.check_exists(total)?;
-    let results: Vec<Value> = rows
-        .iter()
-        .map(|(p, s, c)| project_json(p, s, c.as_ref()))
-        .collect();
+    let results: Vec<Value> = rows.iter().map(project_json).collect();
     let next = (page.offset() + page.size < total).then(|| page_link(&req, page.number + 1));
     let previous = (page.number > 1).then(|| page_link(&req, page.number - 1));
     Ok(HttpResponse::Ok()
@@ -169,11 +143,7 @@ async fn list(
 
 async fn create(state: State, user: AuthUser, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let fields = project_fields(&json_object(&body)?)?;
-    let user_id = user.user.id;
-    let id = state
-        .db
-        .write(move |tx| projects::insert(tx, &fields, user_id, &crate::time::now_iso()))
-        .await?;
+    let id = state.db.create_project(fields, user.user.id).await?;
     Ok(HttpResponse::Created().json(load(&state, id).await?))
 }
 
@@ -189,23 +159,7 @@ async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let fields = project_fields(&json_object(&body)?)?;
-    let found = state
-        .db
-        .write(move |tx| {
-            let Some(project) = projects::get(tx, id)? else {
-                return Ok(false);
-            };
-            let mut fields = fields;
-            if let Some(Value::Object(new)) = fields.options.take() {
-                let mut merged = project.options.as_object().cloned().unwrap_or_default();
-                merged.extend(new);
-                fields.options = Some(Value::Object(merged));
-            }
-            projects::update(tx, id, &fields, &crate::time::now_iso())?;
-            Ok(true)
-        })
-        .await?;
-    super::found(found)?;
+    super::found(state.db.update_project(id, fields).await?)?;
     Ok(HttpResponse::Ok().json(load(&state, id).await?))
 }
 
@@ -214,7 +168,7 @@ async fn delete(
     _member: Member,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    super::delete_row(&state, id.into_inner(), projects::delete).await
+    super::deleted(state.db.delete_project(id.into_inner()).await?)
 }
 
 /// Project fields present in a request body, checked.
@@ -254,27 +208,17 @@ fn project_fields(body: &Map<String, Value>) -> Result<ProjectFields, ApiError> 
 
 /// Loads one project with its counters and creator, as JSON.
 async fn load(state: &State, id: i64) -> Result<Value, ApiError> {
-    let found = state
-        .db
-        .call(move |conn| {
-            let Some(project) = projects::get(conn, id)? else {
-                return Ok(None);
-            };
-            let stats = projects::stats(conn, id)?;
-            let creator = project
-                .created_by
-                .map(|uid| users::by_id(conn, uid))
-                .transpose()?
-                .flatten();
-            Ok(Some((project, stats, creator)))
-        })
-        .await?;
-    let (project, stats, creator) = found.ok_or(ApiError::NotFound)?;
-    Ok(project_json(&project, &stats, creator.as_ref()))
+    let found = state.db.project_with_stats(id).await?;
+    Ok(project_json(&found.ok_or(ApiError::NotFound)?))
 }
 
 /// A project in Label Studio's shape.
-fn project_json(project: &Project, stats: &ProjectStats, creator: Option<&User>) -> Value {
+fn project_json(found: &ProjectWithStats) -> Value {
+    let ProjectWithStats {
+        project,
+        stats,
+        creator,
+    } = found;
     let mut value = json!({
         "id": project.id,
         "title": project.title,
@@ -284,7 +228,7 @@ fn project_json(project: &Project, stats: &ProjectStats, creator: Option<&User>)
         "organization": 1,
         "color": project.color,
         "maximum_annotations": project.maximum_annotations,
-        "created_by": creator.map(|u| json!({
+        "created_by": creator.as_ref().map(|u| json!({
             "id": u.id, "first_name": u.first_name, "last_name": u.last_name, "email": u.email, "avatar": null,
         })),
         "created_at": project.created_at,
@@ -331,7 +275,7 @@ async fn import_tasks(
     let project_id = id.into_inner();
     let config = state
         .db
-        .call(move |conn| projects::label_config(conn, project_id))
+        .label_config(project_id)
         .await?
         .ok_or(ApiError::NotFound)?;
     let reader = task_file::Reader::new(member.user_id(), &config);
@@ -346,17 +290,7 @@ async fn import_tasks(
         parse_import_body(&body, &reader)?
     };
     let count = tasks.len();
-    let outcome = state
-        .db
-        .write(move |tx| {
-            if !projects::exists(tx, project_id)? {
-                return Ok(None);
-            }
-            let outcome = db::tasks::insert_batch(tx, project_id, &tasks, &crate::time::now_iso())?;
-            let ids = db::tasks::created_ids(tx, project_id, &outcome)?;
-            Ok(Some((outcome, ids)))
-        })
-        .await?;
+    let outcome = state.db.import_tasks(project_id, tasks).await?;
     let (outcome, ids) = outcome.ok_or(ApiError::NotFound)?;
     if outcome.annotations > 0 {
         state.exports.poke();

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::access::Member;
 use super::{State, slash_optional};
-use crate::db::storages::{self, Direction};
+use crate::db::storages::Direction;
 use crate::error::ApiError;
 use crate::resolve;
 use crate::storage::{Fetched, StorageError};
@@ -41,10 +41,7 @@ async fn for_task(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let task_id = id.into_inner();
-    let project = state
-        .db
-        .call(move |conn| Ok(crate::db::tasks::get(conn, task_id)?.map(|t| t.project_id)))
-        .await?;
+    let project = state.db.project_of_task(task_id).await?;
     serve(
         &state,
         project.ok_or(ApiError::NotFound)?,
@@ -76,7 +73,7 @@ async fn serve(
     let uri = resolve::decode_fileuri(&fileuri);
     let rows = state
         .db
-        .call(move |conn| storages::of_project(conn, project_id, Direction::Import, None))
+        .storages_of_project(project_id, Direction::Import, None)
         .await?;
     let (storage_id, key) =
         resolve::locate(&uri, &resolve::resolvable(&rows)).ok_or(ApiError::NotFound)?;

@@ -13,7 +13,7 @@ use super::access::{self, Member};
 use super::identity::AuthUser;
 use super::{State, json_object, opt_bool, opt_int, opt_string, required_project, slash_optional};
 use crate::db::members::Scope;
-use crate::db::storages::{self, Direction, StorageFields, StorageRow};
+use crate::db::storages::{Direction, StorageFields, StorageRow};
 use crate::error::ApiError;
 use std::sync::Arc;
 
@@ -130,7 +130,7 @@ async fn list_all(
     let direction = **direction;
     let mut rows = state
         .db
-        .call(move |conn| storages::of_project(conn, project_id, direction, None))
+        .storages_of_project(project_id, direction, None)
         .await?;
     rows.sort_by_key(|row| (row.settings.provider.position(), row.id));
     Ok(HttpResponse::Ok().json(rows.iter().map(storage_json).collect::<Vec<_>>()))
@@ -148,9 +148,7 @@ async fn list(
     let direction = **direction;
     let rows = state
         .db
-        .call(move |conn| {
-            storages::of_project(conn, project_id, direction, Some(storage_type.name))
-        })
+        .storages_of_project(project_id, direction, Some(storage_type.name))
         .await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(storage_json).collect::<Vec<_>>()))
 }
@@ -171,10 +169,7 @@ async fn create(
     let mut fields = new_fields(storage_type, direction);
     apply(&mut fields, &body)?;
     check_connection(&state, &fields).await?;
-    let id = state
-        .db
-        .write(move |tx| storages::insert(tx, project_id, &fields, &crate::time::now_iso()))
-        .await?;
+    let id = state.db.create_storage(project_id, fields).await?;
     let row = if direction == Direction::Export && state.config.sync_on_target_storage_creation {
         state.syncs.request(id).await?.ok_or(ApiError::NotFound)?
     } else {
@@ -207,10 +202,7 @@ async fn update(
     let mut fields = fields_of(&row);
     apply(&mut fields, &json_object(&body)?)?;
     check_connection(&state, &fields).await?;
-    state
-        .db
-        .write(move |tx| storages::update(tx, id, &fields))
-        .await?;
+    state.db.update_storage(id, fields).await?;
     Ok(HttpResponse::Ok().json(storage_json(
         &load(&state, direction, storage_type, id).await?,
     )))
@@ -224,7 +216,7 @@ async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let (name, id) = path.into_inner();
     load(&state, **direction, storage_type(&name)?, id).await?;
-    state.db.write(move |tx| storages::delete(tx, id)).await?;
+    state.db.delete_storage(id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -326,7 +318,7 @@ async fn load(
     storage_type: &'static Provider,
     id: i64,
 ) -> Result<StorageRow, ApiError> {
-    let row = state.db.call(move |conn| storages::get(conn, id)).await?;
+    let row = state.db.storage(id).await?;
     row.filter(|row| row.direction == direction && row.kind() == storage_type.name)
         .ok_or(ApiError::NotFound)
 }

@@ -1,6 +1,7 @@
 //! `/api/tasks`: the task list (the Data Manager's, with Label Studio's filters, ordering,
 //! selection and views), one task, create, update, delete.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,9 +15,8 @@ use serde_json::{Value, json};
 use super::access::{self, Member};
 use super::identity::AuthUser;
 use super::{Page, State, json_object, opt_int, required_project, slash_optional};
-use crate::db::task_search::{self, Search};
-use crate::db::tasks::{self as task_rows, NewTask, TaskRow};
-use crate::db::{self, projects};
+use crate::db::task_search::TaskSearch;
+use crate::db::tasks::{NewTask, TaskParts, TaskRow};
 use crate::error::ApiError;
 use crate::label_config::first_data_variable;
 use crate::records;
@@ -60,10 +60,7 @@ async fn next(
             .map_err(|_| ApiError::invalid("after: a task id (a whole number) is required."))?,
     };
     // `Member` has already answered 404 for a project that does not exist.
-    let found = state
-        .db
-        .call(move |conn| task_rows::next_unlabeled(conn, project_id, after))
-        .await?;
+    let found = state.db.next_unlabeled_task(project_id, after).await?;
     // Label Studio also answers 404 when the queue is empty.
     let task_id = found.ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(load_detail(&state, task_id, true, member.user_id()).await?))
@@ -94,16 +91,6 @@ fn wants_resolved(resolve_uri: Option<&str>) -> bool {
     resolve_uri
         .and_then(crate::config::parse_bool)
         .unwrap_or(true)
-}
-
-/// The project's buckets whose URIs are rewritten, in the caller's connection.
-fn resolvable_of(
-    conn: &rusqlite::Connection,
-    project_id: i64,
-) -> Result<Vec<resolve::Resolvable>, db::DbError> {
-    let storages =
-        db::storages::of_project(conn, project_id, db::storages::Direction::Import, None)?;
-    Ok(resolve::resolvable(&storages))
 }
 
 /// Which shape the listed tasks take.
@@ -144,30 +131,52 @@ async fn list(
     let query = query.into_inner();
     let (project_id, task_query) = task_query_of(&state, member.user_id(), &query).await?;
     let page = Page::from_query(query.page.as_deref(), query.page_size.as_deref(), 100)?;
-    let task_query = Arc::new(task_query);
-    let searched = Arc::clone(&task_query);
-    let found = state
+    let searched = state
         .db
-        .call(move |conn| {
-            let Some(config) = projects::label_config(conn, project_id)? else {
-                return Ok(None);
-            };
-            let data_key = first_data_variable(&config);
-            let search = Search {
-                project_id,
-                query: &searched,
-                undefined_alias: data_key.as_deref(),
-            };
-            let started = Instant::now();
-            let found = task_search::find(conn, search, page.size, page.offset())?;
-            let search_time = started.elapsed();
-            let resolvable = resolvable_of(conn, project_id)?;
-            Ok(Some((data_key, found, resolvable, search_time)))
-        })
-        .await?;
-    let (data_key, task_search::Found { totals, page: ids }, resolvable, search_time) =
-        found.ok_or(ApiError::NotFound)?;
+        .search_tasks(project_id, task_query, page.size, page.offset())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let totals = searched.found.totals;
     page.check_exists(totals.tasks)?;
+    let rendering = Arc::new(list_rendering(&query, &searched, member.user_id()));
+    let head = format!(
+        "{{\"total_annotations\":{},\"total_predictions\":{},\"total\":{},\"tasks\":[",
+        totals.annotations, totals.predictions, totals.tasks
+    );
+    let mut chunks: Vec<Vec<i64>> = searched
+        .found
+        .page
+        .chunks(CHUNK)
+        .map(<[i64]>::to_vec)
+        .collect();
+    let rendered = Instant::now();
+    let first = if chunks.is_empty() {
+        Vec::new()
+    } else {
+        render_chunk(&state, chunks.remove(0), &rendering).await?
+    };
+    // Where the time went, for browsers' developer tools and benchmarks.
+    let timing = format!(
+        "search;dur={:.1}, rows;dur={:.1}",
+        searched.search_time.as_secs_f64() * 1e3,
+        rendered.elapsed().as_secs_f64() * 1e3
+    );
+    let mut body = head.into_bytes();
+    body.extend_from_slice(&first);
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type("application/json")
+        .insert_header(("Server-Timing", timing));
+    if chunks.is_empty() {
+        body.extend_from_slice(b"]}");
+        return Ok(response.body(body));
+    }
+    Ok(response.streaming(streamed_rest(state, rendering, body, chunks)))
+}
+
+/// How the listed tasks are rendered: the shape `?fields=` and `?include=` ask for, with
+/// storage URIs rewritten unless `?resolve_uri=false`.
+fn list_rendering(query: &ListQuery, searched: &TaskSearch, user_id: i64) -> Rendering {
     let include = query.include.as_deref().map(|list| {
         list.split(',')
             .map(|key| key.trim().to_owned())
@@ -179,39 +188,24 @@ async fn list(
         (_, Some("all")) => Shape::Full,
         _ => Shape::Summary,
     };
-    let rendering = Arc::new(Rendering {
+    Rendering {
         shape,
-        data_key,
-        resolvable: wants_resolved(query.resolve_uri.as_deref()).then_some(resolvable),
+        data_key: searched.data_key.clone(),
+        resolvable: wants_resolved(query.resolve_uri.as_deref())
+            .then(|| resolve::resolvable(&searched.import_storages)),
         include,
-        user_id: member.user_id(),
-    });
-    let head = format!(
-        "{{\"total_annotations\":{},\"total_predictions\":{},\"total\":{},\"tasks\":[",
-        totals.annotations, totals.predictions, totals.tasks
-    );
-    let mut chunks: Vec<Vec<i64>> = ids.chunks(CHUNK).map(<[i64]>::to_vec).collect();
-    let rendered = Instant::now();
-    let first = if chunks.is_empty() {
-        Vec::new()
-    } else {
-        render_chunk(&state, chunks.remove(0), &rendering).await?
-    };
-    // Where the time went, for browsers' developer tools and benchmarks.
-    let timing = format!(
-        "search;dur={:.1}, rows;dur={:.1}",
-        search_time.as_secs_f64() * 1e3,
-        rendered.elapsed().as_secs_f64() * 1e3
-    );
-    let mut body = head.into_bytes();
-    body.extend_from_slice(&first);
-    if chunks.is_empty() {
-        body.extend_from_slice(b"]}");
-        return Ok(HttpResponse::Ok()
-            .content_type("application/json")
-            .insert_header(("Server-Timing", timing))
-            .body(body));
+        user_id,
     }
+}
+
+/// The body of a large page: what is rendered already (`head`), then the other chunks as
+/// they are rendered, then the end of the JSON.
+fn streamed_rest(
+    state: State,
+    rendering: Arc<Rendering>,
+    head: Vec<u8>,
+    chunks: Vec<Vec<i64>>,
+) -> impl futures_util::Stream<Item = Result<Bytes, ApiError>> {
     // The first chunk is rendered: errors so far were answered with a status. The rest
     // streams; a failure now can only cut the response short (and is logged).
     let rest = stream::iter(chunks)
@@ -229,11 +223,7 @@ async fn list(
             }
         })
         .chain(stream::once(async { Ok(Bytes::from_static(b"]}")) }));
-    let body_stream = stream::once(async move { Ok(Bytes::from(body)) }).chain(rest);
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .insert_header(("Server-Timing", timing))
-        .streaming(body_stream))
+    stream::once(async move { Ok(Bytes::from(head)) }).chain(rest)
 }
 
 /// The project and query a task list asks for: a view's stored query when `?view=` names
@@ -322,27 +312,16 @@ async fn load_tasks(
     if how.shape == Shape::IdsOnly {
         return Ok(ids.into_iter().map(|id| json!({ "id": id })).collect());
     }
-    let (shape, user_id) = (how.shape, how.user_id);
-    let (rows, summaries, parts) = state
-        .db
-        .call(move |conn| {
-            let mut rows = task_rows::by_ids(conn, &ids)?;
-            let position: std::collections::HashMap<i64, usize> =
-                ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-            rows.sort_by_key(|row| position.get(&row.id).copied().unwrap_or(usize::MAX));
-            let (summaries, parts) = match shape {
-                Shape::Full => (
-                    Default::default(),
-                    task_rows::parts_of(conn, &ids, user_id)?,
-                ),
-                _ => (
-                    task_rows::annotation_summaries(conn, &ids)?,
-                    Default::default(),
-                ),
-            };
-            Ok((rows, summaries, parts))
-        })
-        .await?;
+    let (rows, summaries, parts) = match how.shape {
+        Shape::Full => {
+            let (rows, parts) = state.db.tasks_with_parts(ids, how.user_id).await?;
+            (rows, HashMap::new(), parts)
+        }
+        _ => {
+            let (rows, summaries) = state.db.tasks_with_summaries(ids).await?;
+            (rows, summaries, TaskParts::default())
+        }
+    };
     let now = Utc::now();
     Ok(rows
         .iter()
@@ -401,22 +380,15 @@ pub(super) async fn load_detail(
     resolved: bool,
     user_id: i64,
 ) -> Result<Value, ApiError> {
-    let found = state
+    let context = state
         .db
-        .call(move |conn| {
-            let Some(task) = task_rows::get(conn, id)? else {
-                return Ok(None);
-            };
-            let config = projects::label_config(conn, task.project_id)?.unwrap_or_default();
-            let resolvable = resolvable_of(conn, task.project_id)?;
-            Ok(Some((task.project_id, config, resolvable)))
-        })
-        .await?;
-    let (_, config, resolvable) = found.ok_or(ApiError::NotFound)?;
+        .task_data_context(id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let rendering = Arc::new(Rendering {
         shape: Shape::Full,
-        data_key: first_data_variable(&config),
-        resolvable: resolved.then_some(resolvable),
+        data_key: first_data_variable(&context.label_config),
+        resolvable: resolved.then(|| resolve::resolvable(&context.import_storages)),
         include: None,
         user_id,
     });
@@ -450,13 +422,7 @@ async fn create(state: State, user: AuthUser, body: web::Bytes) -> Result<HttpRe
     };
     let id = state
         .db
-        .write(move |tx| {
-            if !projects::exists(tx, project_id)? {
-                return Ok(None);
-            }
-            task_rows::insert_batch(tx, project_id, &[task], &crate::time::now_iso())?;
-            Ok(Some(tx.last_insert_rowid()))
-        })
+        .create_task(project_id, task)
         .await?
         .ok_or_else(|| {
             ApiError::field(
@@ -485,23 +451,7 @@ async fn update(
         Some(Value::Object(meta)) => Some(Value::Object(meta.clone()).to_string()),
         Some(_) => return Err(ApiError::field("meta", "Expected a dictionary of items.")),
     };
-    let found = state
-        .db
-        .write(move |tx| {
-            if task_rows::get(tx, id)?.is_none() {
-                return Ok(false);
-            }
-            task_rows::update(
-                tx,
-                id,
-                data.as_deref(),
-                meta.as_deref(),
-                &crate::time::now_iso(),
-            )?;
-            Ok(true)
-        })
-        .await?;
-    super::found(found)?;
+    super::found(state.db.update_task(id, data, meta).await?)?;
     Ok(HttpResponse::Ok().json(load_detail(&state, id, true, member.user_id()).await?))
 }
 
@@ -513,17 +463,7 @@ async fn delete(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let deleted = state
-        .db
-        .write(move |tx| {
-            let Some(task) = task_rows::get(tx, id)? else {
-                return Ok(false);
-            };
-            task_rows::delete_many(tx, task.project_id, &[id], &crate::time::now_iso())?;
-            Ok(true)
-        })
-        .await?;
-    super::found(deleted)?;
+    super::found(state.db.delete_task(id).await?)?;
     state.exports.poke();
     Ok(HttpResponse::NoContent().finish())
 }

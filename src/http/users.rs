@@ -8,7 +8,8 @@ use super::access::Member;
 use super::identity::AuthUser;
 use super::{State, json_object, opt_int, slash_optional};
 use crate::auth;
-use crate::db::{members, users};
+use crate::db::members::MemberRemoval;
+use crate::db::users::NewUser;
 use crate::error::ApiError;
 use crate::records::user_json;
 
@@ -32,7 +33,7 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn list_users(state: State, _user: AuthUser) -> Result<HttpResponse, ApiError> {
-    let all = state.db.call(|conn| users::all(conn)).await?;
+    let all = state.db.users().await?;
     Ok(HttpResponse::Ok().json(all.iter().map(user_json).collect::<Vec<_>>()))
 }
 
@@ -60,25 +61,22 @@ async fn create_user(
             format!("Ensure this field has at least {MIN_PASSWORD} characters."),
         ));
     }
-    let names = (
+    let (first_name, last_name) = (
         text("first_name").unwrap_or_default().to_owned(),
         text("last_name").unwrap_or_default().to_owned(),
     );
-    let hash = web::block(move || auth::hash_password(&password))
+    let password_hash = web::block(move || auth::hash_password(&password))
         .await
         .map_err(|err| ApiError::Internal(err.to_string()))?;
+    let new = NewUser {
+        email,
+        password_hash,
+        first_name,
+        last_name,
+    };
     let created = state
         .db
-        .write(move |tx| {
-            if users::by_email(tx, &email)?.is_some() {
-                return Ok(None);
-            }
-            let now = crate::time::now_iso();
-            let user = users::insert(tx, &email, &hash, &now)?;
-            users::set_names(tx, user.id, &names.0, &names.1)?;
-            users::replace_token(tx, user.id, &auth::new_secret(), &now)?;
-            users::by_id(tx, user.id)
-        })
+        .create_user(new, auth::new_secret())
         .await?
         .ok_or_else(|| ApiError::field("email", "A user with this email already exists."))?;
     Ok(HttpResponse::Created().json(user_json(&created)))
@@ -90,10 +88,7 @@ async fn list_members(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let project_id = id.into_inner();
-    let found = state
-        .db
-        .call(move |conn| members::of_project(conn, project_id))
-        .await?;
+    let found = state.db.members_of(project_id).await?;
     let listed: Vec<Value> = found
         .iter()
         .map(|u| json!({"user": user_json(u)}))
@@ -113,12 +108,7 @@ async fn add_member(
         .ok_or_else(|| ApiError::field("user", "This field is required."))?;
     let added = state
         .db
-        .write(move |tx| {
-            if !members::add(tx, project_id, user_id, &crate::time::now_iso())? {
-                return Ok(None);
-            }
-            users::by_id(tx, user_id)
-        })
+        .add_member(project_id, user_id)
         .await?
         .ok_or_else(|| {
             ApiError::field(
@@ -136,21 +126,11 @@ async fn remove_member(
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (project_id, user_id) = path.into_inner();
-    let outcome = state
-        .db
-        .write(move |tx| {
-            if !members::is_member(tx, project_id, user_id)? {
-                return Ok(Err(ApiError::NotFound));
-            }
-            if members::count(tx, project_id)? == 1 {
-                return Ok(Err(ApiError::invalid(
-                    "This is the project's last member: add someone else before removing them.",
-                )));
-            }
-            members::remove(tx, project_id, user_id)?;
-            Ok(Ok(()))
-        })
-        .await?;
-    outcome?;
-    Ok(HttpResponse::NoContent().finish())
+    match state.db.remove_member(project_id, user_id).await? {
+        MemberRemoval::Removed => Ok(HttpResponse::NoContent().finish()),
+        MemberRemoval::NotMember => Err(ApiError::NotFound),
+        MemberRemoval::LastMember => Err(ApiError::invalid(
+            "This is the project's last member: add someone else before removing them.",
+        )),
+    }
 }

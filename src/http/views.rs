@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use super::access::{self, Member};
 use super::{State, json_object, opt_int, required_project, slash_optional};
 use crate::db::members::Scope;
-use crate::db::views::{self, ViewRow};
+use crate::db::views::ViewRow;
 use crate::error::ApiError;
 use crate::task_query::TaskQuery;
 
@@ -50,11 +50,7 @@ pub(super) async fn query_of_view(
     view_id: i64,
 ) -> Result<(i64, TaskQuery), ApiError> {
     let project_id = access::require(&state.db, user_id, Scope::View(view_id)).await?;
-    let row = state
-        .db
-        .call(move |conn| views::get(conn, view_id))
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let row = state.db.view(view_id).await?.ok_or(ApiError::NotFound)?;
     let data: Value = serde_json::from_str(&row.data).unwrap_or_else(|_| json!({}));
     let query = TaskQuery::from_json(&data).map_err(|err| {
         ApiError::invalid(format!(
@@ -91,11 +87,7 @@ async fn list(
         None | Some("") => None,
         some => Some(required_project(some)?),
     };
-    let user_id = member.user_id();
-    let rows = state
-        .db
-        .call(move |conn| views::list(conn, project, user_id))
-        .await?;
+    let rows = state.db.views(project, member.user_id()).await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(view_json).collect::<Vec<_>>()))
 }
 
@@ -106,30 +98,18 @@ async fn create(state: State, member: Member, body: web::Bytes) -> Result<HttpRe
     access::require_body_project(&state.db, member.user_id(), project_id).await?;
     let data = checked_data(&body)?.unwrap_or_else(|| "{}".to_owned());
     let position = opt_int(&body, "order")?;
-    let user_id = member.user_id();
     let row = state
         .db
-        .write(move |tx| {
-            let id = views::insert(
-                tx,
-                project_id,
-                user_id,
-                &data,
-                position,
-                &crate::time::now_iso(),
-            )?;
-            views::get(tx, id)
-        })
+        .create_view(project_id, member.user_id(), data, position)
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Created().json(view_json(&row)))
 }
 
 async fn get(state: State, _member: Member, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
     let row = state
         .db
-        .call(move |conn| views::get(conn, id))
+        .view(id.into_inner())
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(view_json(&row)))
@@ -149,10 +129,7 @@ async fn update(
     let position = opt_int(&body, "order")?;
     let row = state
         .db
-        .write(move |tx| {
-            views::update(tx, id, data.as_deref(), position, &crate::time::now_iso())?;
-            views::get(tx, id)
-        })
+        .update_view(id, data, position)
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(view_json(&row)))
@@ -163,7 +140,7 @@ async fn delete(
     _member: Member,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    super::delete_row(&state, id.into_inner(), views::delete).await
+    super::deleted(state.db.delete_view(id.into_inner()).await?)
 }
 
 /// `DELETE /api/dm/views/reset/`: every view of the project (`project` in the body or the
@@ -180,10 +157,7 @@ async fn reset(
         None => required_project(query.project.as_deref())?,
     };
     access::require_body_project(&state.db, member.user_id(), project_id).await?;
-    state
-        .db
-        .write(move |tx| views::delete_of_project(tx, project_id))
-        .await?;
+    state.db.delete_views_of_project(project_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -208,9 +182,6 @@ async fn reorder(state: State, member: Member, body: web::Bytes) -> Result<HttpR
         }
     };
     access::require_body_project(&state.db, member.user_id(), project_id).await?;
-    state
-        .db
-        .write(move |tx| views::reorder(tx, project_id, &ids, &crate::time::now_iso()))
-        .await?;
+    state.db.reorder_views(project_id, ids).await?;
     Ok(HttpResponse::Ok().finish())
 }

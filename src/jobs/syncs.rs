@@ -21,7 +21,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::Runner;
-use crate::db::storages::{self, Direction, StorageRow, SyncEnd, SyncStatus};
+use crate::db::storages::{Direction, StorageRow, SyncEnd, SyncStatus};
 use crate::db::{Db, DbError};
 use crate::export::{self, ExportError};
 use crate::progress::{Progress, Report};
@@ -97,14 +97,10 @@ impl Syncs {
         }
         let job_id = uuid::Uuid::new_v4().simple().to_string();
         let queued_at = time::python_str(Utc::now());
-        let job = job_id.clone();
         let (queued, row) = self
             .inner
             .db
-            .call(move |conn| {
-                let queued = storages::try_queue(conn, storage_id, &job, &queued_at)?;
-                Ok((queued, storages::get(conn, storage_id)?))
-            })
+            .queue_sync(storage_id, &job_id, &queued_at)
             .await?;
         if let Some(storage) = row.as_ref().filter(|_| queued) {
             let name = format!(
@@ -124,25 +120,17 @@ impl Syncs {
     /// Queues again every sync a stopped server left `queued` or `in_progress`; they go on
     /// from their cursor.
     pub async fn resume_interrupted(&self) -> Result<usize, DbError> {
-        let left = self
-            .inner
-            .db
-            .call(|conn| storages::interrupted(conn))
-            .await?;
+        let left = self.inner.db.interrupted_syncs().await?;
         for storage in &left {
             tracing::warn!(storage = storage.id, status = %storage.status, "resuming a sync interrupted by a server stop");
-            let id = storage.id;
             self.inner
                 .db
-                .call(move |conn| {
-                    storages::release_interrupted(
-                        conn,
-                        id,
-                        "The server stopped during this sync; it was started again.",
-                    )
-                })
+                .release_interrupted_sync(
+                    storage.id,
+                    "The server stopped during this sync; it was started again.",
+                )
                 .await?;
-            match self.queue(id, Start::FromCursor).await {
+            match self.queue(storage.id, Start::FromCursor).await {
                 Ok(_) => {}
                 // Stopping already: the row stays queued for the start after this one.
                 Err(QueueError::Stopping) => break,
@@ -222,10 +210,7 @@ impl Inner {
             Ended::Failed(message) => sync_end(Err(message), &progress, started),
         };
         tracing::info!(storage = storage.id, status = %end.status, count = end.count, "sync finished");
-        let job = job_id.to_owned();
-        self.db
-            .call(move |conn| storages::finish_sync(conn, storage_id, &job, &end))
-            .await
+        self.db.finish_sync(storage_id, job_id, end).await
     }
 
     /// `queued → in_progress`; the storage, or nothing if it is no longer queued for this job.
@@ -235,15 +220,8 @@ impl Inner {
         job_id: &str,
         started: chrono::DateTime<Utc>,
     ) -> Result<Option<StorageRow>, DbError> {
-        let (job, stamp) = (job_id.to_owned(), time::python_str(started));
         self.db
-            .call(move |conn| {
-                if storages::set_in_progress(conn, id, &job, &stamp)? {
-                    storages::get(conn, id)
-                } else {
-                    Ok(None)
-                }
-            })
+            .start_sync(id, job_id, &time::python_str(started))
             .await
     }
 }
@@ -311,9 +289,8 @@ impl Heartbeat {
         let mut meta = self.progress.meta();
         meta.insert("time_last_ping".into(), json!(time::python_str(Utc::now())));
         meta.insert("duration".into(), json!(started.elapsed().as_secs_f64()));
-        let (id, job) = (self.storage_id, self.job_id.clone());
         self.db
-            .call(move |conn| storages::record_progress(conn, id, &job, count, &meta))
+            .record_sync_progress(self.storage_id, &self.job_id, count, meta)
             .await
     }
 }

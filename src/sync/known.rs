@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::db::tasks as task_rows;
+use crate::db::tasks::LinkedKeys;
 use crate::db::{Db, DbError};
 
 /// Up to this many links, a pass loads every known key at its start.
@@ -25,17 +25,13 @@ pub(super) enum KnownKeys {
 
 impl KnownKeys {
     pub(super) async fn of_storage(db: &Db, storage_id: i64) -> Result<KnownKeys, DbError> {
-        db.call(move |conn| {
-            let links = task_rows::link_count(conn, storage_id)?;
-            Ok(match links {
-                0 => KnownKeys::Nothing,
-                n if n <= PRELOAD_LIMIT => {
-                    KnownKeys::Loaded(task_rows::all_linked_keys(conn, storage_id)?)
-                }
-                _ => KnownKeys::PerBatch,
-            })
-        })
-        .await
+        Ok(
+            match db.linked_keys_up_to(storage_id, PRELOAD_LIMIT).await? {
+                LinkedKeys::NoLinks => KnownKeys::Nothing,
+                LinkedKeys::All(keys) => KnownKeys::Loaded(keys),
+                LinkedKeys::TooMany => KnownKeys::PerBatch,
+            },
+        )
     }
 
     /// Splits a batch into the keys without tasks and the number of tasks the others have.
@@ -49,16 +45,7 @@ impl KnownKeys {
             KnownKeys::Nothing => Ok((batch, 0)),
             KnownKeys::Loaded(known) => Ok(split_with(batch, known)),
             KnownKeys::PerBatch => {
-                let (batch, known) = db
-                    .call(move |conn| {
-                        let keys: Vec<&str> = batch.iter().map(String::as_str).collect();
-                        let known: HashMap<String, u64> =
-                            task_rows::linked_keys(conn, storage_id, &keys)?
-                                .into_iter()
-                                .collect();
-                        Ok((batch, known))
-                    })
-                    .await?;
+                let (batch, known) = db.linked_keys_among(storage_id, batch).await?;
                 Ok(split_with(batch, &known))
             }
         }

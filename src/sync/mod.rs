@@ -23,8 +23,8 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::storages::{self, StorageRow};
-use crate::db::tasks::{self as task_rows, InsertOutcome, NewTask};
+use crate::db::storages::StorageRow;
+use crate::db::tasks::{InsertOutcome, NewTask, SyncCursor};
 use crate::db::{Db, DbError};
 use crate::label_config::UNDEFINED_DATA_KEY;
 use crate::progress::{CounterNames, ErrorLines, Progress, Report};
@@ -383,21 +383,13 @@ impl ImportContext {
         cursor: &str,
         report: &mut ImportReport,
     ) -> Result<(), SyncError> {
-        let (project_id, storage_id, cursor) =
-            (self.project_id, self.storage_id, cursor.to_owned());
-        let settings = self.settings.clone();
-        let outcome: InsertOutcome = self
-            .db
-            .write(move |tx| {
-                let outcome = if tasks.is_empty() {
-                    InsertOutcome::default()
-                } else {
-                    task_rows::insert_batch(tx, project_id, &tasks, &crate::time::now_iso())?
-                };
-                storages::set_cursor(tx, storage_id, &cursor, &settings)?;
-                Ok(outcome)
-            })
-            .await?;
+        let cursor = SyncCursor {
+            project_id: self.project_id,
+            storage_id: self.storage_id,
+            key: cursor.to_owned(),
+            settings: self.settings.clone(),
+        };
+        let outcome = self.db.insert_tasks_and_move_cursor(cursor, tasks).await?;
         self.count(outcome, report);
         Ok(())
     }
@@ -457,9 +449,7 @@ enum FileError {
 
 /// How the project's task files are read: its importer and its labeling config.
 async fn reader_for(db: &Db, project_id: i64) -> Result<task_file::Reader, DbError> {
-    let (author, config) = db
-        .call(move |conn| crate::db::projects::import_defaults(conn, project_id))
-        .await?;
+    let (author, config) = db.import_defaults(project_id).await?;
     Ok(task_file::Reader::new(author, &config))
 }
 

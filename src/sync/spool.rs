@@ -14,7 +14,7 @@ use tokio::io::AsyncWriteExt;
 use super::task_file::for_each_task;
 use super::{FileError, ImportContext, ImportReport, SyncError};
 use crate::db::Db;
-use crate::db::tasks::{self as task_rows, NewTask};
+use crate::db::tasks::{NewTask, TaskFileBatch};
 use crate::storage::ByteStream;
 
 /// Files up to this size are parsed in memory.
@@ -93,10 +93,9 @@ pub(super) async fn import(
     if let Err(reason) = parser.await.map_err(stopped)? {
         return Ok(Err(reason));
     }
-    let (storage_id, key) = (context.storage_id, key.to_owned());
     context
         .db
-        .write(move |tx| task_rows::mark_partial(tx, storage_id, &key, false))
+        .mark_task_file_imported(context.storage_id, key)
         .await?;
     Ok(Ok(()))
 }
@@ -157,22 +156,17 @@ impl Pass<'_> {
         mut batches: tokio::sync::mpsc::Receiver<Vec<NewTask>>,
         report: &mut ImportReport,
     ) -> Result<(), SyncError> {
-        let (storage_id, project_id) = (self.context.storage_id, self.context.project_id);
         let mut first = true;
-        while let Some(batch) = batches.recv().await {
+        while let Some(tasks) = batches.recv().await {
             self.context.stop_point()?;
-            let key = self.key.to_owned();
-            let mark = std::mem::take(&mut first);
-            let done = self
-                .context
-                .db
-                .write(move |tx| {
-                    if mark {
-                        task_rows::mark_partial(tx, storage_id, &key, true)?;
-                    }
-                    task_rows::insert_batch(tx, project_id, &batch, &crate::time::now_iso())
-                })
-                .await?;
+            let batch = TaskFileBatch {
+                project_id: self.context.project_id,
+                storage_id: self.context.storage_id,
+                key: self.key.to_owned(),
+                first: std::mem::take(&mut first),
+                tasks,
+            };
+            let done = self.context.db.insert_task_file_batch(batch).await?;
             self.context.count(done, report);
         }
         Ok(())

@@ -1,5 +1,6 @@
 //! The shape of the source, checked: modules depend only on lower ones, SQL and rusqlite
-//! live in `db/` alone, and no function grows past 60 lines. These read `src/` as text.
+//! live in `db/` alone (and so does handing out a connection), and no function grows past
+//! 60 lines. These read `src/` as text.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -120,6 +121,25 @@ fn sql_and_rusqlite_live_in_db() {
         outside.is_empty(),
         "SQL or rusqlite outside src/db: {outside:#?}"
     );
+}
+
+/// The database's doors (`Db::call`, `Db::write` and `write_tx`, which hand out a
+/// connection) stay visible inside `db/` only: the rest of the server calls `Db`'s domain
+/// methods, so every transaction is written where its SQL is. The compiler holds callers
+/// to the visibility; this holds the visibility.
+#[test]
+fn only_db_opens_connections() {
+    let text = std::fs::read_to_string(Path::new(SRC).join("db/mod.rs")).unwrap();
+    for door in ["async fn call<", "async fn write<", "fn write_tx<"] {
+        let declaration = text
+            .lines()
+            .find(|line| line.contains(door))
+            .unwrap_or_else(|| panic!("src/db/mod.rs declares `{door}`"));
+        assert!(
+            declaration.trim_start().starts_with("pub(in crate::db) "),
+            "`{door}` is for db/ alone: {declaration}"
+        );
+    }
 }
 
 #[test]
