@@ -4,6 +4,8 @@
 //! them unchanged. Blob tasks are stored under `$undefined$` and shown under the labeling
 //! config's first data variable, here and nowhere else.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
@@ -80,42 +82,77 @@ pub fn task_list_item(task: &TaskRow, data: Value, summary: Option<&AnnotationSu
 /// A task with its annotations, predictions and the user's drafts, as `GET /api/tasks/<id>`
 /// and the task list with `fields=all` show it.
 pub fn task_full(task: &TaskRow, data: Value, parts: &TaskParts, now: DateTime<Utc>) -> Value {
-    let annotations = parts
-        .annotations
-        .get(&task.id)
-        .map_or(&[][..], Vec::as_slice);
-    let predictions = parts
-        .predictions
-        .get(&task.id)
-        .map_or(&[][..], Vec::as_slice);
-    let drafts = parts.drafts.get(&task.id).map_or(&[][..], Vec::as_slice);
-    let author = |id: Option<i64>| id.and_then(|id| parts.users.get(&id));
+    let own = PartsOfTask::of(parts, task.id);
+    let mut map = Map::new();
+    map.insert("id".into(), json!(task.id));
+    insert_nested(&mut map, &own, now);
+    insert_facts(&mut map, task, &own);
+    for (key, value) in task_common(task, data) {
+        map.entry(key).or_insert(value);
+    }
+    Value::Object(map)
+}
+
+/// One task's share of a page's [`TaskParts`].
+struct PartsOfTask<'a> {
+    annotations: &'a [AnnotationRow],
+    predictions: &'a [PredictionRow],
+    drafts: &'a [DraftRow],
+    users: &'a HashMap<i64, User>,
+}
+
+impl<'a> PartsOfTask<'a> {
+    fn of(parts: &'a TaskParts, task_id: i64) -> PartsOfTask<'a> {
+        PartsOfTask {
+            annotations: parts
+                .annotations
+                .get(&task_id)
+                .map_or(&[][..], Vec::as_slice),
+            predictions: parts
+                .predictions
+                .get(&task_id)
+                .map_or(&[][..], Vec::as_slice),
+            drafts: parts.drafts.get(&task_id).map_or(&[][..], Vec::as_slice),
+            users: &parts.users,
+        }
+    }
+
+    fn author(&self, id: Option<i64>) -> Option<&'a User> {
+        id.and_then(|id| self.users.get(&id))
+    }
+}
+
+/// The task's predictions, annotations and drafts, each in its API shape.
+fn insert_nested(map: &mut Map<String, Value>, own: &PartsOfTask<'_>, now: DateTime<Utc>) {
+    map.insert(
+        "predictions".into(),
+        own.predictions.iter().map(|p| prediction(p, now)).collect(),
+    );
+    map.insert(
+        "annotations".into(),
+        own.annotations
+            .iter()
+            .map(|a| annotation(a, own.author(a.completed_by), now))
+            .collect(),
+    );
+    map.insert(
+        "drafts".into(),
+        own.drafts
+            .iter()
+            .map(|d| draft(d, own.author(Some(d.user_id)), now))
+            .collect(),
+    );
+}
+
+/// What the Data Manager's columns show of the task's annotations and predictions.
+fn insert_facts(map: &mut Map<String, Value>, task: &TaskRow, own: &PartsOfTask<'_>) {
+    let (annotations, predictions) = (own.annotations, own.predictions);
     let annotators = distinct(annotations.iter().filter_map(|a| a.completed_by));
     let versions = distinct(predictions.iter().map(|p| p.model_version.as_str()));
     let lead_times: Vec<f64> = annotations.iter().filter_map(|a| a.lead_time).collect();
     let avg_lead_time =
         (!lead_times.is_empty()).then(|| lead_times.iter().sum::<f64>() / lead_times.len() as f64);
     let annotation_ids: Vec<i64> = annotations.iter().map(|a| a.id).collect();
-    let mut map = Map::new();
-    map.insert("id".into(), json!(task.id));
-    map.insert(
-        "predictions".into(),
-        predictions.iter().map(|p| prediction(p, now)).collect(),
-    );
-    map.insert(
-        "annotations".into(),
-        annotations
-            .iter()
-            .map(|a| annotation(a, author(a.completed_by), now))
-            .collect(),
-    );
-    map.insert(
-        "drafts".into(),
-        drafts
-            .iter()
-            .map(|d| draft(d, author(Some(d.user_id)), now))
-            .collect(),
-    );
     map.insert("annotators".into(), json!(annotators));
     map.insert("completed_at".into(), json!(task.completed_at));
     map.insert(
@@ -138,12 +175,8 @@ pub fn task_full(task: &TaskRow, data: Value, parts: &TaskParts, now: DateTime<U
         json!(versions.join(",")),
     );
     map.insert("avg_lead_time".into(), json!(avg_lead_time));
-    map.insert("draft_exists".into(), json!(!drafts.is_empty()));
+    map.insert("draft_exists".into(), json!(!own.drafts.is_empty()));
     map.insert("updated_by".into(), updated_by_list(task.updated_by));
-    for (key, value) in task_common(task, data) {
-        map.entry(key).or_insert(value);
-    }
-    Value::Object(map)
 }
 
 /// The items in first-seen order, each once.

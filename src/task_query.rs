@@ -535,56 +535,9 @@ fn read_condition(operator: &str, value: &Value, kind: Kind) -> Result<Condition
         "less_or_equal" => comparison(Comparison::LessOrEqual),
         "greater_or_equal" => comparison(Comparison::GreaterOrEqual),
         "in" | "not_in" => range(value, kind, operator == "not_in"),
-        "in_list" | "not_in_list" => {
-            let Value::Array(items) = value else {
-                return Err("the value must be a list".to_owned());
-            };
-            if items.len() > MAX_LIST_VALUES {
-                return Err(format!("a list may name at most {MAX_LIST_VALUES} values"));
-            }
-            Ok(Condition::OneOf {
-                values: items
-                    .iter()
-                    .map(|v| scalar(v, kind))
-                    .collect::<Result<_, _>>()?,
-                negated: operator == "not_in_list",
-            })
-        }
-        "contains" | "not_contains" => {
-            let values = match (kind, value) {
-                (Kind::List, Value::Array(items)) if items.len() > MAX_LIST_VALUES => {
-                    return Err(format!("a list may name at most {MAX_LIST_VALUES} values"));
-                }
-                // A list column's frontend sends one member or several (a multi-select).
-                (Kind::List, Value::Array(items)) => items
-                    .iter()
-                    .map(|v| scalar(v, Kind::String))
-                    .collect::<Result<Vec<_>, _>>()?,
-                _ => vec![scalar(value, Kind::String)?],
-            };
-            if values.is_empty() {
-                return Err("the value lists nothing to look for".to_owned());
-            }
-            Ok(Condition::Contains {
-                values,
-                negated: operator == "not_contains",
-            })
-        }
-        "regex" => {
-            let Value::String(pattern) = value else {
-                return Err("the value must be a regular expression (a string)".to_owned());
-            };
-            if pattern.chars().count() > MAX_VALUE_CHARS {
-                return Err(format!(
-                    "a value may be at most {MAX_VALUE_CHARS} characters long"
-                ));
-            }
-            regex::RegexBuilder::new(pattern)
-                .size_limit(REGEX_SIZE_LIMIT)
-                .build()
-                .map_err(|err| format!("invalid regular expression: {err}"))?;
-            Ok(Condition::Regex(pattern.clone()))
-        }
+        "in_list" | "not_in_list" => one_of(value, kind, operator == "not_in_list"),
+        "contains" | "not_contains" => contains(value, kind, operator == "not_contains"),
+        "regex" => regex_condition(value),
         "empty" => match value {
             Value::Bool(b) => Ok(Condition::Empty(*b)),
             Value::String(s) => crate::config::parse_bool(s)
@@ -594,6 +547,59 @@ fn read_condition(operator: &str, value: &Value, kind: Kind) -> Result<Condition
         },
         other => Err(format!("unknown operator \"{other}\"")),
     }
+}
+
+/// `in_list` / `not_in_list`: one of the listed values.
+fn one_of(value: &Value, kind: Kind, negated: bool) -> Result<Condition, String> {
+    let Value::Array(items) = value else {
+        return Err("the value must be a list".to_owned());
+    };
+    if items.len() > MAX_LIST_VALUES {
+        return Err(format!("a list may name at most {MAX_LIST_VALUES} values"));
+    }
+    Ok(Condition::OneOf {
+        values: items
+            .iter()
+            .map(|v| scalar(v, kind))
+            .collect::<Result<_, _>>()?,
+        negated,
+    })
+}
+
+/// `contains` / `not_contains`: a text, or (on a list column) one member or several.
+fn contains(value: &Value, kind: Kind, negated: bool) -> Result<Condition, String> {
+    let values = match (kind, value) {
+        (Kind::List, Value::Array(items)) if items.len() > MAX_LIST_VALUES => {
+            return Err(format!("a list may name at most {MAX_LIST_VALUES} values"));
+        }
+        // A list column's frontend sends one member or several (a multi-select).
+        (Kind::List, Value::Array(items)) => items
+            .iter()
+            .map(|v| scalar(v, Kind::String))
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => vec![scalar(value, Kind::String)?],
+    };
+    if values.is_empty() {
+        return Err("the value lists nothing to look for".to_owned());
+    }
+    Ok(Condition::Contains { values, negated })
+}
+
+/// `regex`: a pattern that compiles within the size limit.
+fn regex_condition(value: &Value) -> Result<Condition, String> {
+    let Value::String(pattern) = value else {
+        return Err("the value must be a regular expression (a string)".to_owned());
+    };
+    if pattern.chars().count() > MAX_VALUE_CHARS {
+        return Err(format!(
+            "a value may be at most {MAX_VALUE_CHARS} characters long"
+        ));
+    }
+    regex::RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|err| format!("invalid regular expression: {err}"))?;
+    Ok(Condition::Regex(pattern.clone()))
 }
 
 fn range(value: &Value, kind: Kind, negated: bool) -> Result<Condition, String> {

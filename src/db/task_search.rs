@@ -558,28 +558,10 @@ fn negated_if(clause: &mut Clause, negate: bool, inner: impl FnOnce(&mut Clause)
     clause.sql(if negate { ", 0)" } else { ")" });
 }
 
-fn value_condition(clause: &mut Clause, value: &ValueColumn, condition: &Condition) {
-    let ValueColumn {
-        expr,
-        nullable,
-        counter,
-        text,
-    } = value;
-    let (expr, nullable, counter, text) = (expr.as_str(), *nullable, *counter, *text);
+fn value_condition(clause: &mut Clause, column: &ValueColumn, condition: &Condition) {
+    let expr = column.expr.as_str();
     match condition {
-        Condition::Compare(Comparison::NotEqual, value) => negated_if(clause, true, |c| {
-            c.sql(expr).sql(" = ").bind(bound(value));
-        }),
-        Condition::Compare(comparison, value) => {
-            let op = match comparison {
-                Comparison::Equal | Comparison::NotEqual => " = ",
-                Comparison::Less => " < ",
-                Comparison::Greater => " > ",
-                Comparison::LessOrEqual => " <= ",
-                Comparison::GreaterOrEqual => " >= ",
-            };
-            clause.sql(expr).sql(op).bind(bound(value));
-        }
+        Condition::Compare(comparison, value) => compare(clause, expr, *comparison, value),
         Condition::Range {
             min,
             max,
@@ -604,23 +586,7 @@ fn value_condition(clause: &mut Clause, value: &ValueColumn, condition: &Conditi
         Condition::Contains {
             values,
             negated: negate,
-        } => negated_if(clause, *negate, |c| {
-            for (i, value) in values.iter().enumerate() {
-                if i > 0 {
-                    c.sql(" OR ");
-                }
-                match value {
-                    // A user id (updated_by): the member itself, not a substring of it.
-                    Scalar::Number(_) => c.sql(expr).sql(" = ").bind(bound(value)),
-                    _ => c
-                        .sql("CAST(")
-                        .sql(expr)
-                        .sql(" AS TEXT) LIKE ")
-                        .bind(Bound::Text(like_pattern(value)))
-                        .sql(" ESCAPE '\\'"),
-                };
-            }
-        }),
+        } => negated_if(clause, *negate, |c| contains_any(c, expr, values)),
         Condition::Regex(pattern) => {
             clause
                 .sql("regexp(")
@@ -630,18 +596,60 @@ fn value_condition(clause: &mut Clause, value: &ValueColumn, condition: &Conditi
                 .sql(" AS TEXT))");
         }
         Condition::Empty(empty) => {
-            // Plain tests (no NOT COALESCE) so that SQLite can answer them from an index.
-            let test = match (counter, nullable, *empty) {
-                (true, _, true) => format!("{expr} = 0"),
-                (true, _, false) => format!("{expr} <> 0"),
-                (false, false, empty) => (if empty { "0" } else { "1" }).to_owned(),
-                (false, true, true) if text => format!("({expr} IS NULL OR {expr} = '')"),
-                (false, true, false) if text => format!("({expr} IS NOT NULL AND {expr} <> '')"),
-                (false, true, true) => format!("{expr} IS NULL"),
-                (false, true, false) => format!("{expr} IS NOT NULL"),
-            };
-            clause.sql(&test);
+            clause.sql(&empty_test(column, *empty));
         }
+    }
+}
+
+/// `expr` compared with a value; "not equal" keeps the tasks without a value.
+fn compare(clause: &mut Clause, expr: &str, comparison: Comparison, value: &Scalar) {
+    let op = match comparison {
+        Comparison::Equal | Comparison::NotEqual => " = ",
+        Comparison::Less => " < ",
+        Comparison::Greater => " > ",
+        Comparison::LessOrEqual => " <= ",
+        Comparison::GreaterOrEqual => " >= ",
+    };
+    if comparison == Comparison::NotEqual {
+        negated_if(clause, true, |c| {
+            c.sql(expr).sql(op).bind(bound(value));
+        });
+    } else {
+        clause.sql(expr).sql(op).bind(bound(value));
+    }
+}
+
+/// `expr` holds one of the values: a number is the value itself (a user id in
+/// `updated_by`, not a substring of it), a text a part of it.
+fn contains_any(clause: &mut Clause, expr: &str, values: &[Scalar]) {
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            clause.sql(" OR ");
+        }
+        match value {
+            Scalar::Number(_) => clause.sql(expr).sql(" = ").bind(bound(value)),
+            _ => clause
+                .sql("CAST(")
+                .sql(expr)
+                .sql(" AS TEXT) LIKE ")
+                .bind(Bound::Text(like_pattern(value)))
+                .sql(" ESCAPE '\\'"),
+        };
+    }
+}
+
+/// Whether the column is empty (`empty`) or not, as plain tests (no NOT COALESCE) so that
+/// SQLite can answer them from an index.
+fn empty_test(column: &ValueColumn, empty: bool) -> String {
+    let expr = column.expr.as_str();
+    match (column.counter, column.nullable, empty) {
+        (true, _, true) => format!("{expr} = 0"),
+        (true, _, false) => format!("{expr} <> 0"),
+        (false, false, empty) => (if empty { "0" } else { "1" }).to_owned(),
+        (false, true, true) if column.text => format!("({expr} IS NULL OR {expr} = '')"),
+        (false, true, false) if column.text => format!("({expr} IS NOT NULL AND {expr} <> '')"),
+        (false, true, true) => format!("{expr} IS NULL"),
+        (false, true, false) => format!("{expr} IS NOT NULL"),
     }
 }
 

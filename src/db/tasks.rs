@@ -398,10 +398,59 @@ pub(super) fn insert_batch(
     tasks: &[NewTask],
     now: &str,
 ) -> Result<InsertOutcome, DbError> {
-    let mut outcome = InsertOutcome::default();
     if tasks.is_empty() {
-        return Ok(outcome);
+        return Ok(InsertOutcome::default());
     }
+    let first_id = insert_tasks(tx, project_id, tasks, now)?;
+    let dropped = insert_links(tx, tasks, first_id, now)?;
+    let already_linked = dropped.len() as u64;
+    let mut outcome = InsertOutcome {
+        created: tasks.len() as u64 - already_linked,
+        already_linked,
+        first_id,
+        ..InsertOutcome::default()
+    };
+    for (i, task) in tasks.iter().enumerate() {
+        let task_id = first_id + i as i64;
+        if dropped.contains(&task_id)
+            || (task.annotations.is_empty() && task.predictions.is_empty())
+        {
+            continue;
+        }
+        outcome.annotations += insert_annotations(tx, project_id, task_id, &task.annotations, now)?;
+        outcome.predictions += insert_predictions(tx, project_id, task_id, &task.predictions, now)?;
+        refresh_counters(tx, task_id, None, now)?;
+        refresh_prediction_counters(tx, task_id)?;
+    }
+    if let Some(version) = last_model_version(tasks, first_id, &dropped) {
+        super::projects::adopt_model_version(tx, project_id, version)?;
+    }
+    Ok(outcome)
+}
+
+/// The model version of the last prediction among the tasks kept (the project adopts it
+/// when it names none).
+fn last_model_version<'a>(
+    tasks: &'a [NewTask],
+    first_id: i64,
+    dropped: &std::collections::HashSet<i64>,
+) -> Option<&'a str> {
+    tasks
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|(i, _)| !dropped.contains(&(first_id + *i as i64)))
+        .find_map(|(_, task)| task.predictions.last())
+        .map(|prediction| prediction.model_version.as_str())
+}
+
+/// Inserts the task rows with consecutive ids and inner ids; returns the first id.
+fn insert_tasks(
+    tx: &Transaction<'_>,
+    project_id: i64,
+    tasks: &[NewTask],
+    now: &str,
+) -> Result<i64, DbError> {
     let overlap: i64 = tx.query_row(
         "SELECT maximum_annotations FROM projects WHERE id = ?1",
         [project_id],
@@ -420,6 +469,17 @@ pub(super) fn insert_batch(
             now,
         )?;
     }
+    Ok(first_id)
+}
+
+/// Inserts the links of the tasks inserted from `first_id` on; returns the ids of the
+/// tasks deleted again because their link existed already.
+fn insert_links(
+    tx: &Transaction<'_>,
+    tasks: &[NewTask],
+    first_id: i64,
+    now: &str,
+) -> Result<std::collections::HashSet<i64>, DbError> {
     let linked: Vec<(i64, &(i64, String, i64))> = tasks
         .iter()
         .enumerate()
@@ -429,39 +489,26 @@ pub(super) fn insert_batch(
     for chunk in linked.chunks(ROWS_PER_INSERT) {
         inserted_links += insert_link_rows(tx, chunk, now)?;
     }
-    let mut dropped = std::collections::HashSet::new();
     if inserted_links < linked.len() {
-        dropped = drop_unlinked(tx, &linked)?;
+        drop_unlinked(tx, &linked)
+    } else {
+        Ok(Default::default())
     }
-    outcome.already_linked = dropped.len() as u64;
-    outcome.created = tasks.len() as u64 - outcome.already_linked;
-    for (i, task) in tasks.iter().enumerate() {
-        let task_id = first_id + i as i64;
-        if dropped.contains(&task_id)
-            || (task.annotations.is_empty() && task.predictions.is_empty())
-        {
-            continue;
-        }
-        outcome.annotations += insert_annotations(tx, project_id, task_id, &task.annotations, now)?;
-        for prediction in &task.predictions {
-            super::predictions::insert(tx, project_id, task_id, prediction, now)?;
-        }
-        outcome.predictions += task.predictions.len() as u64;
-        refresh_counters(tx, task_id, None, now)?;
-        refresh_prediction_counters(tx, task_id)?;
+}
+
+/// Stores a new task's predictions (its counters are refreshed by the caller); returns
+/// how many.
+fn insert_predictions(
+    tx: &Transaction<'_>,
+    project_id: i64,
+    task_id: i64,
+    predictions: &[NewPrediction],
+    now: &str,
+) -> Result<u64, DbError> {
+    for prediction in predictions {
+        super::predictions::insert(tx, project_id, task_id, prediction, now)?;
     }
-    if let Some(version) = tasks
-        .iter()
-        .enumerate()
-        .rev()
-        .filter(|(i, _)| !dropped.contains(&(first_id + *i as i64)))
-        .flat_map(|(_, task)| task.predictions.last())
-        .next()
-    {
-        super::projects::adopt_model_version(tx, project_id, &version.model_version)?;
-    }
-    outcome.first_id = first_id;
-    Ok(outcome)
+    Ok(predictions.len() as u64)
 }
 
 /// The id the next task gets. Ids are never used twice: the table's AUTOINCREMENT sequence

@@ -133,17 +133,7 @@ fn proxied(fetched: Fetched, key: &str, ranged: bool, req: &HttpRequest) -> Http
             .insert_header((header::ETAG, etag.clone()))
             .finish();
     }
-    let content_type = fetched
-        .content_type
-        .clone()
-        // Stores label objects uploaded without a type as octet-stream (S3 says
-        // "binary/octet-stream"); the file name tells a browser more.
-        .filter(|t| !t.is_empty() && !t.ends_with("/octet-stream"))
-        .unwrap_or_else(|| {
-            mime_guess::from_path(key)
-                .first_or_octet_stream()
-                .to_string()
-        });
+    let content_type = content_type_of(&fetched, key);
     let status = if ranged {
         StatusCode::PARTIAL_CONTENT
     } else {
@@ -178,6 +168,21 @@ fn proxied(fetched: Fetched, key: &str, ranged: bool, req: &HttpRequest) -> Http
         ));
     }
     response.streaming(fetched.body.map_err(actix_web::error::ErrorBadGateway))
+}
+
+/// The object's type as the store gives it, else guessed from its name.
+fn content_type_of(fetched: &Fetched, key: &str) -> String {
+    fetched
+        .content_type
+        .clone()
+        // Stores label objects uploaded without a type as octet-stream (S3 says
+        // "binary/octet-stream"); the file name tells a browser more.
+        .filter(|t| !t.is_empty() && !t.ends_with("/octet-stream"))
+        .unwrap_or_else(|| {
+            mime_guess::from_path(key)
+                .first_or_octet_stream()
+                .to_string()
+        })
 }
 
 /// Label Studio's answer when the storage cannot deliver.

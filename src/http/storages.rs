@@ -22,67 +22,78 @@ use crate::storage::{
 };
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
-    let import = || web::Data::new(Direction::Import);
-    let export = || web::Data::new(Direction::Export);
     cfg.service(web::resource("/api/storages/providers").get(providers))
         .service(
             web::resource("/api/storages/types")
-                .app_data(import())
+                .app_data(web::Data::new(Direction::Import))
                 .get(types),
-        )
-        .service(
-            web::resource("/api/storages/export/types")
-                .app_data(export())
-                .get(types),
-        )
-        .service(
-            web::resource("/api/storages/export")
-                .app_data(export())
-                .get(list_all),
-        )
-        .service(
-            web::resource("/api/storages/export/{type}")
-                .app_data(export())
-                .get(list)
-                .post(create),
-        )
-        .service(
-            web::resource("/api/storages/export/{type}/validate")
-                .app_data(export())
-                .post(validate),
-        )
-        .service(detail_resource(
-            "/api/storages/export/{type}/{id:\\d+}",
-            export(),
-        ))
-        .service(
-            web::resource("/api/storages/export/{type}/{id:\\d+}/sync")
-                .app_data(export())
-                .post(sync),
-        )
-        .service(
-            web::resource(slash_optional("/api/storages/"))
-                .app_data(import())
-                .get(list_all),
-        )
-        .service(
-            web::resource(slash_optional("/api/storages/{type}/"))
-                .app_data(import())
-                .get(list)
-                .post(create),
-        )
-        .service(
-            web::resource("/api/storages/{type}/validate")
-                .app_data(import())
-                .post(validate),
-        )
-        .service(web::resource("/api/storages/{type}/files").post(files))
-        .service(detail_resource("/api/storages/{type}/{id:\\d+}", import()))
-        .service(
-            web::resource("/api/storages/{type}/{id:\\d+}/sync")
-                .app_data(import())
-                .post(sync),
         );
+    // Target routes first: `/api/storages/export` would otherwise read as a source type.
+    export_routes(cfg);
+    import_routes(cfg);
+}
+
+/// `/api/storages/export/...`: target storages.
+fn export_routes(cfg: &mut web::ServiceConfig) {
+    let export = || web::Data::new(Direction::Export);
+    cfg.service(
+        web::resource("/api/storages/export/types")
+            .app_data(export())
+            .get(types),
+    )
+    .service(
+        web::resource("/api/storages/export")
+            .app_data(export())
+            .get(list_all),
+    )
+    .service(
+        web::resource("/api/storages/export/{type}")
+            .app_data(export())
+            .get(list)
+            .post(create),
+    )
+    .service(
+        web::resource("/api/storages/export/{type}/validate")
+            .app_data(export())
+            .post(validate),
+    )
+    .service(detail_resource(
+        "/api/storages/export/{type}/{id:\\d+}",
+        export(),
+    ))
+    .service(
+        web::resource("/api/storages/export/{type}/{id:\\d+}/sync")
+            .app_data(export())
+            .post(sync),
+    );
+}
+
+/// `/api/storages/...`: source storages.
+fn import_routes(cfg: &mut web::ServiceConfig) {
+    let import = || web::Data::new(Direction::Import);
+    cfg.service(
+        web::resource(slash_optional("/api/storages/"))
+            .app_data(import())
+            .get(list_all),
+    )
+    .service(
+        web::resource(slash_optional("/api/storages/{type}/"))
+            .app_data(import())
+            .get(list)
+            .post(create),
+    )
+    .service(
+        web::resource("/api/storages/{type}/validate")
+            .app_data(import())
+            .post(validate),
+    )
+    .service(web::resource("/api/storages/{type}/files").post(files))
+    .service(detail_resource("/api/storages/{type}/{id:\\d+}", import()))
+    .service(
+        web::resource("/api/storages/{type}/{id:\\d+}/sync")
+            .app_data(import())
+            .post(sync),
+    );
 }
 
 fn detail_resource(path: &str, direction: web::Data<Direction>) -> actix_web::Resource {
