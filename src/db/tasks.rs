@@ -686,6 +686,23 @@ fn in_order(conn: &Connection, ids: &[i64]) -> Result<Vec<TaskRow>, DbError> {
     Ok(rows)
 }
 
+/// Tasks in the order of `ids` with their annotation ids and annotators.
+fn with_summaries(
+    conn: &Connection,
+    ids: &[i64],
+) -> Result<(Vec<TaskRow>, HashMap<i64, AnnotationSummary>), DbError> {
+    Ok((in_order(conn, ids)?, annotation_summaries(conn, ids)?))
+}
+
+/// Tasks in the order of `ids` with their annotations, predictions and `user_id`'s drafts.
+fn with_parts(
+    conn: &Connection,
+    ids: &[i64],
+    user_id: i64,
+) -> Result<(Vec<TaskRow>, TaskParts), DbError> {
+    Ok((in_order(conn, ids)?, parts_of(conn, ids, user_id)?))
+}
+
 /// What serving a task's data needs: its project's labeling config (its first data
 /// variable names blob data) and source storages (whose URIs are rewritten for browsers).
 #[derive(Debug, Clone)]
@@ -868,8 +885,7 @@ impl super::Db {
         &self,
         ids: Vec<i64>,
     ) -> Result<(Vec<TaskRow>, HashMap<i64, AnnotationSummary>), DbError> {
-        self.call(move |conn| Ok((in_order(conn, &ids)?, annotation_summaries(conn, &ids)?)))
-            .await
+        self.call(move |conn| with_summaries(conn, &ids)).await
     }
 
     /// Tasks in the order of `ids` with their annotations, predictions, `user_id`'s drafts
@@ -879,8 +895,7 @@ impl super::Db {
         ids: Vec<i64>,
         user_id: i64,
     ) -> Result<(Vec<TaskRow>, TaskParts), DbError> {
-        self.call(move |conn| Ok((in_order(conn, &ids)?, parts_of(conn, &ids, user_id)?)))
-            .await
+        self.call(move |conn| with_parts(conn, &ids, user_id)).await
     }
 
     /// Creates one task in a project; its id, or `None` when the project does not exist.
