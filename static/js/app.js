@@ -3,6 +3,7 @@
 // function (to stop polling) that runs when the user leaves it.
 
 import { h, fill, toast } from './dom.js';
+import { navigate, setCrumbs, NAVIGATED } from './layout.js';
 import * as projects from './projects.js';
 import * as dataManager from './data_manager.js';
 import * as labeling from './labeling.js';
@@ -19,23 +20,6 @@ const ROUTES = [
 
 let leaveScreen = null;
 let rendering = 0;
-
-/** Goes to a path inside the app without reloading the page. */
-export function navigate(path, { replace = false } = {}) {
-  if (replace) history.replaceState(null, '', path);
-  else history.pushState(null, '', path);
-  route();
-}
-
-/** Sets the breadcrumbs of the top bar: [{label, href?}, ...]. */
-export function setCrumbs(items) {
-  const crumbs = document.getElementById('crumbs');
-  fill(crumbs, items.map((item, i) => [
-    i > 0 ? h('span', { class: 'sep', 'aria-hidden': 'true' }, '/') : null,
-    item.href ? h('a', { href: item.href, 'data-link': true }, item.label) : h('span', { 'aria-current': 'page' }, item.label),
-  ]));
-  document.title = [...items].reverse().map((i) => i.label).join(' | ') + ' · labelsync';
-}
 
 async function route() {
   leaveScreen?.();
@@ -75,6 +59,7 @@ document.addEventListener('click', (event) => {
   navigate(link.getAttribute('href'));
 });
 window.addEventListener('popstate', route);
+window.addEventListener(NAVIGATED, route);
 window.addEventListener('unhandledrejection', (event) => toast(event.reason?.message || String(event.reason), 'error'));
 
 if (window.location.pathname === '/') history.replaceState(null, '', '/projects');

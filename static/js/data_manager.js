@@ -5,28 +5,11 @@
 
 import { api, get, ApiFailure } from './api.js';
 import { h, fill, openDialog, confirmDialog, toast, middleEllipsis, shortDate } from './dom.js';
-import { navigate, setCrumbs } from './app.js';
+import { navigate, setCrumbs, projectCrumbs, projectTabs } from './layout.js';
 import { dataColumns } from './label_config.js';
 import { PAGE_SIZES, readQuery, addressOf, apiQuery, columnsOf } from './dm_query.js';
 import { filterPanel } from './dm_filters.js';
 import { viewTabs } from './dm_views.js';
-
-export function projectCrumbs(project, ...rest) {
-  return [{ label: 'Projects', href: '/projects' },
-    { label: project.title || `Project #${project.id}`, href: `/projects/${project.id}/data` }, ...rest];
-}
-
-export function projectTabs(project, active) {
-  const tab = (label, href, key) => h('a', {
-    href, 'data-link': true, class: active === key ? 'tab active' : 'tab',
-    'aria-current': active === key ? 'page' : null,
-  }, label);
-  return h('nav', { class: 'tabs', 'aria-label': 'Project' },
-    tab('Data Manager', `/projects/${project.id}/data`, 'data'),
-    tab('Label', `/projects/${project.id}/label`, 'label'),
-    tab('Cloud Storage', `/projects/${project.id}/settings/storage`, 'storage'),
-    tab('Settings', `/projects/${project.id}/settings`, 'settings'));
-}
 
 /** The selected tasks: all but `ids` when `all`, else just `ids`. Kept while the user pages
  * through the same query; a new query starts a new selection. */

@@ -3,9 +3,8 @@
 
 import { api, get } from './api.js';
 import { h, fill, confirmDialog, toast } from './dom.js';
-import { navigate, setCrumbs } from './app.js';
-import { projectCrumbs, projectTabs } from './data_manager.js';
-import { configEditor } from './projects.js';
+import { navigate, setCrumbs, projectCrumbs, projectTabs } from './layout.js';
+import { configEditor } from './config_editor.js';
 import { membersSection } from './members.js';
 
 export async function render(main, [projectId]) {

@@ -3,9 +3,8 @@
 
 import { api, get, ApiFailure } from './api.js';
 import { h, fill, toast } from './dom.js';
-import { navigate, setCrumbs } from './app.js';
 import { parseConfig } from './label_config.js';
-import { projectCrumbs, projectTabs } from './data_manager.js';
+import { navigate, setCrumbs, projectCrumbs, projectTabs } from './layout.js';
 
 export async function render(main, [projectId, taskId]) {
   const taskRequest = get(taskId ? `/api/tasks/${taskId}` : `/api/projects/${projectId}/next/`);

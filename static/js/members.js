@@ -3,7 +3,7 @@
 
 import { api, get } from './api.js';
 import { h, fill, confirmDialog, toast } from './dom.js';
-import { navigate } from './app.js';
+import { navigate } from './layout.js';
 
 /** The Members section of a project's settings; it loads and redraws itself. */
 export function membersSection(projectId) {

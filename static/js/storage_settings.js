@@ -1,22 +1,16 @@
 // Settings > Cloud Storage: source and target columns of storage cards. A card follows a
 // running sync live (polling its storage every second) and opens the error log of a
-// failed one; Add / Edit open the wizard (wizard.js).
+// failed one; Add / Edit open the wizard (wizard/).
 
 import { api, get } from './api.js';
 import { h, fill, openDialog, confirmDialog, formatSyncTime, toast } from './dom.js';
-import { setCrumbs } from './app.js';
-import { projectCrumbs, projectTabs } from './data_manager.js';
-import { PROVIDERS, providerByName, locationOf } from './providers.js';
-import { openWizard } from './wizard.js';
+import { setCrumbs, projectCrumbs, projectTabs, providerIcon } from './layout.js';
+import { loadProviders, storageBase, locationOf } from './providers.js';
+import { openWizard } from './wizard/index.js';
 
 const POLL_MS = 1000;
 const RUNNING = ['queued', 'in_progress'];
 const INTRO = 'Use cloud or database storage as the source for your labeling tasks or the target of your completed annotations.';
-
-/** API path prefix of a direction: sources live under /api/storages/, targets under /export/. */
-export function storageBase(direction, type) {
-  return direction === 'import' ? `/api/storages/${type}` : `/api/storages/export/${type}`;
-}
 
 export async function render(main, [projectId], query) {
   const fetchStorages = () => Promise.all([
@@ -26,7 +20,7 @@ export async function render(main, [projectId], query) {
   // The first listing starts with the project's request, not after it.
   let firstListing = fetchStorages();
   firstListing.catch(() => {});
-  const project = await get(`/api/projects/${projectId}/`);
+  const [project, providers] = await Promise.all([get(`/api/projects/${projectId}/`), loadProviders()]);
   setCrumbs(projectCrumbs(project, { label: 'Settings', href: `/projects/${projectId}/settings` }, { label: 'Cloud Storage' }));
   const timers = new Set();
   const page = h('section', { class: 'page storage-page' });
@@ -60,14 +54,14 @@ export async function render(main, [projectId], query) {
     fill(page,
       h('div', { class: 'page-head' }, h('h1', {}, project.title), projectTabs(project, 'storage')),
       h('h2', { class: 'section-title' }, 'Cloud Storage'),
-      none ? emptyState(add) : [
+      none ? emptyState(add, providers) : [
         h('p', { class: 'muted intro' }, INTRO),
         h('div', { class: 'storage-grid' }, columns.import.element, columns.export.element),
       ]);
     for (const direction of ['import', 'export']) {
       const col = columns[direction];
       col.list.removeAttribute('aria-busy');
-      fill(col.list, col.storages.map((s) => storageCard(s, direction, { edit, reload, project, timers })));
+      fill(col.list, col.storages.map((s) => storageCard(s, direction, { edit, reload, project, timers, providers })));
     }
   }
 
@@ -79,21 +73,16 @@ export async function render(main, [projectId], query) {
   return () => { for (const t of timers) clearTimeout(t); timers.clear(); };
 }
 
-function emptyState(add) {
+function emptyState(add, providers) {
   return h('div', { class: 'empty storage-empty' },
     h('div', { class: 'cloud', 'aria-hidden': 'true' }, '☁'),
     h('h2', {}, 'Add your first cloud storage'),
     h('p', {}, INTRO),
-    h('ul', { class: 'provider-icons' }, PROVIDERS.map((p) => h('li', { title: p.title }, providerIcon(p.name)))),
+    h('ul', { class: 'provider-icons' }, providers.map((p) => h('li', { title: p.label }, providerIcon(p.name)))),
     h('div', { class: 'row' },
       h('button', { class: 'primary', onclick: () => add('import') }, 'Add Source Storage'),
       h('button', { class: 'primary', onclick: () => add('export') }, 'Add Target Storage')),
     h('a', { href: 'https://labelstud.io/guide/storage.html', target: '_blank', rel: 'noopener' }, 'Learn more'));
-}
-
-export function providerIcon(name) {
-  const labels = { s3: 'S3', gcs: 'GCS', azure: 'AZ', redis: 'RD', localfiles: 'LF' };
-  return h('span', { class: `provider-icon p-${name}`, 'aria-hidden': 'true' }, labels[name] || '?');
 }
 
 /** Status code → "In progress". */
@@ -149,7 +138,7 @@ function storageCard(initial, direction, ctx) {
   };
 
   function draw() {
-    const provider = providerByName(storage.type);
+    const provider = ctx.providers.find((p) => p.name === storage.type);
     const running = RUNNING.includes(storage.status);
     const meta = storage.meta || {};
     const syncButton = h('button', { class: 'outline sync-button', disabled: running, onclick: (e) => sync(e.currentTarget) }, running ? 'Syncing…' : 'Sync Storage');
@@ -158,8 +147,8 @@ function storageCard(initial, direction, ctx) {
         h('h3', { title: storage.title || '' }, (storage.title || `Untitled ${storage.type}`).slice(0, 70)),
         cardMenu(storage, () => ctx.edit(storage, direction), remove)),
       h('dl', { class: 'summary' },
-        row('Type', provider ? provider.title : storage.type),
-        locationOf(storage).map(([label, value]) => row(label, value)),
+        row('Type', provider ? provider.label : storage.type),
+        locationOf(provider, storage).map(([label, value]) => row(label, value)),
         row('Status', statusCell(storage, direction, ctx.project), 'status', STATUS_HELP),
         direction === 'import'
           ? row('Tasks', `${(meta.tasks_existed || 0) + (storage.last_sync_count || 0)} (${storage.last_sync_count || 0} new)`, 'counts',

@@ -28,12 +28,16 @@ fn the_shell_loads_this_builds_assets_cached_for_good_and_plain_paths_revalidate
     assert!(script.ends_with("/js/app.js"), "{script}");
     let build = script.trim_end_matches("/js/app.js");
     assert_ne!(build, "/static", "assets are named by build: {script}");
-    assert!(
-        shell.contains(&format!(
-            "rel=\"modulepreload\" href=\"{build}/js/wizard.js\""
-        )),
-        "every module is preloaded: {shell}"
-    );
+    for module in [
+        "js/layout.js",
+        "js/wizard/index.js",
+        "js/wizard/step_import.js",
+    ] {
+        assert!(
+            shell.contains(&format!("rel=\"modulepreload\" href=\"{build}/{module}\"")),
+            "every module, in folders too, is preloaded: {shell}"
+        );
+    }
 
     let versioned = server.anonymous(Method::GET, script).send().unwrap();
     assert_eq!(versioned.status(), 200);
