@@ -110,11 +110,9 @@ pub(super) fn of_tasks_by(
         "SELECT {COLUMNS} FROM drafts
          WHERE task_id IN (SELECT value FROM json_each(?1)) AND user_id = ?2 ORDER BY id"
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    super::group_by_task(
-        stmt.query_map(params![serde_json::to_string(task_ids)?, user_id], from_row)?,
-        |row| row.task_id,
-    )
+    super::rows_by_task(conn, &sql, task_ids, &[&user_id], from_row, |row| {
+        row.task_id
+    })
 }
 
 /// Changes a draft; `false` when it does not exist.

@@ -167,13 +167,22 @@ fn configure_connection(conn: &mut Connection) -> Result<(), rusqlite::Error> {
     functions::register(conn)
 }
 
-/// Rows grouped by the task they belong to, each group in the order the query gave them.
-fn group_by_task<T>(
-    rows: impl Iterator<Item = rusqlite::Result<T>>,
+/// The rows `sql` selects for the given tasks (the ids go in as a JSON list, `?1`; `extra`
+/// fills the parameters after it), grouped by task, each group in the query's order.
+fn rows_by_task<T>(
+    conn: &Connection,
+    sql: &str,
+    task_ids: &[i64],
+    extra: &[&dyn rusqlite::ToSql],
+    from_row: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     task_of: fn(&T) -> i64,
 ) -> Result<std::collections::HashMap<i64, Vec<T>>, DbError> {
+    let ids = serde_json::to_string(task_ids)?;
+    let mut params: Vec<&dyn rusqlite::ToSql> = vec![&ids];
+    params.extend_from_slice(extra);
+    let mut stmt = conn.prepare_cached(sql)?;
     let mut groups: std::collections::HashMap<i64, Vec<T>> = Default::default();
-    for row in rows {
+    for row in stmt.query_map(params.as_slice(), from_row)? {
         let row = row?;
         groups.entry(task_of(&row)).or_default().push(row);
     }

@@ -139,11 +139,7 @@ pub(super) fn of_tasks(
         "SELECT {COLUMNS} FROM predictions WHERE task_id IN (SELECT value FROM json_each(?1))
          ORDER BY id"
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    super::group_by_task(
-        stmt.query_map([serde_json::to_string(task_ids)?], from_row)?,
-        |row| row.task_id,
-    )
+    super::rows_by_task(conn, &sql, task_ids, &[], from_row, |row| row.task_id)
 }
 
 /// Changes a prediction; `false` when it does not exist.

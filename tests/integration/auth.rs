@@ -516,13 +516,7 @@ fn the_first_user_signs_up_once_when_none_exists() {
         .send()
         .unwrap();
     assert_eq!(created.status(), 303);
-    let cookie = created.headers()[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = common::session_cookie(&created);
     let token = client
         .get(format!("{url}/api/current-user/token"))
         .header(COOKIE, &cookie)

@@ -441,7 +441,7 @@ pub(crate) fn client_builder() -> reqwest::blocking::ClientBuilder {
 
 /// Signs in through the login form and returns the user's API token.
 pub(crate) fn token_of(url: &str, email: &str, password: &str) -> String {
-    use reqwest::header::{COOKIE, SET_COOKIE};
+    use reqwest::header::COOKIE;
     let client = client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -451,13 +451,7 @@ pub(crate) fn token_of(url: &str, email: &str, password: &str) -> String {
         .form(&[("email", email), ("password", password)])
         .send()
         .unwrap();
-    let cookie = login.headers()[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = session_cookie(&login);
     let body: Value = client
         .get(format!("{url}/api/current-user/token"))
         .header(COOKIE, cookie)
@@ -466,6 +460,14 @@ pub(crate) fn token_of(url: &str, email: &str, password: &str) -> String {
         .json()
         .unwrap();
     body["token"].as_str().unwrap().to_owned()
+}
+
+/// The `name=value` of the session cookie a response sets, to send back in `Cookie`.
+pub(crate) fn session_cookie(response: &reqwest::blocking::Response) -> String {
+    let set_cookie = response.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap();
+    set_cookie.split(';').next().unwrap().to_owned()
 }
 
 /// Waits for the "listening on" line the server prints on stdout.

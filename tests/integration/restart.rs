@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::common::{Env, Stocked};
+use crate::common::{Env, Server, Stocked};
 
 #[test]
 fn everything_is_still_there_after_a_restart() {
@@ -47,20 +47,10 @@ fn everything_is_still_there_after_a_restart() {
 fn a_sync_killed_midway_resumes_after_restart_without_duplicates() {
     const FILES: usize = 100_000;
     let env = Env::new();
-    for i in 0..FILES {
-        env.file(&format!("big/d{:03}/{i:06}.png", i % 500), b"");
-    }
+    big_folder(&env, FILES);
     let server = env.start();
     let project = server.project();
-    let source = server.local_source(
-        project,
-        &env.root.join("big"),
-        json!({"use_blob_urls": true, "recursive_scan": true}),
-    );
-    server.post(
-        &format!("/api/storages/localfiles/{source}/sync"),
-        json!({}),
-    );
+    let source = start_big_folder_sync(&server, &env, project);
     // Kill once some batches are committed, so there is something to resume after.
     let stored = server.wait_for_first_tasks(project);
     let (_, at_kill) = server.get(&format!("/api/storages/localfiles/{source}"));
@@ -256,9 +246,7 @@ fn a_large_task_file_cut_short_is_read_again_without_duplicates() {
 fn sigterm_mid_sync_pauses_it_and_the_next_start_finishes_it() {
     const FILES: usize = 100_000;
     let env = Env::new();
-    for i in 0..FILES {
-        env.file(&format!("big/d{:03}/{i:06}.png", i % 500), b"");
-    }
+    big_folder(&env, FILES);
     let out = env.dir("exports");
     let server = env.start();
     let project = server.project();
@@ -273,15 +261,7 @@ fn sigterm_mid_sync_pauses_it_and_the_next_start_finishes_it() {
         json!({"project": project, "path": out.display().to_string()}),
     );
     assert_eq!(status, 201);
-    let source = server.local_source(
-        project,
-        &env.root.join("big"),
-        json!({"use_blob_urls": true, "recursive_scan": true}),
-    );
-    server.post(
-        &format!("/api/storages/localfiles/{source}/sync"),
-        json!({}),
-    );
+    let source = start_big_folder_sync(&server, &env, project);
     // Stop once some batches are committed (the imported task aside).
     crate::common::eventually("the sync stored a batch", || server.task_total(project) > 1);
     let (status, annotation) = server.post(
@@ -324,6 +304,28 @@ fn sigterm_mid_sync_pauses_it_and_the_next_start_finishes_it() {
 }
 
 /// The status and cursor of a storage, read from the database file of a stopped server.
+/// `files` empty images in nested folders under `big/`.
+fn big_folder(env: &Env, files: usize) {
+    for i in 0..files {
+        env.file(&format!("big/d{:03}/{i:06}.png", i % 500), b"");
+    }
+}
+
+/// A blob-mode source on `big/` and its sync started; returns the storage id.
+fn start_big_folder_sync(server: &Server, env: &Env, project: i64) -> i64 {
+    let source = server.local_source(
+        project,
+        &env.root.join("big"),
+        json!({"use_blob_urls": true, "recursive_scan": true}),
+    );
+    let (status, body) = server.post(
+        &format!("/api/storages/localfiles/{source}/sync"),
+        json!({}),
+    );
+    assert_eq!(status, 200, "{body}");
+    source
+}
+
 fn stored_sync_state(env: &Env, storage: i64) -> (String, Option<String>) {
     let db = rusqlite::Connection::open(env.data.join("labelsync.sqlite3")).unwrap();
     db.query_row(
