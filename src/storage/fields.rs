@@ -100,6 +100,16 @@ pub const fn text(name: &'static str, label: &'static str, placeholder: &'static
     }
 }
 
+/// An on/off switch with its default.
+pub const fn toggle(name: &'static str, label: &'static str, default: bool) -> FieldSpec {
+    FieldSpec {
+        kind: FieldKind::Bool,
+        default: Default::Bool(default),
+        input: Input::Toggle,
+        ..text(name, label, "")
+    }
+}
+
 /// A credential: write-only, never returned, shown as a password.
 pub const fn secret(
     name: &'static str,
@@ -193,35 +203,20 @@ pub const REGEX_FILTER: FieldSpec = text("regex_filter", "File Name Filter (opti
     .help("Use regex patterns to filter which files are imported")
     .on(Step::Import)
     .keeps();
-pub const USE_BLOB_URLS: FieldSpec = FieldSpec {
-    kind: FieldKind::Bool,
-    default: Default::Bool(false),
-    input: Input::Toggle,
-    ..text("use_blob_urls", "Import Method (optional)", "")
-}
-.help("Choose how to interpret your data from storage")
-.on(Step::Import)
-.keeps();
-pub const RECURSIVE_SCAN: FieldSpec = FieldSpec {
-    kind: FieldKind::Bool,
-    default: Default::Bool(false),
-    input: Input::Toggle,
-    ..text("recursive_scan", "Scan all sub-folders", "")
-}
-.help("Include files from all nested folders")
-.only(Applies::ImportOnly)
-.on(Step::Import)
-.keeps();
-pub const PRESIGN: FieldSpec = FieldSpec {
-    kind: FieldKind::Bool,
-    default: Default::Bool(true),
-    input: Input::Toggle,
-    ..text(
-        "presign",
-        "Use pre-signed URLs (On) / Proxy through the platform (Off)",
-        "",
-    )
-}
+pub const USE_BLOB_URLS: FieldSpec = toggle("use_blob_urls", "Import Method (optional)", false)
+    .help("Choose how to interpret your data from storage")
+    .on(Step::Import)
+    .keeps();
+pub const RECURSIVE_SCAN: FieldSpec = toggle("recursive_scan", "Scan all sub-folders", false)
+    .help("Include files from all nested folders")
+    .only(Applies::ImportOnly)
+    .on(Step::Import)
+    .keeps();
+pub const PRESIGN: FieldSpec = toggle(
+    "presign",
+    "Use pre-signed URLs (On) / Proxy through the platform (Off)",
+    true,
+)
 .help("When pre-signed URLs are enabled, all data bypasses the platform and user browsers directly read data from storage")
 .only(Applies::ImportOnly)
 .keeps();
