@@ -79,22 +79,34 @@ export async function render(main, [projectId], query) {
   if (stale()) return null;
   const screen = { project, views, members: members.map((m) => m.user), state, go };
   selectionFor(`${projectId}|${state.tab}|${JSON.stringify(apiQuery(state))}`);
+  // The kept panel moves into the new page; whoever was typing in it stays there.
+  const typing = openPanel?.contains(document.activeElement) ? document.activeElement : null;
   fill(main, h('section', { class: 'page wide' },
     h('div', { class: 'page-head' }, h('h1', {}, project.title), projectTabs(project, 'data')),
     tabsOf(screen),
     toolbar(screen, result.listing),
-    filtersOpen ? filterPanel({
-      filters: state.filters,
-      columns: columnsOf(dataColumns(project.label_config)),
-      members: screen.members,
-      edit: (change) => {
-        const { filters } = currentState();
-        change(filters);
-        changeQuery(screen, { filters });
-      },
-    }) : null,
+    filtersOpen ? keptFilterPanel(screen) : null,
     body(screen, result)));
+  if (typing?.isConnected) typing.focus();
   return null;
+}
+
+/** The open filter panel, kept across redraws while it shows the filters being applied,
+ * so a redraw after an edit never takes the focus or a half-typed value from the user. */
+let openPanel = null;
+
+function keptFilterPanel(screen) {
+  const { project, state, members } = screen;
+  const key = JSON.stringify(state.filters);
+  if (openPanel?.projectId === project.id && openPanel.filtersKey === key) return openPanel;
+  openPanel = filterPanel({
+    filters: state.filters,
+    columns: columnsOf(dataColumns(project.label_config)),
+    members,
+    edit: (filters) => changeQuery(screen, { filters }),
+  });
+  openPanel.projectId = project.id;
+  return openPanel;
 }
 
 /** The query the address bar holds now: newer than a screen drawn before the last change,

@@ -1,8 +1,6 @@
 // The Data Manager's filter panel: rows of column, operator and value joined by and/or, as
-// Label Studio's. Every change is handed to `edit` as a change to make to the newest
-// filters (not to the ones this panel was drawn from: a quick hand may change a second
-// field before the page is drawn again); the screen puts them in the address bar and the
-// open view.
+// Label Studio's. The panel keeps the filters being edited; the screen puts each new set
+// in the address bar and the open view.
 
 import { h } from './dom.js';
 import { OPERATORS } from './dm_query.js';
@@ -14,16 +12,30 @@ function fresh(column) {
     value: column.type === 'Boolean' ? true : null };
 }
 
-/** The panel for `filters` over `columns`; `members` fills the user pickers; `edit(change)`
- * applies `change(filters)` to the newest filters. Until the page is drawn again after an
- * edit, the panel takes no other: rows are known by their place, which an edit can move. */
+/** The panel for `filters` over `columns`; `members` fills the user pickers; `apply(filters)`
+ * gets the whole new filters after each edit. The panel owns its copy: an edit that changes
+ * its shape (a column, an operator, a row added or removed) redraws it at once, so the next
+ * edit, however quick, lands on the rows it sees and is never dropped while the page
+ * fetches. `panel.filtersKey` says which filters it shows, so the page can keep it (and the
+ * focus and half-typed text in it) when it redraws around it. */
 export function filterPanel({ filters, columns, members, edit: apply }) {
-  let panel = null;
-  const edit = (change) => {
-    if (panel.inert) return;
-    panel.inert = true;
-    apply(change);
+  let current = structuredClone(filters);
+  const panel = h('section', { class: 'filter-panel', 'aria-label': 'Filters' });
+  const edit = (change, { redraw = true } = {}) => {
+    const next = structuredClone(current);
+    change(next);
+    current = next;
+    panel.filtersKey = JSON.stringify(current);
+    if (redraw) draw();
+    apply(structuredClone(current));
   };
+  const draw = () => panel.replaceChildren(...panelContent(current, { columns, members, edit }));
+  panel.filtersKey = JSON.stringify(current);
+  draw();
+  return panel;
+}
+
+function panelContent(filters, { columns, members, edit }) {
   const items = filters.items;
   const rows = items.map((item, index) => filterRow({
     item, index, columns, members,
@@ -33,16 +45,16 @@ export function filterPanel({ filters, columns, members, edit: apply }) {
         onchange: (e) => edit((f) => { f.conjunction = e.target.value; }),
       }, ['and', 'or'].map((c) => h('option', { value: c, selected: filters.conjunction === c }, c)))
         : h('span', { class: 'muted where' }, filters.conjunction),
-    update: (fields) => edit((f) => { if (f.items[index]) Object.assign(f.items[index], fields); }),
+    update: (fields, options) => edit((f) => { if (f.items[index]) Object.assign(f.items[index], fields); }, options),
     remove: () => edit((f) => { f.items.splice(index, 1); }),
   }));
   const add = () => edit((f) => { f.items.push(fresh(columns[0])); });
-  panel = h('section', { class: 'filter-panel', 'aria-label': 'Filters' },
+  return [
     rows.length ? rows : h('p', { class: 'muted' }, 'No filters applied'),
     h('div', { class: 'row' },
       h('button', { class: 'outline small add-filter', onclick: add }, '+ Add filter'),
-      items.length ? h('button', { class: 'link', onclick: () => edit((f) => { f.items = []; }) }, 'Clear all') : null));
-  return panel;
+      items.length ? h('button', { class: 'link', onclick: () => edit((f) => { f.items = []; }) }, 'Clear all') : null),
+  ].flat();
 }
 
 function filterRow({ item, index, columns, members, conjunction, update, remove }) {
@@ -58,7 +70,8 @@ function filterRow({ item, index, columns, members, conjunction, update, remove 
     onchange: (e) => update({ operator: e.target.value,
       value: e.target.value === 'empty' || column.type === 'Boolean' ? true : null }),
   }, operators.map(([op, label]) => h('option', { value: op, selected: op === item.operator }, label)));
-  const value = valueEditor({ item, column, members, index, set: (v) => update({ value: v }) });
+  // A typed value is already on screen: applying it must not redraw the input under the hand.
+  const value = valueEditor({ item, column, members, index, set: (v) => update({ value: v }, { redraw: false }) });
   return h('div', { class: 'filter-row', dataset: { index } },
     conjunction, columnSelect, operatorSelect, value,
     h('button', { class: 'icon remove-filter', 'aria-label': `Remove filter ${index + 1}`, onclick: remove }, '×'));
