@@ -105,8 +105,45 @@ pub fn control_tags(config: &str) -> Vec<ControlTag> {
     }
 }
 
-/// Checks that a labeling config is well-formed XML with a root element.
+/// Checks a labeling config as Label Studio does before saving it: well-formed XML under
+/// one root, and every control's `toName` naming a tag of the config.
 pub fn validate(config: &str) -> Result<(), String> {
+    well_formed(config)?;
+    let controls = control_tags(config);
+    let names = tag_names(config);
+    for control in &controls {
+        if let Some(missing) = control.to_name.iter().find(|to| !names.contains(to)) {
+            return Err(format!(
+                "{} \"{}\" has toName=\"{missing}\", but no tag of the config is named \"{missing}\" \
+                 (named tags: {}).",
+                control.tag,
+                control.name,
+                if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The `name` of every tag that has one, in document order.
+fn tag_names(config: &str) -> Vec<String> {
+    let mut reader = Reader::from_str(config);
+    let mut names = Vec::new();
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(tag) | Event::Empty(tag)) => {
+                if let Some(name) = tag.attributes().flatten().find(|a| a.key.0 == "name") {
+                    names.push(name.value.into_owned());
+                }
+            }
+            Ok(Event::Eof) | Err(_) => return names,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Checks that a labeling config is well-formed XML with a root element.
+fn well_formed(config: &str) -> Result<(), String> {
     let mut reader = Reader::from_str(config);
     let mut depth: i64 = 0;
     let mut saw_root = false;
@@ -172,5 +209,13 @@ mod tests {
         assert!(validate("<View><Image></View>").is_err());
         assert!(validate("not xml").is_err());
         assert!(validate("<View>").is_err());
+    }
+
+    #[test]
+    fn a_control_must_label_a_tag_of_the_config() {
+        let error = validate(r#"<View><Image name="img" value="$image"/><RectangleLabels name="box" toName="image"><Label value="Car"/></RectangleLabels></View>"#)
+            .unwrap_err();
+        assert!(error.contains(r#"RectangleLabels "box" has toName="image""#), "{error}");
+        assert!(error.contains("named tags: img, box"), "{error}");
     }
 }

@@ -18,6 +18,49 @@ use crate::error::ApiError;
 #[folder = "static/"]
 struct Assets;
 
+/// Label Studio's editor and its licenses, put into `OUT_DIR` by `build.rs` from the pinned
+/// npm package; served under `editor/` beside our own assets.
+const EDITOR: [(&str, &[u8]); 4] = [
+    ("main.js", include_bytes!(concat!(env!("OUT_DIR"), "/editor/main.js"))),
+    ("main.css", include_bytes!(concat!(env!("OUT_DIR"), "/editor/main.css"))),
+    ("LICENSE", include_bytes!(concat!(env!("OUT_DIR"), "/editor/LICENSE"))),
+    (
+        "THIRD-PARTY-LICENSES.txt",
+        include_bytes!(concat!(env!("OUT_DIR"), "/editor/THIRD-PARTY-LICENSES.txt")),
+    ),
+];
+
+/// An embedded file: its bytes and a hash of them for the ETag.
+struct Embedded {
+    data: std::borrow::Cow<'static, [u8]>,
+    hash: [u8; 32],
+}
+
+/// Our asset or, under `editor/`, a file of the editor.
+fn embedded(path: &str) -> Option<Embedded> {
+    if let Some(name) = path.strip_prefix("editor/") {
+        let (index, (_, bytes)) = EDITOR.iter().enumerate().find(|(_, (n, _))| *n == name)?;
+        return Some(Embedded { data: (*bytes).into(), hash: EDITOR_HASHES[index] });
+    }
+    Assets::get(path).map(|file| Embedded { hash: file.metadata.sha256_hash(), data: file.data })
+}
+
+/// A content hash per editor file (the editor is pinned, but a hash keeps one ETag rule).
+static EDITOR_HASHES: LazyLock<Vec<[u8; 32]>> = LazyLock::new(|| {
+    EDITOR
+        .iter()
+        .map(|(_, bytes)| {
+            let mut hash = [0u8; 32];
+            for (lane, chunk) in hash.chunks_mut(8).enumerate() {
+                let mut hasher = DefaultHasher::new();
+                (lane, bytes).hash(&mut hasher);
+                chunk.copy_from_slice(&hasher.finish().to_le_bytes());
+            }
+            hash
+        })
+        .collect()
+});
+
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     // Registered last, so API routes under /projects/ (resolve) match first.
     cfg.route("/", web::get().to(index))
@@ -37,6 +80,7 @@ static BUILD: LazyLock<String> = LazyLock::new(|| {
             file.metadata.sha256_hash().hash(&mut hasher);
         }
     }
+    EDITOR_HASHES.hash(&mut hasher);
     format!("b{:016x}", hasher.finish())
 });
 
@@ -98,10 +142,10 @@ async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
         Some(rest) => (rest, true),
         None => (path.as_str(), false),
     };
-    let Some(file) = Assets::get(path) else {
+    let Some(file) = embedded(path) else {
         return HttpResponse::NotFound().finish();
     };
-    let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()[..16]));
+    let etag = format!("\"{}\"", hex(&file.hash[..16]));
     let matches = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -112,17 +156,24 @@ async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
             .insert_header((header::ETAG, etag))
             .finish();
     }
-    let mime = mime_guess::from_path(path).first_or_octet_stream();
+    // The licenses (`LICENSE` has no extension) are text to read in the browser.
+    let mime = match mime_guess::from_path(path).first() {
+        Some(mime) if mime != mime_guess::mime::TEXT_PLAIN => mime.to_string(),
+        _ => "text/plain; charset=utf-8".to_owned(),
+    };
     let cache = if immutable {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"
     };
     HttpResponse::Ok()
-        .content_type(mime.as_ref())
+        .content_type(mime)
         .insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, cache))
-        .body(file.data.into_owned())
+        .body(match file.data {
+            std::borrow::Cow::Borrowed(bytes) => web::Bytes::from_static(bytes),
+            std::borrow::Cow::Owned(bytes) => web::Bytes::from(bytes),
+        })
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -21,9 +21,10 @@ function messageOf(status, body) {
   return `The server answered ${status}.`;
 }
 
-/** Calls the API; resolves with the JSON body (null for 204), throws ApiFailure. */
-export async function api(method, path, body) {
-  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+/** Calls the API; resolves with the JSON body (null for 204), throws ApiFailure.
+ * `keepalive` lets the request finish when the page is being left. */
+export async function api(method, path, body, { keepalive = false } = {}) {
+  const init = { method, credentials: 'same-origin', keepalive, headers: { Accept: 'application/json' } };
   if (body instanceof FormData) {
     init.body = body;
   } else if (body !== undefined) {

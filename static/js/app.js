@@ -9,12 +9,14 @@ import * as dataManager from './data_manager.js';
 import * as labeling from './labeling.js';
 import * as storageSettings from './storage_settings.js';
 import * as generalSettings from './general_settings.js';
+import * as labelingSettings from './labeling_settings.js';
 
 const ROUTES = [
   [/^\/(?:projects\/?)?$/, projects.render],
   [/^\/projects\/(\d+)\/?(?:data\/?)?$/, dataManager.render],
   [/^\/projects\/(\d+)\/label(?:\/(\d+))?\/?$/, labeling.render],
   [/^\/projects\/(\d+)\/settings\/storage\/?$/, storageSettings.render],
+  [/^\/projects\/(\d+)\/settings\/labeling\/?$/, labelingSettings.render],
   [/^\/projects\/(\d+)\/settings\/?$/, generalSettings.render],
 ];
 

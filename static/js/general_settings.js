@@ -1,10 +1,9 @@
-// Settings > General: the project's name, description and labeling config; its members;
-// and deletion.
+// Settings > General: the project's name and description; its members; and deletion. (The
+// labeling config has its own section, Settings > Labeling Interface.)
 
 import { api, get } from './api.js';
 import { h, fill, confirmDialog, toast } from './dom.js';
-import { navigate, setCrumbs, projectCrumbs, projectTabs } from './layout.js';
-import { configEditor } from './config_editor.js';
+import { navigate, setCrumbs, projectCrumbs, projectTabs, settingsNav } from './layout.js';
 import { membersSection } from './members.js';
 
 export async function render(main, [projectId]) {
@@ -13,13 +12,12 @@ export async function render(main, [projectId]) {
   const title = h('input', { name: 'title', value: project.title, required: true });
   const description = h('textarea', { name: 'description', rows: 2 });
   description.value = project.description || '';
-  const editor = configEditor(project.label_config);
   const status = h('p', { class: 'form-status', role: 'status' });
   const save = async (event) => {
     event.preventDefault();
     status.className = 'form-status';
     try {
-      await api('PATCH', `/api/projects/${projectId}/`, { title: title.value, description: description.value, label_config: editor.textarea.value });
+      await api('PATCH', `/api/projects/${projectId}/`, { title: title.value, description: description.value });
       status.textContent = 'Saved.';
       toast('Project settings saved');
     } catch (err) {
@@ -35,11 +33,11 @@ export async function render(main, [projectId]) {
   };
   fill(main, h('section', { class: 'page' },
     h('div', { class: 'page-head' }, h('h1', {}, project.title), projectTabs(project, 'settings')),
+    settingsNav(project, 'general'),
     h('form', { class: 'form', onsubmit: save },
       h('h2', { class: 'section-title' }, 'General'),
       h('label', { class: 'field' }, h('span', { class: 'label' }, 'Project Name'), title),
       h('label', { class: 'field' }, h('span', { class: 'label' }, 'Description'), description),
-      editor.element,
       h('div', { class: 'row' }, h('button', { class: 'primary', type: 'submit' }, 'Save'), status)),
     membersSection(projectId),
     h('section', { class: 'danger-zone' },

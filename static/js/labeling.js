@@ -1,155 +1,187 @@
-// Labeling: one task's data shown by the config's object tags, and a form built from its
-// Choices and TextArea controls. Submit / Update / Skip, then the next unlabeled task.
+// Labeling: one task in Label Studio's own editor. Submit / Update / Skip save through the
+// REST API as Label Studio's frontend does, then the next unlabeled task opens; drafts are
+// saved as the user works and come back when the task is reopened.
 
 import { api, get, ApiFailure } from './api.js';
 import { h, fill, toast } from './dom.js';
-import { parseConfig } from './label_config.js';
 import { navigate, setCrumbs, projectCrumbs, projectTabs } from './layout.js';
+import { openEditor, LABELING_INTERFACES } from './editor.js';
 
 export async function render(main, [projectId, taskId]) {
   const taskRequest = get(taskId ? `/api/tasks/${taskId}` : `/api/projects/${projectId}/next/`);
   taskRequest.catch(() => {});
-  const project = await get(`/api/projects/${projectId}/`);
+  const [project, user] = await Promise.all([get(`/api/projects/${projectId}/`), get('/api/current-user/whoami')]);
   let task;
   try {
     task = await taskRequest;
   } catch (err) {
     if (!(err instanceof ApiFailure) || err.status !== 404) throw err;
-    setCrumbs(projectCrumbs(project, { label: 'Labeling' }));
-    fill(main, h('section', { class: 'page' },
-      h('div', { class: 'page-head' }, h('h1', {}, project.title), projectTabs(project, 'label')),
-      h('div', { class: 'empty' }, h('h2', {}, taskId ? 'This task does not exist' : 'All tasks are labeled'),
-        h('p', {}, taskId ? 'It may have been deleted.' : 'Every task of this project has an annotation or was skipped.'),
-        h('a', { class: 'button outline', href: `/projects/${projectId}/data`, 'data-link': true }, 'Back to the Data Manager'))));
+    showNothingToLabel(main, project, Boolean(taskId));
     return null;
   }
   if (!taskId) history.replaceState(null, '', `/projects/${projectId}/label/${task.id}`);
   setCrumbs(projectCrumbs(project, { label: `Task #${task.id}` }));
-  const config = parseConfig(project.label_config);
-  const existing = task.annotations.find((a) => !a.was_cancelled);
-  const form = buildForm(config.controls, existing ? existing.result : []);
-  const status = h('p', { class: 'form-status', role: 'status', 'aria-live': 'polite' });
-
-  const goNext = async () => {
-    try {
-      const next = await get(`/api/projects/${projectId}/next/?after=${task.id}`);
-      navigate(`/projects/${projectId}/label/${next.id}`);
-    } catch (err) {
-      if (!(err instanceof ApiFailure) || err.status !== 404) throw err;
-      navigate(`/projects/${projectId}/label`);
-    }
-  };
-  let saving = false;
-  const save = async (cancelled) => {
-    if (saving) return;
-    status.className = 'form-status';
-    const result = cancelled ? [] : form.result();
-    if (!cancelled) {
-      const missing = form.missing();
-      if (missing) { status.className = 'form-status error'; status.textContent = missing; return; }
-    }
-    saving = true;
-    try {
-      if (existing && !cancelled) {
-        await api('PATCH', `/api/annotations/${existing.id}/`, { result });
-        toast(`Annotation of task #${task.id} updated`);
-      } else {
-        await api('POST', `/api/tasks/${task.id}/annotations/`, { result, was_cancelled: cancelled, lead_time: (Date.now() - opened) / 1000 });
-        toast(cancelled ? `Task #${task.id} skipped` : `Task #${task.id} submitted`);
-      }
-      await goNext();
-    } catch (err) {
-      status.className = 'form-status error';
-      status.textContent = err.message;
-    } finally {
-      saving = false;
-    }
-  };
-  const opened = Date.now();
-  const actions = h('div', { class: 'label-actions' },
-    task.allow_skip !== false ? h('button', { class: 'outline', onclick: () => save(true) }, 'Skip') : null,
-    h('button', { class: 'primary', type: 'submit', title: 'Ctrl+Enter' }, existing ? 'Update' : 'Submit'),
-    h('button', { class: 'link', onclick: goNext }, 'Next task ›'));
-  const onKey = (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey || e.altKey)) { e.preventDefault(); save(false); } };
-  document.addEventListener('keydown', onKey);
-
-  fill(main, h('section', { class: 'page wide' },
+  const host = h('div', { class: 'editor-host', id: `editor-task-${task.id}` });
+  fill(main, h('section', { class: 'page wide labeling-page' },
     h('div', { class: 'page-head' }, h('h1', {}, project.title), projectTabs(project, 'label')),
-    h('div', { class: 'labeling' },
-      h('div', { class: 'label-data' },
-        h('p', { class: 'muted' }, `Task #${task.id}`,
-          existing ? ` · annotated by ${existing.created_username || 'someone'}` : '',
-          task.storage_filename ? ` · ${task.storage_filename}` : ''),
-        config.objects.map((o) => showObject(o, task.data))),
-      h('form', { class: 'label-form', onsubmit: (e) => { e.preventDefault(); save(false); } },
-        form.element, status, actions))));
-  return () => document.removeEventListener('keydown', onKey);
-}
-
-function showObject(object, data) {
-  if (object.tag === 'Header') return h('h3', {}, object.value);
-  const value = object.variable ? data[object.variable] : object.value;
-  if (value === undefined || value === null) {
-    return h('p', { class: 'error' }, `The task has no "${object.variable}" value for the ${object.tag} tag.`);
-  }
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  switch (object.tag) {
-    case 'Image':
-      return h('figure', { class: 'label-image' }, h('img', {
-        src: text, alt: `Task ${object.name}`,
-        onerror: (e) => e.target.replaceWith(h('p', { class: 'error' }, `The image could not be loaded from ${text}. Check the storage connection (Cloud Storage) and that the file still exists.`)),
-      }));
-    case 'Audio':
-    case 'AudioPlus':
-      return h('audio', { src: text, controls: true });
-    case 'Video':
-      return h('video', { src: text, controls: true, class: 'label-video' });
-    case 'HyperText':
-    case 'Text':
-    default:
-      return h('div', { class: 'label-text' }, text);
-  }
-}
-
-/** The form of the config's controls; `result()` gives Label Studio's result list. */
-function buildForm(controls, previous) {
-  const parts = controls.map((control) => {
-    const earlier = previous.find((r) => r.from_name === control.name);
-    return control.tag === 'Choices' ? choicesField(control, earlier) : textAreaField(control, earlier);
+    h('p', { class: 'muted task-line' }, `Task #${task.id}`,
+      task.storage_filename ? ` · ${task.storage_filename}` : '',
+      h('span', { class: 'grow' }),
+      h('button', { class: 'link', onclick: () => goNext(projectId, task.id) }, 'Next task ›')),
+    host));
+  const session = labelingSession(projectId, task);
+  const editor = await openEditor(host, {
+    config: project.label_config,
+    interfaces: task.allow_skip === false ? LABELING_INTERFACES.filter((i) => i !== 'skip') : LABELING_INTERFACES,
+    user: { id: user.id, username: user.username || user.email, email: user.email,
+      firstName: user.first_name || '', lastName: user.last_name || '' },
+    task: editorTask(task),
+    onStorageInitialized: session.load,
+    onSubmitAnnotation: session.submit,
+    onUpdateAnnotation: session.update,
+    onSkipTask: session.skip,
+    onSubmitDraft: session.saveDraft,
   });
-  return {
-    element: controls.length
-      ? h('div', { class: 'controls' }, parts.map((p) => p.element))
-      : h('p', { class: 'muted' }, 'The labeling config has no Choices or TextArea control: Submit saves an empty annotation.'),
-    result: () => parts.map((p) => p.value()).filter(Boolean),
-    missing: () => parts.map((p) => p.missing()).find(Boolean) || null,
+  const flush = () => session.flushDraft(editor.ls);
+  window.addEventListener('pagehide', flush);
+  return () => {
+    window.removeEventListener('pagehide', flush);
+    flush();
+    editor.close();
   };
 }
 
-function choicesField(control, earlier) {
-  const chosen = new Set(earlier?.value?.choices || []);
-  const type = control.multiple ? 'checkbox' : 'radio';
-  const inputs = control.options.map((option) => h('input', { type, name: control.name, value: option, checked: chosen.has(option) }));
-  const element = h('fieldset', { class: 'choices' }, h('legend', {}, control.name),
-    inputs.map((input) => h('label', { class: 'choice' }, input, input.value)));
-  const selected = () => inputs.filter((i) => i.checked).map((i) => i.value);
-  return {
-    element,
-    value: () => (selected().length ? {
-      from_name: control.name, to_name: control.toName, type: 'choices', origin: 'manual', value: { choices: selected() },
-    } : null),
-    missing: () => (control.required && !selected().length ? `Choose a value for ${control.name}.` : null),
-  };
+function showNothingToLabel(main, project, askedForOne) {
+  setCrumbs(projectCrumbs(project, { label: 'Labeling' }));
+  fill(main, h('section', { class: 'page' },
+    h('div', { class: 'page-head' }, h('h1', {}, project.title), projectTabs(project, 'label')),
+    h('div', { class: 'empty' }, h('h2', {}, askedForOne ? 'This task does not exist' : 'All tasks are labeled'),
+      h('p', {}, askedForOne ? 'It may have been deleted.' : 'Every task of this project has an annotation or was skipped.'),
+      h('a', { class: 'button outline', href: `/projects/${project.id}/data`, 'data-link': true }, 'Back to the Data Manager'))));
 }
 
-function textAreaField(control, earlier) {
-  const textarea = h('textarea', { name: control.name, rows: 3, placeholder: control.placeholder });
-  textarea.value = (earlier?.value?.text || []).join('\n');
+/** The task as the editor takes it: its data (media URLs already resolved by the API), its
+ * annotations (a skipped one is a record, not work to edit) with the user's drafts of them
+ * (the editor shows a draft in place of what it drafts), the user's draft of a new
+ * annotation first, and its predictions. */
+function editorTask(task) {
+  const drafts = task.drafts || [];
+  const annotations = task.annotations.filter((a) => !a.was_cancelled).map((a) => {
+    const draft = drafts.find((d) => d.annotation === a.id);
+    return draft ? { ...a, draft: draft.result } : a;
+  });
+  const fresh = newAnnotationDraft(drafts);
+  if (fresh) annotations.unshift({ userGenerate: true, draft: fresh.result, createdDate: fresh.created_at });
+  const predictions = (task.predictions || []).map((p) => ({ ...p, createdBy: p.model_version ? `Model ${p.model_version}` : 'Prediction' }));
+  return { id: task.id, data: task.data, annotations, predictions };
+}
+
+/** The user's draft of an annotation not yet submitted. */
+function newAnnotationDraft(drafts) {
+  return drafts.find((d) => d.annotation === null || d.annotation === undefined) || null;
+}
+
+async function goNext(projectId, taskId) {
+  try {
+    const next = await get(`/api/projects/${projectId}/next/?after=${taskId}`);
+    navigate(`/projects/${projectId}/label/${next.id}`);
+  } catch (err) {
+    if (!(err instanceof ApiFailure) || err.status !== 404) throw err;
+    navigate(`/projects/${projectId}/label`);
+  }
+}
+
+/** The editor's callbacks for one task: what each button and each autosave sends. */
+function labelingSession(projectId, task) {
+  const opened = Date.now();
+  const drafts = task.drafts || [];
+  // Draft saves go one after the other, and a submit waits for them: a save still on its
+  // way must not create a draft after the annotation that replaces it.
+  let draftSaves = Promise.resolve();
+  let finished = false;
+  const leadTime = () => (Date.now() - opened) / 1000;
+
+  const body = (annotation, extra) => ({
+    result: annotation.serializeAnnotation(),
+    lead_time: leadTime(),
+    draft_id: annotation.draftId > 0 ? annotation.draftId : undefined,
+    parent_prediction: annotation.parent_prediction ?? undefined,
+    parent_annotation: annotation.parent_annotation ?? undefined,
+    ...extra,
+  });
+
+  const save = async (annotation, send, done) => {
+    if (finished) return;
+    annotation?.pauseAutosave?.();
+    await draftSaves;
+    try {
+      const saved = await send();
+      // Saved: the editor now knows it by its id (a second Ctrl+Enter updates, never
+      // submits it twice).
+      if (saved?.id && annotation && !annotation.pk) annotation.updatePersonalKey?.(String(saved.id));
+    } catch (err) {
+      annotation?.startAutosave?.();
+      toast(`Task #${task.id} was not saved: ${err.message}`, 'error');
+      return;
+    }
+    finished = true;
+    toast(done);
+    await goNext(projectId, task.id);
+  };
+
   return {
-    element: h('label', { class: 'field' }, h('span', { class: 'label' }, control.name), textarea),
-    value: () => (textarea.value.trim() ? {
-      from_name: control.name, to_name: control.toName, type: 'textarea', origin: 'manual', value: { text: [textarea.value] },
-    } : null),
-    missing: () => (control.required && !textarea.value.trim() ? `Write a text for ${control.name}.` : null),
+    /** Once the editor holds the task: ties the drafts it shows to their ids, and when
+     * there is nothing to continue, starts from the first prediction (as Label Studio
+     * does) or from an empty annotation. */
+    load(ls) {
+      const store = ls.annotationStore;
+      for (const annotation of store.annotations) {
+        const draft = annotation.pk
+          ? drafts.find((d) => d.annotation === Number(annotation.pk))
+          : newAnnotationDraft(drafts);
+        if (draft) annotation.setDraftId(draft.id);
+      }
+      if (store.annotations.length) {
+        store.selectAnnotation(store.annotations[0].id);
+        return;
+      }
+      const prediction = store.predictions[0];
+      const started = prediction ? store.addAnnotationFromPrediction(prediction) : store.addAnnotation({ userGenerate: true });
+      store.selectAnnotation(started.id);
+    },
+    submit: (ls, annotation) => save(annotation,
+      () => api('POST', `/api/tasks/${task.id}/annotations/`, body(annotation, { was_cancelled: false })),
+      `Task #${task.id} submitted`),
+    update: (ls, annotation) => save(annotation,
+      () => api('PATCH', `/api/annotations/${annotation.pk}/`, body(annotation)),
+      `Annotation of task #${task.id} updated`),
+    /** Label Studio keeps what was drawn on a skipped task, marked cancelled. */
+    skip: (ls) => {
+      const annotation = ls.annotationStore.selected;
+      return save(annotation,
+        () => api('POST', `/api/tasks/${task.id}/annotations/`, annotation
+          ? body(annotation, { was_cancelled: true }) : { result: [], was_cancelled: true, lead_time: leadTime() }),
+        `Task #${task.id} skipped`);
+    },
+    saveDraft(ls, annotation) {
+      if (finished) return Promise.resolve();
+      const draft = { result: annotation.versions.draft ?? annotation.serializeAnnotation(), lead_time: leadTime() };
+      draftSaves = draftSaves.then(async () => {
+        if (finished) return;
+        if (annotation.draftId > 0) {
+          await api('PATCH', `/api/drafts/${annotation.draftId}/`, draft, { keepalive: true });
+          return;
+        }
+        const path = annotation.pk ? `/api/tasks/${task.id}/annotations/${annotation.pk}/drafts`
+          : `/api/tasks/${task.id}/drafts`;
+        const saved = await api('POST', path, draft, { keepalive: true });
+        annotation.setDraftId(saved.id);
+      }).catch((err) => toast(`The draft of task #${task.id} was not saved: ${err.message}`, 'error'));
+      return draftSaves;
+    },
+    /** Saves a change the autosave has not sent yet: the user is leaving the task. */
+    flushDraft(ls) {
+      if (!finished) ls.annotationStore?.selected?.autosave?.flush?.();
+    },
   };
 }

@@ -43,6 +43,16 @@ export function projectTabs(project, active) {
     tab('Settings', `/projects/${project.id}/settings`, 'settings'));
 }
 
+/** The sections of a project's settings, `active` marked. */
+export function settingsNav(project, active) {
+  const link = (label, href, key) => h('a', {
+    href, 'data-link': true, class: active === key ? 'active' : null, 'aria-current': active === key ? 'page' : null,
+  }, label);
+  return h('nav', { class: 'settings-nav', 'aria-label': 'Settings' },
+    link('General', `/projects/${project.id}/settings`, 'general'),
+    link('Labeling Interface', `/projects/${project.id}/settings/labeling`, 'labeling'));
+}
+
 const ICON_LETTERS = { s3: 'S3', gcs: 'GCS', azure: 'AZ', redis: 'RD', localfiles: 'LF' };
 
 /** A provider's icon: its letters on its color (a provider without one shows its initials). */

@@ -1,0 +1,61 @@
+// Label Studio's own editor (the pinned npm package build.rs embeds under /static/<build>/
+// editor/): loaded on first use, its stylesheet present only while a screen shows it (its
+// global styles would restyle the other screens), one instance at a time.
+
+const BASE = new URL('../editor/', import.meta.url);
+let script = null;
+
+/** Resolves with the `LabelStudio` constructor once the editor's script has run. */
+function loadScript() {
+  script ??= new Promise((resolve, reject) => {
+    const tag = document.createElement('script');
+    tag.src = new URL('main.js', BASE).href;
+    tag.onload = () => (window.LabelStudio ? resolve(window.LabelStudio)
+      : reject(new Error('The labeling editor loaded but did not start.')));
+    tag.onerror = () => { script = null; reject(new Error('The labeling editor could not be loaded. Is labelsync still running?')); };
+    document.head.append(tag);
+  });
+  return script;
+}
+
+function addStylesheet() {
+  const link = document.createElement('link');
+  link.rel = 'stylesheet';
+  link.href = new URL('main.css', BASE).href;
+  link.dataset.editor = '';
+  document.head.append(link);
+  return link;
+}
+
+/** Opens the editor in `host` with Label Studio's options; returns `{ ls, close }`. The
+ * options' `onLabelStudioLoad` runs once it is ready; `close()` destroys it and takes its
+ * styles away. */
+export async function openEditor(host, options) {
+  const stylesheet = addStylesheet();
+  let LabelStudio;
+  try {
+    LabelStudio = await loadScript();
+  } catch (err) {
+    stylesheet.remove();
+    throw err;
+  }
+  const ls = new LabelStudio(host, options);
+  return {
+    ls,
+    close: () => {
+      try { ls.destroy(); } catch { /* already gone with its element */ }
+      stylesheet.remove();
+    },
+  };
+}
+
+/** What the editor shows on each screen: Label Studio's panels, minus its own navigation. */
+export const LABELING_INTERFACES = [
+  'panel', 'update', 'submit', 'skip', 'controls', 'infobar', 'topbar', 'instruction', 'side-column',
+  'annotations:history', 'annotations:tabs', 'annotations:menu', 'annotations:current',
+  'annotations:add-new', 'annotations:delete', 'annotations:view-all',
+  'predictions:tabs', 'predictions:menu', 'edit-history',
+];
+
+/** A preview needs no buttons: only the config drawn over one task's data. */
+export const PREVIEW_INTERFACES = ['side-column', 'annotations:current'];
