@@ -4,14 +4,31 @@
 
 const BASE = new URL('../editor/', import.meta.url);
 let script = null;
+let openEditors = 0;
+
+/** The editor binds its shortcuts on `document` and never unbinds them (Enter focuses a
+ * region, and so stops Enter from pressing our buttons). While no editor is open, key
+ * presses stop at <html>, after every handler of the page has seen them but before
+ * `document`, where only the editor listens for them. */
+function keepShortcutsToTheEditor() {
+  document.documentElement.addEventListener('keydown', (event) => {
+    if (openEditors === 0) event.stopPropagation();
+  });
+}
 
 /** Resolves with the `LabelStudio` constructor once the editor's script has run. */
 function loadScript() {
   script ??= new Promise((resolve, reject) => {
     const tag = document.createElement('script');
     tag.src = new URL('main.js', BASE).href;
-    tag.onload = () => (window.LabelStudio ? resolve(window.LabelStudio)
-      : reject(new Error('The labeling editor loaded but did not start.')));
+    tag.onload = () => {
+      if (!window.LabelStudio) {
+        reject(new Error('The labeling editor loaded but did not start.'));
+        return;
+      }
+      keepShortcutsToTheEditor();
+      resolve(window.LabelStudio);
+    };
     tag.onerror = () => { script = null; reject(new Error('The labeling editor could not be loaded. Is labelsync still running?')); };
     document.head.append(tag);
   });
@@ -40,9 +57,14 @@ export async function openEditor(host, options) {
     throw err;
   }
   const ls = new LabelStudio(host, options);
+  openEditors += 1;
+  let closed = false;
   return {
     ls,
     close: () => {
+      if (closed) return;
+      closed = true;
+      openEditors -= 1;
       try { ls.destroy(); } catch { /* already gone with its element */ }
       stylesheet.remove();
     },

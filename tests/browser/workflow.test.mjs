@@ -191,10 +191,11 @@ test('label one task; the Data Manager shows it annotated', async () => {
   const taskId = Number(await firstRow.getAttribute('data-task-id'));
   await firstRow.click();
   await page.waitForURL(new RegExp(`/label/${taskId}$`));
-  await imagesLoaded('.label-image img', 1);
-  await page.getByLabel('Cat').check();
+  await page.locator('.editor-host[data-ready]').waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('.editor-host img')].some((i) => i.complete && i.naturalWidth > 0));
+  await page.locator('.editor-host label', { hasText: 'Cat' }).click();
   await screenshot('labeling');
-  await page.getByRole('button', { name: 'Submit' }).click();
+  await page.locator('.editor-host button', { hasText: /^Submit$/ }).click();
   await page.waitForURL((url) => /\/label\/\d+$/.test(url.pathname) && !url.pathname.endsWith(`/${taskId}`));
   const task = await (await page.request.get(`/api/tasks/${taskId}`)).json();
   assert.equal(task.annotations.length, 1);

@@ -8,6 +8,7 @@ mod cloud;
 mod common;
 mod conformance;
 mod data_manager;
+mod editor_build;
 mod errors;
 mod export;
 mod faults;
