@@ -104,6 +104,17 @@ struct IndexPage<'a> {
     /// Shown by the Local Files form: where paths must start, and whether serving is on.
     document_root: &'a str,
     local_serving: bool,
+    /// The screen opens Label Studio's editor: the shell starts fetching it at once.
+    editor: bool,
+}
+
+/// Whether the screen at `path` shows the editor (labeling, the labeling interface).
+fn shows_editor(path: &str) -> bool {
+    let mut parts = path.trim_matches('/').split('/');
+    matches!(
+        (parts.next(), parts.next().map(|id| id.parse::<i64>().is_ok()), parts.next(), parts.next()),
+        (Some("projects"), Some(true), Some("label"), _) | (Some("projects"), Some(true), Some("settings"), Some("labeling"))
+    )
 }
 
 async fn index(req: HttpRequest, state: super::State) -> Result<HttpResponse, ApiError> {
@@ -123,6 +134,7 @@ async fn index(req: HttpRequest, state: super::State) -> Result<HttpResponse, Ap
         modules: &MODULES,
         document_root: &state.config.local_files.document_root.to_string_lossy(),
         local_serving: state.config.local_files.serving_enabled,
+        editor: shows_editor(req.path()),
     }
     .render()
     .map_err(|err| ApiError::Internal(err.to_string()))?;

@@ -16,8 +16,9 @@ function keepShortcutsToTheEditor() {
   });
 }
 
-/** Resolves with the `LabelStudio` constructor once the editor's script has run. */
-function loadScript() {
+/** Resolves with the `LabelStudio` constructor once the editor's script has run. A screen
+ * calls it first thing, so the script loads while the screen waits for the API. */
+export function loadScript() {
   script ??= new Promise((resolve, reject) => {
     const tag = document.createElement('script');
     tag.src = new URL('main.js', BASE).href;
@@ -27,6 +28,7 @@ function loadScript() {
         return;
       }
       keepShortcutsToTheEditor();
+      performance.mark('labelsync:editor-script');
       resolve(window.LabelStudio);
     };
     tag.onerror = () => { script = null; reject(new Error('The labeling editor could not be loaded. Is labelsync still running?')); };

@@ -5,9 +5,10 @@
 import { api, get, ApiFailure } from './api.js';
 import { h, fill, toast } from './dom.js';
 import { navigate, setCrumbs, projectCrumbs, projectTabs } from './layout.js';
-import { openEditor, LABELING_INTERFACES } from './editor.js';
+import { openEditor, loadScript, LABELING_INTERFACES } from './editor.js';
 
 export async function render(main, [projectId, taskId]) {
+  loadScript().catch(() => {});
   const taskRequest = get(taskId ? `/api/tasks/${taskId}` : `/api/projects/${projectId}/next/`);
   taskRequest.catch(() => {});
   const [project, user] = await Promise.all([get(`/api/projects/${projectId}/`), get('/api/current-user/whoami')]);
@@ -37,7 +38,11 @@ export async function render(main, [projectId, taskId]) {
       firstName: user.first_name || '', lastName: user.last_name || '' },
     task: editorTask(task),
     // `data-ready` tells tests and the page benchmark that the task is in the editor.
-    onStorageInitialized: (ls) => { session.load(ls); host.dataset.ready = 'true'; },
+    onStorageInitialized: (ls) => {
+      session.load(ls);
+      host.dataset.ready = 'true';
+      performance.mark('labelsync:editor-ready');
+    },
     onSubmitAnnotation: session.submit,
     onUpdateAnnotation: session.update,
     onSkipTask: session.skip,

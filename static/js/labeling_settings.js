@@ -5,12 +5,13 @@ import { api, get } from './api.js';
 import { h, fill, toast } from './dom.js';
 import { setCrumbs, projectCrumbs, projectTabs, settingsNav } from './layout.js';
 import { configEditor } from './config_editor.js';
-import { openEditor, PREVIEW_INTERFACES } from './editor.js';
+import { openEditor, loadScript, PREVIEW_INTERFACES } from './editor.js';
 import { TEMPLATES, parseConfig } from './label_config.js';
 
 const PREVIEW_DELAY_MS = 400;
 
 export async function render(main, [projectId]) {
+  loadScript().catch(() => {});
   const [project, firstTasks] = await Promise.all([get(`/api/projects/${projectId}/`),
     get(`/api/tasks/?project=${projectId}&page=1&page_size=1`)]);
   setCrumbs(projectCrumbs(project, { label: 'Labeling Interface' }));

@@ -2,7 +2,7 @@
 // Syncs N files from a Local Files source into one project through the release binary,
 // then opens each screen in headless Chromium and measures, from the start of the
 // navigation, the time until the screen's content is on the page (the task rows, the
-// storage cards, the labeling form). Prints the median and the slowest of several loads.
+// storage cards, the editor holding its task). Prints the median and the slowest of several loads.
 
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,14 +60,17 @@ async function bigProject(server, root) {
   return { id: project.id, lastPage: Math.ceil(TASKS / 30), someTask: tasks.tasks[0].id };
 }
 
+/** Label Studio's editor holds the task (its data, annotations and predictions loaded). */
+const EDITOR_READY = '.editor-host[data-ready]';
+
 /** The screens measured: [name, path, the selector that shows its content is there]. */
 const SCREENS = (project) => [
   ['Projects', '/projects', '.project-card'],
   ['Data Manager, first page', `/projects/${project.id}/data`, '.task-row'],
   ['Data Manager, last page', `/projects/${project.id}/data?page=${project.lastPage}&page_size=30`, '.task-row'],
   ['Data Manager, 100 per page', `/projects/${project.id}/data?page=500&page_size=100`, '.task-row'],
-  ['Labeling, next task', `/projects/${project.id}/label`, '.label-form'],
-  ['Labeling, a task', `/projects/${project.id}/label/${project.someTask}`, '.label-form'],
+  ['Labeling, next task', `/projects/${project.id}/label`, EDITOR_READY],
+  ['Labeling, a task', `/projects/${project.id}/label/${project.someTask}`, EDITOR_READY],
   ['Cloud Storage', `/projects/${project.id}/settings/storage`, '.storage-card'],
   ['Settings', `/projects/${project.id}/settings`, 'form.form'],
 ];
@@ -90,6 +93,33 @@ function watchSelectors(selectors) {
     }
   };
   new MutationObserver(check).observe(document, { childList: true, subtree: true });
+}
+
+/** Where a first visit of the labeling screen spends its time (from the page's own marks). */
+function editorTimings() {
+  const script = performance.getEntriesByType('resource').find((e) => e.name.endsWith('/editor/main.js'));
+  const mark = (name) => performance.getEntriesByName(name)[0].startTime;
+  return { download: script.responseEnd - script.startTime, run: mark('labelsync:editor-script') - script.responseEnd,
+    open: mark('labelsync:editor-ready') - mark('labelsync:editor-script') };
+}
+
+/** Opens `path` inside the page (as Submit does) and resolves with the milliseconds until
+ * the editor holds the new task. */
+function nextTaskInPage(path) {
+  const id = path.split('/').pop();
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const done = () => {
+      if (!document.querySelector(`#editor-task-${id}[data-ready]`)) return false;
+      observer.disconnect();
+      resolve(performance.now() - started);
+      return true;
+    };
+    const observer = new MutationObserver(done);
+    observer.observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-ready'] });
+    history.pushState(null, '', path);
+    window.dispatchEvent(new Event('labelsync:navigated'));
+  });
 }
 
 function summary(times) {
@@ -151,12 +181,14 @@ try {
     console.log(name.padEnd(30), median.toFixed(1).padStart(10), max.toFixed(1).padStart(10));
   }
   // First visits: each load in a new browser context (empty cache).
-  const firstVisits = async (url, selector, storageState) => {
+  const firstVisits = async (url, selector, storageState, after) => {
     const times = [];
     for (let i = 0; i < RUNS; i += 1) {
       const fresh = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: server.url, storageState });
       await fresh.addInitScript(watchSelectors, [selector]);
-      times.push(await loadTime(await fresh.newPage(), url, selector));
+      const freshPage = await fresh.newPage();
+      times.push(await loadTime(freshPage, url, selector));
+      await after?.(freshPage);
       await fresh.close();
     }
     return times;
@@ -166,6 +198,22 @@ try {
   worst = Math.max(worst, max);
   console.log('Data Manager, empty cache'.padEnd(30), median.toFixed(1).padStart(10), max.toFixed(1).padStart(10));
   if (process.env.BENCH_VERBOSE) console.log('  each:', cold.map((t) => t.toFixed(0)).join(' '));
+  const parts = [];
+  const coldLabel = summary(await firstVisits(`/projects/${project.id}/label/${project.someTask}`, EDITOR_READY,
+    await context.storageState(), async (fresh) => parts.push(await fresh.evaluate(editorTimings))));
+  console.log('Labeling, empty cache'.padEnd(30), coldLabel.median.toFixed(1).padStart(10), coldLabel.max.toFixed(1).padStart(10));
+  const part = (key) => summary(parts.map((p) => p[key])).median.toFixed(1).padStart(10);
+  console.log('  of which: editor script download'.padEnd(30), part('download'));
+  console.log('            editor script run'.padEnd(30), part('run'));
+  console.log('            editor opens the task'.padEnd(30), part('open'));
+  // The labeling loop itself: Submit opens the next task inside the page, with the editor's
+  // script already running; measured from the navigation to the task in the editor.
+  const loop = [];
+  await page.goto(`/projects/${project.id}/label/${project.someTask}`);
+  await page.locator(EDITOR_READY).waitFor();
+  for (let i = 0; i < RUNS; i += 1) loop.push(await page.evaluate(nextTaskInPage, `/projects/${project.id}/label/${project.someTask + i + 1}`));
+  const next = summary(loop);
+  console.log('Labeling, next task in page'.padEnd(30), next.median.toFixed(1).padStart(10), next.max.toFixed(1).padStart(10));
   // The floor of a first visit: the sign-in page (server-rendered HTML and the stylesheet,
   // no script), to tell the browser's own start-up from the app's work.
   const base = summary(await firstVisits('/user/login', 'form button[type=submit]', undefined));

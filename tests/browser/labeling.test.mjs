@@ -231,8 +231,9 @@ test('a prediction is the start of the annotation; submitted, it is exported wit
 });
 
 /** Selects `phrase` in the editor's text with the mouse, as a user marks an entity. */
-async function markEntity(label, phrase) {
-  await page.locator('.editor-host .lsf-label', { hasText: label }).first().click();
+async function markEntity(label, phrase, { hotkey } = {}) {
+  if (hotkey) await page.keyboard.press(hotkey);
+  else await page.locator('.editor-host .lsf-label', { hasText: label }).first().click();
   const span = await page.evaluate((wanted) => {
     // The text as shown: already marked entities split it into several nodes.
     const walker = document.createTreeWalker(document.querySelector('.editor-host .lsf-richtext__container'), NodeFilter.SHOW_TEXT);
@@ -252,12 +253,12 @@ async function markEntity(label, phrase) {
   await page.locator('.editor-host li[aria-label="region"]', { hasText: label }).first().waitFor();
 }
 
-test('mark a named entity in a text task and submit it', async () => {
+test('mark a named entity in a text task and submit it, with the editor\'s keyboard shortcuts', async () => {
   const taskId = entities.tasks[0];
   await openTask(entities.id, taskId);
-  await markEntity('PER', 'Ada Lovelace');
+  await markEntity('PER', 'Ada Lovelace', { hotkey: '1' });
   await screenshot('entity');
-  await editorButton('Submit').click();
+  await page.keyboard.press('Control+Enter');
   await page.waitForURL((url) => url.pathname === `/projects/${entities.id}/label/${entities.tasks[1]}`);
   const [annotation] = await annotationsOf(taskId);
   const exported = await exportedObject(entities, annotation.id);
