@@ -8,12 +8,19 @@ use std::env;
 use std::path::PathBuf;
 
 fn main() {
-    for var in [editor::TARBALL_VAR, editor::CACHE_VAR, editor::URL_VAR, "XDG_CACHE_HOME"] {
+    for var in [
+        editor::TARBALL_VAR,
+        editor::CACHE_VAR,
+        editor::URL_VAR,
+        "XDG_CACHE_HOME",
+    ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=build/editor.rs");
-    let local = env::var_os(editor::TARBALL_VAR).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let local = env::var_os(editor::TARBALL_VAR)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
     if let Some(path) = &local {
         println!("cargo:rerun-if-changed={}", path.display());
     }
@@ -25,14 +32,20 @@ fn main() {
     };
     match editor::prepare(&source, &out_dir.join("editor")) {
         // The build tests run this script again, offline, from the same tarball.
-        Ok(tarball) => println!("cargo:rustc-env=LABELSYNC_EDITOR_TARBALL_USED={}", tarball.display()),
+        Ok(tarball) => println!(
+            "cargo:rustc-env=LABELSYNC_EDITOR_TARBALL_USED={}",
+            tarball.display()
+        ),
         Err(message) => {
             eprintln!("error: {message}");
             std::process::exit(1);
         }
     }
     if let Ok(script) = env::current_exe() {
-        println!("cargo:rustc-env=LABELSYNC_BUILD_SCRIPT={}", script.display());
+        println!(
+            "cargo:rustc-env=LABELSYNC_BUILD_SCRIPT={}",
+            script.display()
+        );
     }
 }
 

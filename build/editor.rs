@@ -15,10 +15,10 @@ use sha2::{Digest, Sha512};
 /// The package and version, pinned.
 pub(crate) const PACKAGE: &str = "@heartexlabs/label-studio@1.4.0";
 /// Where the npm registry serves that version.
-pub(crate) const URL: &str = "https://registry.npmjs.org/@heartexlabs/label-studio/-/label-studio-1.4.0.tgz";
+pub(crate) const URL: &str =
+    "https://registry.npmjs.org/@heartexlabs/label-studio/-/label-studio-1.4.0.tgz";
 /// The integrity the registry publishes for it (Subresource Integrity form).
-pub(crate) const INTEGRITY: &str =
-    "sha512-NczF2gDF/Whq7+xI3tYZLrAk8Pq6hacXhYEDmWfHAQIZ0eiieyrMxxHz4KIU7wnagComaGv+QJ2Zc6SBcBmuCg==";
+pub(crate) const INTEGRITY: &str = "sha512-NczF2gDF/Whq7+xI3tYZLrAk8Pq6hacXhYEDmWfHAQIZ0eiieyrMxxHz4KIU7wnagComaGv+QJ2Zc6SBcBmuCg==";
 /// The cached tarball's file name.
 pub(crate) const FILE_NAME: &str = "label-studio-1.4.0.tgz";
 
@@ -34,7 +34,10 @@ pub(crate) const FILES: [(&str, &str); 4] = [
     ("package/build/static/js/main.js", "main.js"),
     ("package/build/static/css/main.css", "main.css"),
     ("package/LICENSE", "LICENSE"),
-    ("package/build/static/js/main.js.LICENSE.txt", "THIRD-PARTY-LICENSES.txt"),
+    (
+        "package/build/static/js/main.js.LICENSE.txt",
+        "THIRD-PARTY-LICENSES.txt",
+    ),
 ];
 
 /// Where the tarball comes from and where it may be kept.
@@ -151,6 +154,10 @@ fn unpack(tarball: &[u8], out_dir: &Path) -> Result<(), String> {
     }
     Err(format!(
         "The editor's tarball has no {}.",
-        missing.iter().map(|(inside, _)| *inside).collect::<Vec<_>>().join(", ")
+        missing
+            .iter()
+            .map(|(inside, _)| *inside)
+            .collect::<Vec<_>>()
+            .join(", ")
     ))
 }

@@ -118,7 +118,11 @@ pub fn validate(config: &str) -> Result<(), String> {
                  (named tags: {}).",
                 control.tag,
                 control.name,
-                if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
             ));
         }
     }
@@ -215,7 +219,10 @@ mod tests {
     fn a_control_must_label_a_tag_of_the_config() {
         let error = validate(r#"<View><Image name="img" value="$image"/><RectangleLabels name="box" toName="image"><Label value="Car"/></RectangleLabels></View>"#)
             .unwrap_err();
-        assert!(error.contains(r#"RectangleLabels "box" has toName="image""#), "{error}");
+        assert!(
+            error.contains(r#"RectangleLabels "box" has toName="image""#),
+            "{error}"
+        );
         assert!(error.contains("named tags: img, box"), "{error}");
     }
 }

@@ -21,9 +21,18 @@ struct Assets;
 /// Label Studio's editor and its licenses, put into `OUT_DIR` by `build.rs` from the pinned
 /// npm package; served under `editor/` beside our own assets.
 const EDITOR: [(&str, &[u8]); 4] = [
-    ("main.js", include_bytes!(concat!(env!("OUT_DIR"), "/editor/main.js"))),
-    ("main.css", include_bytes!(concat!(env!("OUT_DIR"), "/editor/main.css"))),
-    ("LICENSE", include_bytes!(concat!(env!("OUT_DIR"), "/editor/LICENSE"))),
+    (
+        "main.js",
+        include_bytes!(concat!(env!("OUT_DIR"), "/editor/main.js")),
+    ),
+    (
+        "main.css",
+        include_bytes!(concat!(env!("OUT_DIR"), "/editor/main.css")),
+    ),
+    (
+        "LICENSE",
+        include_bytes!(concat!(env!("OUT_DIR"), "/editor/LICENSE")),
+    ),
     (
         "THIRD-PARTY-LICENSES.txt",
         include_bytes!(concat!(env!("OUT_DIR"), "/editor/THIRD-PARTY-LICENSES.txt")),
@@ -40,9 +49,15 @@ struct Embedded {
 fn embedded(path: &str) -> Option<Embedded> {
     if let Some(name) = path.strip_prefix("editor/") {
         let (index, (_, bytes)) = EDITOR.iter().enumerate().find(|(_, (n, _))| *n == name)?;
-        return Some(Embedded { data: (*bytes).into(), hash: EDITOR_HASHES[index] });
+        return Some(Embedded {
+            data: (*bytes).into(),
+            hash: EDITOR_HASHES[index],
+        });
     }
-    Assets::get(path).map(|file| Embedded { hash: file.metadata.sha256_hash(), data: file.data })
+    Assets::get(path).map(|file| Embedded {
+        hash: file.metadata.sha256_hash(),
+        data: file.data,
+    })
 }
 
 /// A content hash per editor file (the editor is pinned, but a hash keeps one ETag rule).
@@ -112,8 +127,19 @@ struct IndexPage<'a> {
 fn shows_editor(path: &str) -> bool {
     let mut parts = path.trim_matches('/').split('/');
     matches!(
-        (parts.next(), parts.next().map(|id| id.parse::<i64>().is_ok()), parts.next(), parts.next()),
-        (Some("projects"), Some(true), Some("label"), _) | (Some("projects"), Some(true), Some("settings"), Some("labeling"))
+        (
+            parts.next(),
+            parts.next().map(|id| id.parse::<i64>().is_ok()),
+            parts.next(),
+            parts.next()
+        ),
+        (Some("projects"), Some(true), Some("label"), _)
+            | (
+                Some("projects"),
+                Some(true),
+                Some("settings"),
+                Some("labeling")
+            )
     )
 }
 

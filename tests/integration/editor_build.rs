@@ -23,7 +23,9 @@ struct Run {
 
 impl Run {
     fn new() -> Self {
-        Self { dir: tempfile::tempdir().unwrap() }
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -72,7 +74,11 @@ fn builds_from_a_local_tarball_with_no_network() {
     let output = run.build(Some(&local), &cache, true);
     assert!(output.status.success(), "{}", stderr(&output));
     let script = run.unpacked("main.js").expect("main.js unpacked");
-    assert!(script.len() > 1_000_000, "the editor's bundle: {} bytes", script.len());
+    assert!(
+        script.len() > 1_000_000,
+        "the editor's bundle: {} bytes",
+        script.len()
+    );
     assert!(String::from_utf8_lossy(&script).contains("LabelStudio"));
     assert!(run.unpacked("main.css").expect("main.css").len() > 100_000);
     let license = String::from_utf8(run.unpacked("LICENSE").expect("LICENSE")).unwrap();
@@ -90,15 +96,24 @@ fn a_corrupted_tarball_stops_the_build_with_the_checksum_message() {
     let corrupted = run.path("label-studio-1.4.0.tgz");
     fs::write(&corrupted, bytes).unwrap();
     let output = run.build(Some(&corrupted), &run.path("cache"), true);
-    assert!(!output.status.success(), "a corrupted tarball must stop the build");
+    assert!(
+        !output.status.success(),
+        "a corrupted tarball must stop the build"
+    );
     let message = stderr(&output);
     assert!(message.contains("checksum"), "{message}");
     assert!(
         message.contains("sha512-NczF2gDF/Whq7+xI3tYZLrAk8Pq6hacXhYEDmWfHAQIZ0eiieyrMxxHz4KIU7wnagComaGv+QJ2Zc6SBcBmuCg=="),
         "names the pinned checksum: {message}"
     );
-    assert!(message.contains("LABELSYNC_EDITOR_TARBALL"), "says what to do: {message}");
-    assert!(run.unpacked("main.js").is_none(), "nothing unpacked from it");
+    assert!(
+        message.contains("LABELSYNC_EDITOR_TARBALL"),
+        "says what to do: {message}"
+    );
+    assert!(
+        run.unpacked("main.js").is_none(),
+        "nothing unpacked from it"
+    );
 }
 
 #[test]
@@ -117,7 +132,11 @@ fn a_cached_tarball_needs_no_network_and_a_bad_cached_one_is_fetched_again() {
     fs::write(cache.join("label-studio-1.4.0.tgz"), &cut[..cut.len() / 3]).unwrap();
     let output = run.build(None, &cache, false);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("could not be downloaded"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("could not be downloaded"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -126,29 +145,62 @@ fn a_failed_download_stops_the_build_and_says_how_to_build_offline() {
     let output = run.build(None, &run.path("cache"), false);
     assert!(!output.status.success(), "no editor, no build");
     let message = stderr(&output);
-    assert!(message.contains(&format!("could not be downloaded from {UNREACHABLE}")), "{message}");
-    assert!(message.contains("LABELSYNC_EDITOR_TARBALL=/path/to/label-studio-1.4.0.tgz"), "{message}");
-    assert!(!run.path("cache").join("label-studio-1.4.0.tgz.part").exists(), "no partial file left");
+    assert!(
+        message.contains(&format!("could not be downloaded from {UNREACHABLE}")),
+        "{message}"
+    );
+    assert!(
+        message.contains("LABELSYNC_EDITOR_TARBALL=/path/to/label-studio-1.4.0.tgz"),
+        "{message}"
+    );
+    assert!(
+        !run.path("cache")
+            .join("label-studio-1.4.0.tgz.part")
+            .exists(),
+        "no partial file left"
+    );
 }
 
 #[test]
 fn the_editor_is_served_with_its_license() {
     let env = Env::new();
     let server = env.start();
-    let script = server.anonymous(Method::GET, "/static/editor/main.js").send().unwrap();
+    let script = server
+        .anonymous(Method::GET, "/static/editor/main.js")
+        .send()
+        .unwrap();
     assert_eq!(script.status(), 200);
-    assert!(script.headers()[CONTENT_TYPE].to_str().unwrap().contains("javascript"));
+    assert!(
+        script.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
     let served = script.bytes().unwrap();
     let run = Run::new();
     let local = run.path("label-studio-1.4.0.tgz");
     fs::copy(TARBALL, &local).unwrap();
-    assert!(run.build(Some(&local), &run.path("cache"), true).status.success());
-    assert_eq!(served.as_ref(), run.unpacked("main.js").unwrap().as_slice(), "the package's own bundle, unchanged");
+    assert!(
+        run.build(Some(&local), &run.path("cache"), true)
+            .status
+            .success()
+    );
+    assert_eq!(
+        served.as_ref(),
+        run.unpacked("main.js").unwrap().as_slice(),
+        "the package's own bundle, unchanged"
+    );
 
-    let license = server.anonymous(Method::GET, "/static/editor/LICENSE").send().unwrap();
+    let license = server
+        .anonymous(Method::GET, "/static/editor/LICENSE")
+        .send()
+        .unwrap();
     assert_eq!(license.status(), 200);
     assert_eq!(license.headers()[CONTENT_TYPE], "text/plain; charset=utf-8");
     assert!(license.text().unwrap().contains("Apache License"));
-    let notices = server.anonymous(Method::GET, "/static/editor/THIRD-PARTY-LICENSES.txt").send().unwrap();
+    let notices = server
+        .anonymous(Method::GET, "/static/editor/THIRD-PARTY-LICENSES.txt")
+        .send()
+        .unwrap();
     assert_eq!(notices.status(), 200);
 }

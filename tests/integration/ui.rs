@@ -80,14 +80,32 @@ fn the_shell_loads_this_builds_assets_cached_for_good_and_plain_paths_revalidate
 fn the_labeling_screens_start_fetching_the_editor_with_the_shell() {
     let env = Env::new();
     let server = env.start();
-    let shell = |path: &str| server.request(Method::GET, path).send().unwrap().text().unwrap();
-    for path in ["/projects/3/label", "/projects/3/label/17", "/projects/3/settings/labeling"] {
+    let shell = |path: &str| {
+        server
+            .request(Method::GET, path)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    for path in [
+        "/projects/3/label",
+        "/projects/3/label/17",
+        "/projects/3/settings/labeling",
+    ] {
         assert!(
             shell(path).contains("/editor/main.js\" as=\"script\""),
             "{path} preloads the editor"
         );
     }
-    for path in ["/projects/3/data", "/projects/3/settings", "/projects/label"] {
-        assert!(!shell(path).contains("/editor/main.js"), "{path} has no use for it");
+    for path in [
+        "/projects/3/data",
+        "/projects/3/settings",
+        "/projects/label",
+    ] {
+        assert!(
+            !shell(path).contains("/editor/main.js"),
+            "{path} has no use for it"
+        );
     }
 }
