@@ -7,6 +7,16 @@ const PIXEL = 'data:image/svg+xml;utf8,' + encodeURIComponent('<svg xmlns="http:
   + '<rect width="640" height="420" fill="#cfe3f4"/><circle cx="220" cy="210" r="110" fill="#e2a14a"/>'
   + '<rect x="380" y="120" width="180" height="170" fill="#5a8f4e"/></svg>');
 const SAMPLE_TEXT = 'Ada Lovelace worked with Charles Babbage in London on the Analytical Engine.';
+const SILENCE = `data:audio/wav;base64,${btoa(silentWav(8000, 1))}`;
+
+/** A valid WAV file of `seconds` of silence (8-bit mono), as a binary string. */
+function silentWav(rate, seconds) {
+  const samples = rate * seconds;
+  const word = (n) => String.fromCharCode(n & 255, (n >> 8) & 255);
+  const long = (n) => word(n) + word(n >>> 16);
+  return `RIFF${long(36 + samples)}WAVEfmt ${long(16)}${word(1)}${word(1)}${long(rate)}${long(rate)}${word(1)}${word(8)}`
+    + `data${long(samples)}${String.fromCharCode(128).repeat(samples)}`;
+}
 
 export const TEMPLATES = [
   { id: 'image', group: 'Computer Vision', title: 'Image classification', sample: { image: PIXEL }, xml: `<View>
@@ -66,7 +76,7 @@ export const TEMPLATES = [
     <Choice value="Neutral"/>
   </Choices>
 </View>` },
-  { id: 'transcription', group: 'Audio/Speech Processing', title: 'Audio transcription', sample: { audio: '' }, xml: `<View>
+  { id: 'transcription', group: 'Audio/Speech Processing', title: 'Audio transcription', sample: { audio: SILENCE }, xml: `<View>
   <Header value="Listen to the audio"/>
   <Audio name="audio" value="$audio"/>
   <Header value="Write the transcription"/>

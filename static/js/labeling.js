@@ -74,7 +74,8 @@ function editorTask(task) {
   const drafts = task.drafts || [];
   const annotations = task.annotations.filter((a) => !a.was_cancelled).map((a) => {
     const draft = drafts.find((d) => d.annotation === a.id);
-    return draft ? { ...a, draft: draft.result } : a;
+    const shown = { ...a, createdBy: a.created_username || undefined, createdDate: a.created_at };
+    return draft ? { ...shown, draft: draft.result } : shown;
   });
   const fresh = newAnnotationDraft(drafts);
   if (fresh) annotations.unshift({ userGenerate: true, draft: fresh.result, createdDate: fresh.created_at });
@@ -161,8 +162,11 @@ function labelingSession(projectId, task) {
     submit: (ls, annotation) => save(annotation,
       () => ['POST', `/api/tasks/${task.id}/annotations/`, body(annotation, { was_cancelled: false })],
       `Task #${task.id} submitted`),
+    // A submit the server refused leaves the editor showing Update without an id: that
+    // one is still to be created.
     update: (ls, annotation) => save(annotation,
-      () => ['PATCH', `/api/annotations/${annotation.pk}/`, body(annotation)],
+      () => (annotation.pk ? ['PATCH', `/api/annotations/${annotation.pk}/`, body(annotation)]
+        : ['POST', `/api/tasks/${task.id}/annotations/`, body(annotation, { was_cancelled: false })]),
       `Annotation of task #${task.id} updated`),
     /** Label Studio keeps what was drawn on a skipped task, marked cancelled. */
     skip: (ls) => {

@@ -103,6 +103,14 @@ function editorTimings() {
     open: mark('labelsync:editor-ready') - mark('labelsync:editor-script') };
 }
 
+/** The medians of where the labeling screen's loads spent their time. */
+function printSplit(splits) {
+  const part = (key) => summary(splits.map((p) => p[key])).median.toFixed(1).padStart(10);
+  console.log('  the editor script: download'.padEnd(30), part('download'));
+  console.log('                     run'.padEnd(30), part('run'));
+  console.log('  the editor opens the task'.padEnd(30), part('open'));
+}
+
 /** Opens `path` inside the page (as Submit does) and resolves with the milliseconds until
  * the editor holds the new task. */
 function nextTaskInPage(path) {
@@ -175,10 +183,15 @@ try {
   for (const [name, url, selector] of screens) {
     await loadTime(page, url, selector);
     const times = [];
-    for (let i = 0; i < RUNS; i += 1) times.push(await loadTime(page, url, selector));
+    const splits = [];
+    for (let i = 0; i < RUNS; i += 1) {
+      times.push(await loadTime(page, url, selector));
+      if (selector === EDITOR_READY) splits.push(await page.evaluate(editorTimings));
+    }
     const { median, max } = summary(times);
     worst = Math.max(worst, max);
     console.log(name.padEnd(30), median.toFixed(1).padStart(10), max.toFixed(1).padStart(10));
+    if (splits.length) printSplit(splits);
   }
   // First visits: each load in a new browser context (empty cache).
   const firstVisits = async (url, selector, storageState, after) => {
@@ -202,10 +215,7 @@ try {
   const coldLabel = summary(await firstVisits(`/projects/${project.id}/label/${project.someTask}`, EDITOR_READY,
     await context.storageState(), async (fresh) => parts.push(await fresh.evaluate(editorTimings))));
   console.log('Labeling, empty cache'.padEnd(30), coldLabel.median.toFixed(1).padStart(10), coldLabel.max.toFixed(1).padStart(10));
-  const part = (key) => summary(parts.map((p) => p[key])).median.toFixed(1).padStart(10);
-  console.log('  of which: editor script download'.padEnd(30), part('download'));
-  console.log('            editor script run'.padEnd(30), part('run'));
-  console.log('            editor opens the task'.padEnd(30), part('open'));
+  printSplit(parts);
   // The labeling loop itself: Submit opens the next task inside the page, with the editor's
   // script already running; measured from the navigation to the task in the editor.
   const loop = [];

@@ -310,6 +310,9 @@ test('Settings > Labeling Interface: a template previews live with the first tas
   await preview.locator('.konvajs-content').waitFor();
   await preview.getByText('Airplane').first().waitFor();
   await screenshot('settings-template');
+  await page.getByRole('button', { name: 'Audio transcription' }).click();
+  await preview.getByText('Write the transcription').waitFor();
+  await preview.locator('audio, wave, #wave').first().waitFor({ state: 'attached' });
 
   const before = (await call('GET', `/api/projects/${entities.id}/`)).label_config;
   const xml = page.getByLabel('Labeling config XML');
