@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SCREENSHOTS, startServer, launchBrowser } from './harness.mjs';
+import { SCREENSHOTS, startServer, launchBrowser, signIn, apiClient, collectErrors } from './harness.mjs';
 
 const EMAIL = 'dm-admin@example.com';
 const PASSWORD = 'a long data manager password';
@@ -23,16 +23,8 @@ let projectId;
 let taskIds;
 const consoleErrors = [];
 
-async function call(method, route, body) {
-  const response = await fetch(server.url + route, {
-    method,
-    headers: { Authorization: `Token ${TOKEN}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  assert.ok(response.ok, `${method} ${route}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+/** The API as the test's user (set once the server runs). */
+let call;
 
 async function screenshot(name, target = page) {
   await target.screenshot({ path: path.join(SCREENSHOTS, `dm-${name}.png`), fullPage: true });
@@ -46,6 +38,7 @@ before(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   root = mkdtempSync(path.join(tmpdir(), 'labelsync-dm-root-'));
   server = await startServer({ documentRoot: root, email: EMAIL, password: PASSWORD, token: TOKEN });
+  call = apiClient(server, TOKEN);
   const project = await call('POST', '/api/projects/', { title: 'Reviews', label_config: CONFIG });
   projectId = project.id;
   const imported = await call('POST', `/api/projects/${projectId}/import?return_task_ids=true`,
@@ -59,13 +52,8 @@ before(async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: server.url });
   page = await context.newPage();
   page.setDefaultTimeout(10000);
-  page.on('console', (msg) => { if (msg.type() === 'error') consoleErrors.push(msg.text()); });
-  page.on('pageerror', (err) => consoleErrors.push(`page error: ${err.message}`));
-  await page.goto('/user/login');
-  await page.fill('input[name=email]', EMAIL);
-  await page.fill('input[name=password]', PASSWORD);
-  await page.click('button[type=submit]');
-  await page.waitForURL('**/projects');
+  collectErrors(page, consoleErrors);
+  await signIn(page, EMAIL, PASSWORD);
 });
 
 after(async () => {

@@ -45,6 +45,39 @@ export async function startServer({ documentRoot, email, password, token, binary
   return { url, dataDir, log: () => log, stop: () => child.kill('SIGTERM') };
 }
 
+/** A client of `server`'s API with a user token: `call(method, route, body)` resolves with
+ * the JSON answer and fails the test on an error status. */
+export function apiClient(server, token) {
+  return async (method, route, body) => {
+    const response = await fetch(server.url + route, {
+      method,
+      headers: { Authorization: `Token ${token}`, 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${route}: ${response.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+}
+
+/** Pushes each console error and uncaught exception of `page` onto `errors`, except the
+ * console errors `expected(message)` says the test causes on purpose. */
+export function collectErrors(page, errors, expected = () => false) {
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !expected(msg)) errors.push(`${msg.text()} (${msg.location().url})`);
+  });
+  page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+}
+
+/** Signs `page` in through the sign-in form and waits for the projects list. */
+export async function signIn(page, email, password) {
+  await page.goto('/user/login');
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.waitForURL('**/projects');
+}
+
 /** A solid-colour PNG of the given size (valid, decodable by the browser). */
 export function png(width, height, [r, g, b]) {
   const row = Buffer.alloc(1 + width * 3);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SCREENSHOTS, startServer, launchBrowser, png } from './harness.mjs';
+import { SCREENSHOTS, startServer, launchBrowser, png, signIn, apiClient, collectErrors } from './harness.mjs';
 
 const EMAIL = 'labeler@example.com';
 const PASSWORD = 'a long labeling password';
@@ -28,16 +28,8 @@ const consoleErrors = [];
 const boxes = {};
 const entities = {};
 
-async function call(method, route, body) {
-  const response = await fetch(server.url + route, {
-    method,
-    headers: { Authorization: `Token ${TOKEN}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  assert.ok(response.ok, `${method} ${route}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+/** The API as the test's user (set once the server runs). */
+let call;
 
 async function screenshot(name) {
   await page.screenshot({ path: path.join(SCREENSHOTS, `labeling-${name}.png`), fullPage: true });
@@ -83,6 +75,7 @@ before(async () => {
   [[200, 90, 60], [60, 140, 220], [80, 180, 90]].forEach((color, i) =>
     writeFileSync(path.join(root, `photos/photo-${i + 1}.png`), png(640, 480, color)));
   server = await startServer({ documentRoot: root, email: EMAIL, password: PASSWORD, token: TOKEN });
+  call = apiClient(server, TOKEN);
 
   Object.assign(boxes, await projectWithStorages('Boxes', BOXES, 'boxes'));
   const source = await call('POST', '/api/storages/localfiles', { project: boxes.id, title: 'photos', path: path.join(root, 'photos'),
@@ -101,15 +94,8 @@ before(async () => {
   page = await context.newPage();
   page.setDefaultTimeout(15000);
   // `/next/` answers 404 when every task is done, as Label Studio's does: not an error.
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !msg.location().url.includes('/next/')) consoleErrors.push(`${msg.text()} ${msg.location().url}`);
-  });
-  page.on('pageerror', (err) => consoleErrors.push(`page error: ${err.message}`));
-  await page.goto('/user/login');
-  await page.fill('input[name=email]', EMAIL);
-  await page.fill('input[name=password]', PASSWORD);
-  await page.click('button[type=submit]');
-  await page.waitForURL('**/projects');
+  collectErrors(page, consoleErrors, (msg) => msg.location().url.includes('/next/'));
+  await signIn(page, EMAIL, PASSWORD);
 });
 
 after(async () => {

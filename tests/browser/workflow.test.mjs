@@ -8,7 +8,7 @@ import { test, before, beforeEach, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { SCREENSHOTS, startServer, documentRoot, png, storageWrite, emulatorPid, launchBrowser, required } from './harness.mjs';
+import { SCREENSHOTS, startServer, documentRoot, png, storageWrite, emulatorPid, launchBrowser, required, collectErrors } from './harness.mjs';
 
 const EMAIL = 'ui-admin@example.com';
 const PASSWORD = 'a long and secret ui password';
@@ -38,13 +38,8 @@ async function expectHttpErrors(action) {
 }
 
 function watchConsole(p) {
-  p.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    const text = msg.text();
-    if (httpErrorsExpected && /Failed to load resource: the server responded with a status of (400|404)/.test(text)) return;
-    consoleErrors.push(`${text} (${msg.location().url})`);
-  });
-  p.on('pageerror', (err) => consoleErrors.push(`page error: ${err.message}`));
+  collectErrors(p, consoleErrors, (msg) => httpErrorsExpected
+    && /Failed to load resource: the server responded with a status of (400|404)/.test(msg.text()));
 }
 
 const wizard = () => page.locator('dialog.modal');
