@@ -5,7 +5,7 @@
 mod editor;
 
 use std::env;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn main() {
     for var in [
@@ -28,14 +28,22 @@ fn main() {
     let source = editor::Source {
         local,
         cache_dir: cache_dir(&out_dir),
-        url: env::var(editor::URL_VAR).unwrap_or_else(|_| editor::URL.to_owned()),
+        fallback_cache_dir: out_dir.clone(),
+        url: env::var(editor::URL_VAR)
+            .ok()
+            .filter(|url| !url.is_empty())
+            .unwrap_or_else(|| editor::URL.to_owned()),
     };
     match editor::prepare(&source, &out_dir.join("editor")) {
-        // The build tests run this script again, offline, from the same tarball.
-        Ok(tarball) => println!(
-            "cargo:rustc-env=LABELSYNC_EDITOR_TARBALL_USED={}",
-            tarball.display()
-        ),
+        Ok(tarball) => {
+            // Run again if the tarball goes (a cleared cache); the build tests run this
+            // script again, offline, from the same file.
+            println!("cargo:rerun-if-changed={}", tarball.display());
+            println!(
+                "cargo:rustc-env=LABELSYNC_EDITOR_TARBALL_USED={}",
+                tarball.display()
+            );
+        }
         Err(message) => {
             eprintln!("error: {message}");
             std::process::exit(1);
@@ -49,15 +57,20 @@ fn main() {
     }
 }
 
-/// The user's cache (kept across `cargo clean` and shared by debug and release builds), or
-/// the build's own output directory when there is no home.
-fn cache_dir(out_dir: &std::path::Path) -> PathBuf {
-    if let Some(dir) = env::var_os(editor::CACHE_VAR).filter(|v| !v.is_empty()) {
-        return PathBuf::from(dir);
+/// Where the tarball is kept: `$LABELSYNC_EDITOR_CACHE`, else the user's cache
+/// (`$XDG_CACHE_HOME/labelsync` or `~/.cache/labelsync`: kept across `cargo clean` and
+/// shared by debug and release builds), else, with no usable home, the build's own output
+/// directory. Relative or empty paths do not count: a build script runs in the source tree.
+fn cache_dir(out_dir: &Path) -> PathBuf {
+    let absolute = |var: &str| {
+        env::var_os(var)
+            .map(PathBuf::from)
+            .filter(|path| path.is_absolute())
+    };
+    if let Some(dir) = absolute(editor::CACHE_VAR) {
+        return dir;
     }
-    let user_cache = env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")));
-    user_cache.map_or_else(|| out_dir.to_path_buf(), |dir| dir.join("labelsync"))
+    absolute("XDG_CACHE_HOME")
+        .or_else(|| absolute("HOME").map(|home| home.join(".cache")))
+        .map_or_else(|| out_dir.to_path_buf(), |dir| dir.join("labelsync"))
 }

@@ -45,6 +45,8 @@ pub(crate) struct Source {
     /// A tarball the user gave: used as it is, never fetched.
     pub(crate) local: Option<PathBuf>,
     pub(crate) cache_dir: PathBuf,
+    /// Used when `cache_dir` cannot be created (a read-only or missing home).
+    pub(crate) fallback_cache_dir: PathBuf,
     pub(crate) url: String,
 }
 
@@ -72,31 +74,40 @@ fn read_local(path: &Path) -> Result<Vec<u8>, String> {
 }
 
 fn cached_or_fetched(source: &Source) -> Result<(PathBuf, Vec<u8>), String> {
-    let cached = source.cache_dir.join(FILE_NAME);
+    let cache_dir = if fs::create_dir_all(&source.cache_dir).is_ok() {
+        &source.cache_dir
+    } else if std::env::var_os(CACHE_VAR).is_some() {
+        return Err(format!(
+            "{CACHE_VAR}={} cannot be created: set it to a writable directory.",
+            source.cache_dir.display()
+        ));
+    } else {
+        &source.fallback_cache_dir
+    };
+    let cached = cache_dir.join(FILE_NAME);
     if let Ok(bytes) = fs::read(&cached) {
         if verify(&bytes).is_ok() {
             return Ok((cached, bytes));
         }
-        // A cut-short or altered download: fetch it again rather than trust it.
+        // A cut-short or altered file: fetch it again rather than trust it.
         let _ = fs::remove_file(&cached);
     }
-    fs::create_dir_all(&source.cache_dir).map_err(|err| {
-        format!(
-            "The editor's cache directory {} cannot be created: {err}. Set {CACHE_VAR} to a writable directory.",
-            source.cache_dir.display()
-        )
-    })?;
-    let partial = source.cache_dir.join(format!("{FILE_NAME}.part"));
+    // Each build downloads to a file of its own: builds sharing the cache (debug and
+    // release, two checkouts) never read each other's half-written download.
+    let partial = cache_dir.join(format!("{FILE_NAME}.{}.part", std::process::id()));
     download(&source.url, &partial)?;
-    let bytes = fs::read(&partial).map_err(|err| format!("{}: {err}", partial.display()))?;
-    if let Err(got) = verify(&bytes) {
-        let _ = fs::remove_file(&partial);
-        return Err(format!(
-            "The download from {} does not match the pinned checksum of {PACKAGE}: got {got}, expected {INTEGRITY}. \
-             Check that the address serves that exact package, or download it yourself and set {TARBALL_VAR}.",
-            source.url
-        ));
-    }
+    let bytes = fs::read(&partial).map_err(|err| format!("{}: {err}", partial.display()));
+    let bytes = match bytes.and_then(|bytes| verify(&bytes).map(|()| bytes)) {
+        Ok(bytes) => bytes,
+        Err(got) => {
+            let _ = fs::remove_file(&partial);
+            return Err(format!(
+                "The download from {} does not match the pinned checksum of {PACKAGE}: got {got}, expected {INTEGRITY}. \
+                 Check that the address serves that exact package, or download it yourself and set {TARBALL_VAR}.",
+                source.url
+            ));
+        }
+    };
     fs::rename(&partial, &cached).map_err(|err| format!("{}: {err}", cached.display()))?;
     Ok((cached, bytes))
 }

@@ -136,9 +136,16 @@ fn tag_names(config: &str) -> Vec<String> {
     loop {
         match reader.read_event() {
             Ok(Event::Start(tag) | Event::Empty(tag)) => {
-                if let Some(name) = tag.attributes().flatten().find(|a| a.key.0 == "name") {
-                    names.push(name.value.into_owned());
-                }
+                let name = tag
+                    .attributes()
+                    .flatten()
+                    .find(|a| a.key.0 == "name")
+                    .and_then(|a| {
+                        a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                            .ok()
+                            .map(|v| v.into_owned())
+                    });
+                names.extend(name);
             }
             Ok(Event::Eof) | Err(_) => return names,
             Ok(_) => {}
@@ -224,5 +231,7 @@ mod tests {
             "{error}"
         );
         assert!(error.contains("named tags: img, box"), "{error}");
+        // Names are compared as the XML means them, entities read.
+        assert!(validate(r#"<View><Text name="a&amp;b" value="$t"/><Labels name="l" toName="a&amp;b"><Label value="X"/></Labels></View>"#).is_ok());
     }
 }

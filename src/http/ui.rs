@@ -108,6 +108,17 @@ static MODULES: LazyLock<Vec<String>> = LazyLock::new(|| {
         .collect()
 });
 
+/// What the screens may run and load. Task data reaches the page through the editor, and
+/// a HyperText task is HTML anyone who can import a task or write to a synced bucket
+/// chose: scripts run only from labelsync's own files (no inline script, no handler
+/// attribute), so such HTML cannot act as the signed-in user. Media may come from any
+/// bucket a storage presigns for (the editor fetches audio, so `connect-src` too).
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: http: https:; \
+     media-src 'self' data: blob: http: https:; font-src 'self' data:; connect-src 'self' data: blob: http: https:; \
+     worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; \
+     frame-ancestors 'self'";
+
 #[derive(Template)]
 #[template(path = "index.html")]
 struct IndexPage<'a> {
@@ -167,6 +178,7 @@ async fn index(req: HttpRequest, state: super::State) -> Result<HttpResponse, Ap
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
         .body(html))
 }
 

@@ -47,8 +47,9 @@ function addStylesheet() {
 }
 
 /** Opens the editor in `host` with Label Studio's options; returns `{ ls, close }`. The
- * options' `onLabelStudioLoad` runs once it is ready; `close()` destroys it and takes its
- * styles away. */
+ * options' `onStorageInitialized` runs once it holds the task; `close()` destroys it (once
+ * it has started: before, the editor cannot be stopped, so it is stopped as it starts),
+ * cancels its pending autosaves and takes its styles away. */
 export async function openEditor(host, options) {
   const stylesheet = addStylesheet();
   let LabelStudio;
@@ -58,17 +59,31 @@ export async function openEditor(host, options) {
     stylesheet.remove();
     throw err;
   }
-  const ls = new LabelStudio(host, options);
-  openEditors += 1;
+  let started = false;
   let closed = false;
+  const destroy = () => {
+    try {
+      for (const annotation of ls.store?.annotationStore?.annotations ?? []) annotation.pauseAutosave?.();
+      ls.destroy();
+    } catch { /* already gone with its element */ }
+  };
+  const ls = new LabelStudio(host, {
+    ...options,
+    onStorageInitialized: (store) => {
+      started = true;
+      if (closed) destroy();
+      else options.onStorageInitialized?.(store);
+    },
+  });
+  openEditors += 1;
   return {
     ls,
     close: () => {
       if (closed) return;
       closed = true;
       openEditors -= 1;
-      try { ls.destroy(); } catch { /* already gone with its element */ }
       stylesheet.remove();
+      if (started) destroy();
     },
   };
 }

@@ -30,7 +30,7 @@ export async function render(main, [projectId, taskId]) {
       h('span', { class: 'grow' }),
       h('button', { class: 'link', onclick: () => goNext(projectId, task.id) }, 'Next task ›')),
     host));
-  const session = labelingSession(projectId, task);
+  const session = labelingSession(projectId, task, user);
   const editor = await openEditor(host, {
     config: project.label_config,
     interfaces: task.allow_skip === false ? LABELING_INTERFACES.filter((i) => i !== 'skip') : LABELING_INTERFACES,
@@ -46,9 +46,10 @@ export async function render(main, [projectId, taskId]) {
     onSubmitAnnotation: session.submit,
     onUpdateAnnotation: session.update,
     onSkipTask: session.skip,
+    onDeleteAnnotation: session.remove,
     onSubmitDraft: session.saveDraft,
   });
-  const flush = () => session.flushDraft(editor.ls);
+  const flush = () => session.flushDraft();
   window.addEventListener('pagehide', flush);
   return () => {
     window.removeEventListener('pagehide', flush);
@@ -99,104 +100,157 @@ async function goNext(projectId, taskId) {
 }
 
 /** The editor's callbacks for one task: what each button and each autosave sends. */
-function labelingSession(projectId, task) {
+function labelingSession(projectId, task, user) {
   const opened = Date.now();
   const drafts = task.drafts || [];
-  // Draft saves go one after the other, and a submit waits for them: a save still on its
-  // way must not create a draft after the annotation that replaces it.
+  // Draft ids by the editor's annotation id. Kept here, not read off the annotation: the
+  // editor forgets an annotation's draft id as soon as it is submitted, even when the
+  // server then refuses it.
+  const draftIds = new Map();
+  // Draft saves go one after the other, and a save waits for them: a draft still on its way
+  // must not be created after the annotation that replaces it.
   let draftSaves = Promise.resolve();
+  let editorStore = null;
+  let busy = false;
   let finished = false;
+  let leaving = false;
   const leadTime = () => (Date.now() - opened) / 1000;
 
-  const body = (annotation, extra) => ({
+  /** An annotation's fields as Label Studio's frontend sends them; a prediction on screen
+   * is not the user's work, so skipping while one is shown sends nothing of it. */
+  const fields = (annotation, extra) => (annotation && annotation.type !== 'prediction' ? {
     result: annotation.serializeAnnotation(),
     lead_time: leadTime(),
-    draft_id: annotation.draftId > 0 ? annotation.draftId : undefined,
     parent_prediction: annotation.parent_prediction ?? undefined,
     parent_annotation: annotation.parent_annotation ?? undefined,
     ...extra,
-  });
+  } : { result: [], lead_time: leadTime(), ...extra });
 
-  /** Sends what the editor holds now (read before any wait: once the callback returns,
-   * the editor drops the annotation's draft id), then opens the next task. */
-  const save = async (annotation, send, done) => {
-    if (finished) return;
-    const request = send();
+  /** Sends `request` ([method, path, fields], read when the button was pressed) once the
+   * drafts before it are saved, names the draft it replaces, then opens the next task. One
+   * at a time: the editor's own guard against a second press lasts half a second. */
+  const save = async (annotation, [method, path, body], done) => {
+    if (busy || finished) return;
+    busy = true;
+    const key = annotation?.id;
     annotation?.pauseAutosave?.();
     await draftSaves;
+    let saved;
     try {
-      const saved = await api(...request);
-      // Saved: the editor now knows it by its id (a second Ctrl+Enter updates, never
-      // submits it twice).
-      if (saved?.id && annotation && !annotation.pk) annotation.updatePersonalKey?.(String(saved.id));
+      saved = await api(method, path, { ...body, draft_id: draftIds.get(key) });
     } catch (err) {
+      busy = false;
       annotation?.startAutosave?.();
       toast(`Task #${task.id} was not saved: ${err.message}`, 'error');
       return;
     }
     finished = true;
+    draftIds.delete(key);
+    // Saved: the editor now knows it by its id (a second Ctrl+Enter updates, never submits
+    // it twice).
+    if (saved?.id && annotation && !annotation.pk) annotation.updatePersonalKey?.(String(saved.id));
     toast(done);
-    await goNext(projectId, task.id);
+    try {
+      await goNext(projectId, task.id);
+    } catch (err) {
+      toast(`The next task could not be found: ${err.message}`, 'error');
+      navigate(`/projects/${projectId}/label`);
+    }
+  };
+
+  const saveDraftNow = (annotation) => {
+    const key = annotation.id;
+    const pk = annotation.pk;
+    const draft = { result: annotation.versions.draft ?? annotation.serializeAnnotation(), lead_time: leadTime() };
+    // A draft sent while the page goes away must outlive it; browsers carry such a request
+    // only up to 64 KiB.
+    const keepalive = leaving && JSON.stringify(draft).length < 60000;
+    draftSaves = draftSaves.then(async () => {
+      if (finished) return;
+      const id = draftIds.get(key);
+      if (id) {
+        await api('PATCH', `/api/drafts/${id}/`, draft, { keepalive });
+        return;
+      }
+      const path = pk ? `/api/tasks/${task.id}/annotations/${pk}/drafts` : `/api/tasks/${task.id}/drafts`;
+      const saved = await api('POST', path, draft, { keepalive });
+      draftIds.set(key, saved.id);
+      try {
+        annotation.setDraftId(saved.id);
+      } catch { /* saved while leaving: the editor is gone, the draft is kept */ }
+    }).catch((err) => toast(`The draft of task #${task.id} was not saved: ${err.message}`, 'error'));
+    return draftSaves;
   };
 
   return {
-    /** Once the editor holds the task: ties the drafts it shows to their ids, and when
-     * there is nothing to continue, starts from the first prediction (as Label Studio
-     * does) or from an empty annotation. */
+    /** Once the editor holds the task: ties the drafts it shows to their ids, then opens
+     * the user's draft of a new annotation, else the user's own annotation, else a new one
+     * started from the first prediction (as Label Studio does) or empty. */
     load(ls) {
+      editorStore = ls;
       const store = ls.annotationStore;
       for (const annotation of store.annotations) {
         const draft = annotation.pk
           ? drafts.find((d) => d.annotation === Number(annotation.pk))
           : newAnnotationDraft(drafts);
-        if (draft) annotation.setDraftId(draft.id);
+        if (!draft) continue;
+        annotation.setDraftId(draft.id);
+        draftIds.set(annotation.id, draft.id);
       }
-      if (store.annotations.length) {
-        store.selectAnnotation(store.annotations[0].id);
+      const own = task.annotations.filter((a) => !a.was_cancelled && a.completed_by === user.id).map((a) => String(a.id));
+      const chosen = store.annotations.find((a) => !a.pk)
+        || store.annotations.find((a) => own.includes(String(a.pk)));
+      if (chosen) {
+        store.selectAnnotation(chosen.id);
         return;
       }
-      const prediction = store.predictions[0];
+      const first = (task.predictions || [])[0];
+      const prediction = first && store.predictions.find((p) => String(p.pk) === String(first.id));
       const started = prediction ? store.addAnnotationFromPrediction(prediction) : store.addAnnotation({ userGenerate: true });
       store.selectAnnotation(started.id);
     },
     submit: (ls, annotation) => save(annotation,
-      () => ['POST', `/api/tasks/${task.id}/annotations/`, body(annotation, { was_cancelled: false })],
+      ['POST', `/api/tasks/${task.id}/annotations/`, fields(annotation, { was_cancelled: false })],
       `Task #${task.id} submitted`),
     // A submit the server refused leaves the editor showing Update without an id: that
     // one is still to be created.
-    update: (ls, annotation) => save(annotation,
-      () => (annotation.pk ? ['PATCH', `/api/annotations/${annotation.pk}/`, body(annotation)]
-        : ['POST', `/api/tasks/${task.id}/annotations/`, body(annotation, { was_cancelled: false })]),
-      `Annotation of task #${task.id} updated`),
-    /** Label Studio keeps what was drawn on a skipped task, marked cancelled. */
+    update: (ls, annotation) => save(annotation, annotation.pk
+      ? ['PATCH', `/api/annotations/${annotation.pk}/`, fields(annotation)]
+      : ['POST', `/api/tasks/${task.id}/annotations/`, fields(annotation, { was_cancelled: false })],
+    `Annotation of task #${task.id} updated`),
+    /** As Label Studio: a skipped annotation is kept, marked cancelled; a saved one is
+     * changed into a cancelled one, not copied. */
     skip: (ls) => {
       const annotation = ls.annotationStore.selected;
-      return save(annotation,
-        () => ['POST', `/api/tasks/${task.id}/annotations/`, annotation
-          ? body(annotation, { was_cancelled: true }) : { result: [], was_cancelled: true, lead_time: leadTime() }],
-        `Task #${task.id} skipped`);
+      const body = fields(annotation, { was_cancelled: true });
+      return save(annotation, annotation?.pk && annotation.type !== 'prediction'
+        ? ['PATCH', `/api/annotations/${annotation.pk}/`, body]
+        : ['POST', `/api/tasks/${task.id}/annotations/`, body],
+      `Task #${task.id} skipped`);
     },
-    saveDraft(ls, annotation) {
-      if (finished) return Promise.resolve();
-      const draft = { result: annotation.versions.draft ?? annotation.serializeAnnotation(), lead_time: leadTime() };
-      draftSaves = draftSaves.then(async () => {
-        if (finished) return;
-        if (annotation.draftId > 0) {
-          await api('PATCH', `/api/drafts/${annotation.draftId}/`, draft, { keepalive: true });
-          return;
-        }
-        const path = annotation.pk ? `/api/tasks/${task.id}/annotations/${annotation.pk}/drafts`
-          : `/api/tasks/${task.id}/drafts`;
-        const saved = await api('POST', path, draft, { keepalive: true });
-        try {
-          annotation.setDraftId(saved.id);
-        } catch { /* saved while leaving: the editor is gone, the draft is kept */ }
-      }).catch((err) => toast(`The draft of task #${task.id} was not saved: ${err.message}`, 'error'));
-      return draftSaves;
+    /** The editor's delete: the annotation goes from the server too (or, never submitted,
+     * its draft). */
+    remove: async (ls, annotation) => {
+      // The editor cannot show a task with no annotation selected (it fails drawing it):
+      // before the last one goes, start an empty one for it to select instead.
+      const store = ls.annotationStore;
+      if (store.annotations.length === 1) store.addAnnotation({ userGenerate: true });
+      const draftId = draftIds.get(annotation.id);
+      try {
+        if (annotation.pk) await api('DELETE', `/api/annotations/${annotation.pk}/`);
+        else if (draftId) await api('DELETE', `/api/drafts/${draftId}/`);
+        draftIds.delete(annotation.id);
+        if (annotation.pk) toast(`Annotation #${annotation.pk} deleted`);
+      } catch (err) {
+        toast(`The annotation was not deleted: ${err.message}`, 'error');
+      }
     },
+    saveDraft: (ls, annotation) => (finished ? Promise.resolve() : saveDraftNow(annotation)),
     /** Saves a change the autosave has not sent yet: the user is leaving the task. */
-    flushDraft(ls) {
-      if (!finished) ls.annotationStore?.selected?.autosave?.flush?.();
+    flushDraft() {
+      if (finished || !editorStore) return;
+      leaving = true;
+      editorStore.annotationStore?.selected?.autosave?.flush?.();
     },
   };
 }

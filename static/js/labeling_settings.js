@@ -79,7 +79,7 @@ function livePreview(task) {
         interfaces: PREVIEW_INTERFACES,
         user: { id: 0, username: 'preview' },
         task: { id: task?.id ?? 0, data: task ? { ...sample, ...task.data } : sample, annotations: [], predictions: [] },
-        onLabelStudioLoad: (ls) => {
+        onStorageInitialized: (ls) => {
           const store = ls.annotationStore;
           if (!store.annotations.length) store.selectAnnotation(store.addAnnotation({ userGenerate: true }).id);
         },

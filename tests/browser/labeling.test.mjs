@@ -40,7 +40,9 @@ async function projectWithStorages(title, config, folder) {
   const project = await call('POST', '/api/projects/', { title, label_config: config });
   const exported = path.join(root, `${folder}-export`);
   mkdirSync(exported);
-  const target = await call('POST', '/api/storages/export/localfiles', { project: project.id, title: 'annotations', path: exported });
+  // The target may delete what it exported, so deleting an annotation shows in the folder.
+  const target = await call('POST', '/api/storages/export/localfiles', { project: project.id, title: 'annotations', path: exported,
+    can_delete_objects: true });
   return { id: project.id, exported, target: target.id };
 }
 
@@ -53,8 +55,8 @@ async function exportedObject(project, annotationId) {
 }
 
 /** Waits until `read()` returns something truthy (a file rewritten by the outbox, an API field). */
-async function eventually(read, what) {
-  for (let i = 0; i < 100; i += 1) {
+async function eventually(read, what, { tries = 100 } = {}) {
+  for (let i = 0; i < tries; i += 1) {
     const value = await read();
     if (value) return value;
     await new Promise((r) => setTimeout(r, 100));
@@ -129,6 +131,13 @@ const editorButton = (text) => page.locator('.editor-host button', { hasText: ne
 /** The annotations of a task, through the API. */
 const annotationsOf = async (taskId) => (await call('GET', `/api/tasks/${taskId}`)).annotations;
 
+/** The one annotation of a task (a second one would be a double submit). */
+async function onlyAnnotation(taskId) {
+  const annotations = await annotationsOf(taskId);
+  assert.equal(annotations.length, 1, `task ${taskId} has exactly one annotation: ${JSON.stringify(annotations)}`);
+  return annotations[0];
+}
+
 test('draw a bounding box on a synced image and submit it: the target storage has it with the image size', async () => {
   const taskId = boxes.tasks[0];
   await openTask(boxes.id, taskId);
@@ -151,7 +160,7 @@ test('draw a bounding box on a synced image and submit it: the target storage ha
   await editorButton('Submit').click();
   const editorResult = (await sent).postDataJSON().result;
   await page.waitForURL((url) => url.pathname === `/projects/${boxes.id}/label/${boxes.tasks[1]}`);
-  const [annotation] = await annotationsOf(taskId);
+  const annotation = await onlyAnnotation(taskId);
   assert.equal(annotation.was_cancelled, false);
   assert.ok(annotation.lead_time > 0, 'lead_time is sent');
   const exported = await exportedObject(boxes, annotation.id);
@@ -180,7 +189,7 @@ test('Update changes the exported object', async () => {
   await drawBox('Dog', [0.6, 0.1], [0.9, 0.4]);
   await editorButton('Update').click();
   await page.waitForURL((url) => url.pathname !== `/projects/${boxes.id}/label/${boxes.tasks[0]}`);
-  const [annotation] = await annotationsOf(boxes.tasks[0]);
+  const annotation = await onlyAnnotation(boxes.tasks[0]);
   assert.equal(annotation.id, boxes.first.id, 'the same annotation, updated');
   const exported = await eventually(async () => {
     const object = await exportedObject(boxes, annotation.id);
@@ -194,7 +203,7 @@ test('Skip records a cancelled annotation, exported as such', async () => {
   await openTask(boxes.id, taskId);
   await page.locator('.editor-host button[aria-label="skip-task"]').click();
   await page.waitForURL((url) => url.pathname === `/projects/${boxes.id}/label/${boxes.tasks[2]}`);
-  const [annotation] = await annotationsOf(taskId);
+  const annotation = await onlyAnnotation(taskId);
   assert.equal(annotation.was_cancelled, true);
   const exported = await exportedObject(boxes, annotation.id);
   assert.equal(exported.was_cancelled, true);
@@ -212,7 +221,7 @@ test('a prediction is the start of the annotation; submitted, it is exported wit
   await editorButton('Submit').click();
   await page.waitForURL((url) => url.pathname === `/projects/${boxes.id}/label`);
   await page.getByText('All tasks are labeled').waitFor();
-  const [annotation] = await annotationsOf(taskId);
+  const annotation = await onlyAnnotation(taskId);
   assert.equal(annotation.parent_prediction, prediction.id);
   const exported = await exportedObject(boxes, annotation.id);
   assert.equal(exported.parent_prediction, prediction.id);
@@ -250,7 +259,7 @@ test('mark a named entity in a text task and submit it, with the editor\'s keybo
   await screenshot('entity');
   await page.keyboard.press('Control+Enter');
   await page.waitForURL((url) => url.pathname === `/projects/${entities.id}/label/${entities.tasks[1]}`);
-  const [annotation] = await annotationsOf(taskId);
+  const annotation = await onlyAnnotation(taskId);
   const exported = await exportedObject(entities, annotation.id);
   assert.equal(exported.result.length, 1);
   const [region] = exported.result;
@@ -266,10 +275,11 @@ test('a draft is saved on leaving, comes back on reopening, is never exported, a
   const exportedBefore = readdirSync(entities.exported).sort();
   await page.getByRole('link', { name: 'Data Manager' }).click();
   await page.waitForURL(`**/projects/${entities.id}/data**`);
+  // Saved on leaving, not by the autosave's next round (every 5 s): within about a second.
   const [draft] = await eventually(async () => {
     const drafts = await call('GET', `/api/tasks/${taskId}/drafts`);
     return drafts.length === 1 && drafts;
-  }, 'the draft is saved when the user leaves the task');
+  }, 'the draft is saved when the user leaves the task', { tries: 12 });
   assert.equal(draft.annotation, null);
   assert.deepEqual(draft.result.map((r) => r.value.text), ['Grace Hopper']);
   assert.deepEqual(readdirSync(entities.exported).sort(), exportedBefore, 'a draft is never exported');
@@ -281,7 +291,7 @@ test('a draft is saved on leaving, comes back on reopening, is never exported, a
   await markEntity('ORG', 'Navy');
   await editorButton('Submit').click();
   await page.waitForURL((url) => url.pathname === `/projects/${entities.id}/label`);
-  const [annotation] = await annotationsOf(taskId);
+  const annotation = await onlyAnnotation(taskId);
   assert.deepEqual(annotation.result.map((r) => `${r.value.labels[0]}:${r.value.text}`).sort(), ['ORG:Navy', 'PER:Grace Hopper']);
   assert.deepEqual(await call('GET', `/api/tasks/${taskId}/drafts`), [], 'submitting removed the draft');
   const exported = await exportedObject(entities, annotation.id);
@@ -322,6 +332,18 @@ test('Settings > Labeling Interface: a template previews live with the first tas
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await page.locator('.form-status', { hasText: 'Saved.' }).waitFor();
   assert.equal((await call('GET', `/api/projects/${entities.id}/`)).label_config, fixed);
+});
+
+test('deleting an annotation in the editor deletes it on the server and from the target storage', async () => {
+  const taskId = boxes.tasks[0];
+  const annotation = await onlyAnnotation(taskId);
+  const exported = path.join(boxes.exported, String(annotation.id));
+  assert.ok(existsSync(exported));
+  await openTask(boxes.id, taskId);
+  await page.locator('.editor-host button[aria-label="Delete"]').click();
+  await page.getByRole('button', { name: 'Proceed' }).click();
+  await eventually(async () => (await annotationsOf(taskId)).length === 0, 'the annotation is deleted on the server');
+  await eventually(() => !existsSync(exported), 'the exported object is removed');
 });
 
 test('no console errors', () => {

@@ -35,11 +35,20 @@ impl Run {
     /// Runs the build script with `tarball` (if any) and `cache`, the registry unreachable;
     /// with `no_curl`, PATH holds nothing, so not even a download could start.
     fn build(&self, tarball: Option<&Path>, cache: &Path, no_curl: bool) -> Output {
+        let mut command = self.command(no_curl);
+        command.env("LABELSYNC_EDITOR_CACHE", cache);
+        if let Some(tarball) = tarball {
+            command.env("LABELSYNC_EDITOR_TARBALL", tarball);
+        }
+        command.output().unwrap()
+    }
+
+    /// The build script with nothing of the environment but what is set here (no HOME).
+    fn command(&self, no_curl: bool) -> Command {
         let mut command = Command::new(BUILD_SCRIPT);
         command
             .env_clear()
             .env("OUT_DIR", self.path("out"))
-            .env("LABELSYNC_EDITOR_CACHE", cache)
             .env("LABELSYNC_EDITOR_URL", UNREACHABLE)
             .env("HTTPS_PROXY", "http://127.0.0.1:9")
             .env("HTTP_PROXY", "http://127.0.0.1:9");
@@ -50,10 +59,7 @@ impl Run {
         } else {
             command.env("PATH", std::env::var_os("PATH").unwrap_or_default());
         }
-        if let Some(tarball) = tarball {
-            command.env("LABELSYNC_EDITOR_TARBALL", tarball);
-        }
-        command.output().unwrap()
+        command
     }
 
     fn unpacked(&self, name: &str) -> Option<Vec<u8>> {
@@ -136,6 +142,27 @@ fn a_cached_tarball_needs_no_network_and_a_bad_cached_one_is_fetched_again() {
         stderr(&output).contains("could not be downloaded"),
         "{}",
         stderr(&output)
+    );
+}
+
+#[test]
+fn with_no_home_the_cache_is_the_builds_own_output_directory() {
+    let run = Run::new();
+    fs::create_dir_all(run.path("out")).unwrap();
+    fs::copy(TARBALL, run.path("out").join("label-studio-1.4.0.tgz")).unwrap();
+    let output = run.command(true).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(run.unpacked("main.js").is_some());
+    let relative = run
+        .command(true)
+        .env("HOME", "")
+        .env("XDG_CACHE_HOME", "relative/cache")
+        .output()
+        .unwrap();
+    assert!(
+        relative.status.success(),
+        "empty and relative homes are not used: {}",
+        stderr(&relative)
     );
 }
 
