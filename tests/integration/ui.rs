@@ -81,12 +81,15 @@ fn the_labeling_screens_start_fetching_the_editor_with_the_shell() {
     let env = Env::new();
     let server = env.start();
     let shell = |path: &str| {
-        server
-            .request(Method::GET, path)
-            .send()
+        let response = server.request(Method::GET, path).send().unwrap();
+        // Task HTML shown by the editor cannot run script: only labelsync's own files may.
+        let policy = response.headers()["content-security-policy"]
+            .to_str()
             .unwrap()
-            .text()
-            .unwrap()
+            .to_owned();
+        assert!(policy.contains("script-src 'self';"), "{policy}");
+        assert!(policy.contains("object-src 'none'"), "{policy}");
+        response.text().unwrap()
     };
     for path in [
         "/projects/3/label",
