@@ -287,6 +287,46 @@ pub fn annotation(row: &AnnotationRow, author: Option<&User>, now: DateTime<Utc>
     })
 }
 
+/// A task as Label Studio's project export (JSON) writes it: every annotation, every
+/// user's draft, and its predictions by id.
+pub fn export_task(task: &TaskRow, data: Value, parts: &TaskParts, now: DateTime<Utc>) -> Value {
+    let own = PartsOfTask::of(parts, task.id);
+    let annotations: Vec<Value> = own
+        .annotations
+        .iter()
+        .map(|a| {
+            let mut value = annotation(a, None, now);
+            if let Value::Object(map) = &mut value {
+                map.remove("created_username");
+                map.remove("created_ago");
+                let count = map["result"].as_array().map_or(0, Vec::len);
+                map.insert("prediction".into(), json!({}));
+                map.insert("result_count".into(), json!(count));
+            }
+            value
+        })
+        .collect();
+    let drafts: Vec<Value> = own
+        .drafts
+        .iter()
+        .map(|d| draft(d, own.author(Some(d.user_id)), now))
+        .collect();
+    let predictions: Vec<i64> = own.predictions.iter().map(|p| p.id).collect();
+    let mut map = Map::new();
+    map.insert("id".into(), json!(task.id));
+    map.insert("annotations".into(), json!(annotations));
+    map.insert("drafts".into(), json!(drafts));
+    map.insert("predictions".into(), json!(predictions));
+    let mut common = task_common(task, data);
+    for key in ["is_labeled", "overlap", "file_upload"] {
+        common.remove(key);
+    }
+    map.extend(common);
+    map.insert("allow_skip".into(), json!(task.allow_skip));
+    map.insert("updated_by".into(), json!(task.updated_by));
+    Value::Object(map)
+}
+
 /// An annotation as written to target storages: the author expanded, the task nested.
 pub fn exported_annotation(
     row: &AnnotationRow,

@@ -100,15 +100,16 @@ pub(super) fn of_task(conn: &Connection, task_id: i64) -> Result<Vec<DraftRow>, 
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// One user's drafts of the given tasks, by task (one query).
+/// The drafts of the given tasks, one user's (`Some`) or everyone's, by task (one query).
 pub(super) fn of_tasks_by(
     conn: &Connection,
     task_ids: &[i64],
-    user_id: i64,
+    user_id: Option<i64>,
 ) -> Result<HashMap<i64, Vec<DraftRow>>, DbError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM drafts
-         WHERE task_id IN (SELECT value FROM json_each(?1)) AND user_id = ?2 ORDER BY id"
+         WHERE task_id IN (SELECT value FROM json_each(?1)) AND (?2 IS NULL OR user_id = ?2)
+         ORDER BY id"
     );
     super::rows_by_task(conn, &sql, task_ids, &[&user_id], from_row, |row| {
         row.task_id

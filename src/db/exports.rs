@@ -91,3 +91,127 @@ impl Db {
             .await
     }
 }
+
+/// Which tasks of a project a project export holds.
+#[derive(Debug, Clone, Default)]
+pub struct TaskSelection {
+    /// Every task, not only those with an annotation (Label Studio's `download_all_tasks`).
+    pub all: bool,
+    /// Only these tasks (Label Studio's `ids[]`).
+    pub ids: Option<Vec<i64>>,
+}
+
+/// One page of a project export: tasks in id order with everything they carry (every
+/// user's drafts too).
+#[derive(Debug, Default)]
+pub struct TaskExportPage {
+    pub tasks: Vec<TaskRow>,
+    pub parts: super::tasks::TaskParts,
+}
+
+/// The columns a table export needs before its first row: the selected tasks' data keys
+/// and the controls their annotations fill.
+#[derive(Debug, Default)]
+pub struct ExportColumns {
+    pub data_keys: Vec<String>,
+    pub from_names: Vec<String>,
+    /// Whether any selected task has an annotation that was not skipped.
+    pub annotated: bool,
+}
+
+/// The selection as SQL conditions on `t` (a task), with `?1` the project, `?2` the ids
+/// (JSON, or null for all) and `?3` whether unannotated tasks count.
+const SELECTED: &str = "t.project_id = ?1
+    AND (?2 IS NULL OR t.id IN (SELECT value FROM json_each(?2)))
+    AND (?3 OR EXISTS (SELECT 1 FROM annotations a WHERE a.task_id = t.id))";
+
+fn selection_params(selection: &TaskSelection) -> Result<(Option<String>, bool), DbError> {
+    let ids = selection
+        .ids
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()?;
+    Ok((ids, selection.all))
+}
+
+/// Up to `limit` selected tasks after `after_id`, with their parts.
+fn export_page_of(
+    conn: &Connection,
+    project_id: i64,
+    selection: &TaskSelection,
+    after_id: i64,
+    limit: i64,
+) -> Result<TaskExportPage, DbError> {
+    let (ids, all) = selection_params(selection)?;
+    let sql =
+        format!("SELECT t.id FROM tasks t WHERE {SELECTED} AND t.id > ?4 ORDER BY t.id LIMIT ?5");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let task_ids: Vec<i64> = stmt
+        .query_map(
+            rusqlite::params![project_id, ids, all, after_id, limit],
+            |row| row.get(0),
+        )?
+        .collect::<Result<_, _>>()?;
+    let mut tasks = super::tasks::by_ids(conn, &task_ids)?;
+    tasks.sort_by_key(|task| task.id);
+    Ok(TaskExportPage {
+        parts: super::tasks::parts_of(conn, &task_ids, None)?,
+        tasks,
+    })
+}
+
+/// The data keys and annotated controls of the selected tasks (two scans, no rows held).
+fn columns_of(
+    conn: &Connection,
+    project_id: i64,
+    selection: &TaskSelection,
+) -> Result<ExportColumns, DbError> {
+    let (ids, all) = selection_params(selection)?;
+    let strings = |sql: &str| -> Result<Vec<String>, DbError> {
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt.query_map(rusqlite::params![project_id, ids, all], |row| row.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    };
+    let data_keys = strings(&format!(
+        "SELECT DISTINCT k.key FROM tasks t, json_each(t.data) k WHERE {SELECTED} ORDER BY k.key"
+    ))?;
+    let from_names = strings(&format!(
+        "SELECT DISTINCT json_extract(r.value, '$.from_name') FROM tasks t
+         JOIN annotations a ON a.task_id = t.id AND NOT a.was_cancelled, json_each(a.result) r
+         WHERE {SELECTED} AND json_extract(r.value, '$.from_name') IS NOT NULL"
+    ))?;
+    let annotated = strings(&format!(
+        "SELECT 'yes' FROM tasks t WHERE {SELECTED}
+         AND EXISTS (SELECT 1 FROM annotations a WHERE a.task_id = t.id AND NOT a.was_cancelled) LIMIT 1"
+    ))?;
+    Ok(ExportColumns {
+        data_keys,
+        from_names,
+        annotated: !annotated.is_empty(),
+    })
+}
+
+impl Db {
+    /// Up to `limit` of the selected tasks of a project after `after_id` (id order), with
+    /// their annotations, predictions, every user's drafts and their authors.
+    pub async fn project_export_page(
+        &self,
+        project_id: i64,
+        selection: TaskSelection,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<TaskExportPage, DbError> {
+        self.call(move |conn| export_page_of(conn, project_id, &selection, after_id, limit))
+            .await
+    }
+
+    /// The columns a CSV or TSV export of the selected tasks has.
+    pub async fn project_export_columns(
+        &self,
+        project_id: i64,
+        selection: TaskSelection,
+    ) -> Result<ExportColumns, DbError> {
+        self.call(move |conn| columns_of(conn, project_id, &selection))
+            .await
+    }
+}

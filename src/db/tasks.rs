@@ -50,21 +50,21 @@ pub struct TaskParts {
     pub users: HashMap<i64, super::users::User>,
 }
 
-/// The annotations, predictions and `user_id`'s drafts of the given tasks, with their
-/// authors: one query per table, whatever the number of tasks.
+/// The annotations, predictions and drafts (`user_id`'s, or everyone's) of the given
+/// tasks, with their authors: one query per table, whatever the number of tasks.
 pub(super) fn parts_of(
     conn: &Connection,
     task_ids: &[i64],
-    user_id: i64,
+    user_id: Option<i64>,
 ) -> Result<TaskParts, DbError> {
     let annotations = super::annotations::of_tasks(conn, task_ids)?;
     let drafts = super::drafts::of_tasks_by(conn, task_ids, user_id)?;
-    let mut author_ids: Vec<i64> = annotations
+    let author_ids: Vec<i64> = annotations
         .values()
         .flatten()
         .filter_map(|a| a.completed_by)
+        .chain(drafts.values().flatten().map(|d| d.user_id))
         .collect();
-    author_ids.push(user_id);
     let users = super::users::by_ids(conn, &author_ids)?
         .into_iter()
         .map(|u| (u.id, u))
@@ -700,7 +700,7 @@ fn with_parts(
     ids: &[i64],
     user_id: i64,
 ) -> Result<(Vec<TaskRow>, TaskParts), DbError> {
-    Ok((in_order(conn, ids)?, parts_of(conn, ids, user_id)?))
+    Ok((in_order(conn, ids)?, parts_of(conn, ids, Some(user_id))?))
 }
 
 /// What serving a task's data needs: its project's labeling config (its first data

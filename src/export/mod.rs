@@ -1,4 +1,5 @@
-//! Export: annotations written as JSON to target storages.
+//! Export: annotations written as JSON to target storages, and whole projects in Label
+//! Studio's export formats ([`project`]).
 //!
 //! Two ways in. Every annotation change adds entries to the outbox in its own
 //! transaction; the [`outbox`] worker drains them (retrying with backoff while a storage
@@ -7,6 +8,7 @@
 //! built by [`documents`], under the key `<prefix or path>/<annotation id>`.
 
 pub mod outbox;
+pub mod project;
 
 use std::collections::HashMap;
 use std::sync::Arc;

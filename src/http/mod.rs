@@ -9,6 +9,7 @@ mod actions;
 mod annotations;
 mod auth;
 mod drafts;
+mod exports;
 mod identity;
 mod local_files;
 mod predictions;
@@ -65,6 +66,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     projects::routes(cfg);
     tasks::routes(cfg);
     drafts::routes(cfg);
+    exports::routes(cfg);
     annotations::routes(cfg);
     predictions::routes(cfg);
     views::routes(cfg);

@@ -15,6 +15,7 @@ mod faults;
 mod filters;
 mod ids;
 mod local_files;
+mod project_export;
 mod restart;
 mod sync;
 mod ui;

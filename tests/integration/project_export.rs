@@ -1,0 +1,278 @@
+//! Project export (`/api/projects/<id>/export`) checked against what Label Studio 1.23.2
+//! wrote for the same project: the samples in ../shared/reference/ls-samples/
+//! api-beyond-storage/ are replayed here (same config, tasks, predictions, annotations and
+//! draft) and every format compared with them, minus what differs by nature (times).
+
+use std::path::PathBuf;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{Env, Server};
+
+const CONFIG: &str = r#"<View>
+  <Image name="image" value="$image"/>
+  <RectangleLabels name="label" toName="image">
+    <Label value="Cat"/><Label value="Dog"/>
+  </RectangleLabels>
+  <Choices name="quality" toName="image"><Choice value="good"/><Choice value="bad"/></Choices>
+</View>"#;
+
+/// Fields that differ between any two runs (times, random ids, relative times).
+const VOLATILE: [&str; 5] = [
+    "created_at",
+    "updated_at",
+    "unique_id",
+    "created_ago",
+    "updated_by",
+];
+
+fn sample_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/reference/ls-samples/api-beyond-storage")
+        .join(name)
+}
+
+fn sample(name: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(sample_path(name)).unwrap()).unwrap()
+}
+
+fn without_volatile(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(key, _)| !VOLATILE.contains(&key.as_str()))
+                .map(|(key, value)| (key.clone(), without_volatile(value)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_volatile).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The sample project, built again through the API: task ids 1..3 as in the samples; its
+/// id and its two annotations' ids (labelsync numbers annotations its own way).
+fn replay(server: &Server) -> (i64, [i64; 2]) {
+    let everything = sample("export-JSON-download_all_tasks.json");
+    let (status, project) = server.post(
+        "/api/projects/",
+        json!({"title": "Export samples", "label_config": CONFIG}),
+    );
+    assert_eq!(status, 201, "{project}");
+    let project = project["id"].as_i64().unwrap();
+    let tasks: Vec<Value> = everything
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["data"].clone())
+        .collect();
+    let (status, body) = server.post(&format!("/api/projects/{project}/import"), json!(tasks));
+    assert_eq!(status, 201, "{body}");
+    let prediction = sample("prediction-create-response.json");
+    for task in [1, 2] {
+        let (status, body) = server.post("/api/predictions/", json!({
+            "task": task, "result": prediction["result"], "model_version": "yolo-v1", "score": 0.87}));
+        assert_eq!(status, 201, "{body}");
+    }
+    let mut annotations = [0; 2];
+    for (task, id) in everything.as_array().unwrap()[..2]
+        .iter()
+        .zip(&mut annotations)
+    {
+        let annotation = &task["annotations"][0];
+        let (status, body) = server.post(
+            &format!("/api/tasks/{}/annotations/", task["id"]),
+            json!({
+            "result": annotation["result"], "lead_time": annotation["lead_time"],
+            "parent_prediction": annotation["parent_prediction"]}),
+        );
+        assert_eq!(status, 201, "{body}");
+        *id = body["id"].as_i64().unwrap();
+    }
+    let draft = &everything[2]["drafts"][0];
+    let (status, body) = server.post(
+        "/api/tasks/3/drafts",
+        json!({"result": draft["result"], "lead_time": draft["lead_time"]}),
+    );
+    assert_eq!(status, 201, "{body}");
+    (project, annotations)
+}
+
+/// A sample with Label Studio's annotation ids (1 and 2) changed to ours.
+fn with_annotation_ids(mut value: Value, ours: [i64; 2]) -> Value {
+    let renumber = |id: &mut Value| {
+        if let Some(n) = id.as_i64().filter(|n| (1..=2).contains(n)) {
+            *id = json!(ours[(n - 1) as usize]);
+        }
+    };
+    for item in value.as_array_mut().unwrap() {
+        if let Some(id) = item.get_mut("annotation_id") {
+            renumber(id);
+        }
+        for annotation in item
+            .get_mut("annotations")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            renumber(&mut annotation["id"]);
+        }
+    }
+    value
+}
+
+fn download(server: &Server, project: i64, query: &str) -> (u16, String, String) {
+    let response = server
+        .request(
+            Method::GET,
+            &format!("/api/projects/{project}/export?{query}"),
+        )
+        .send()
+        .unwrap();
+    let status = response.status().as_u16();
+    let disposition = response
+        .headers()
+        .get("content-disposition")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, disposition, response.text().unwrap())
+}
+
+/// Label Studio's sample with our user's email in place of the one it ran with.
+fn sample_as(name: &str, email: &str) -> Value {
+    let text = std::fs::read_to_string(sample_path(name)).unwrap();
+    serde_json::from_str(&text.replace("bench@example.com", email)).unwrap()
+}
+
+#[test]
+fn json_json_min_csv_and_tsv_match_label_studio() {
+    let env = Env::new();
+    let server = env.start();
+    let (project, ids) = replay(&server);
+    let (_, me) = server.get("/api/current-user/whoami");
+    let email = me["email"].as_str().unwrap();
+
+    let (status, disposition, body) = download(&server, project, "exportType=JSON");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        disposition.starts_with(&format!("attachment; filename=\"project-{project}-at-"))
+            && disposition.ends_with(".json\""),
+        "{disposition}"
+    );
+    let ours: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        without_volatile(&ours),
+        without_volatile(&with_annotation_ids(
+            sample_as("export-JSON.json", email),
+            ids
+        ))
+    );
+
+    let (_, _, body) = download(&server, project, "exportType=JSON&download_all_tasks=true");
+    let ours: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        without_volatile(&ours),
+        without_volatile(&with_annotation_ids(
+            sample_as("export-JSON-download_all_tasks.json", email),
+            ids
+        )),
+        "every task, the drafted one with its draft"
+    );
+
+    let (_, _, body) = download(&server, project, "exportType=JSON_MIN");
+    let ours: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        without_volatile(&ours),
+        without_volatile(&with_annotation_ids(sample("export-JSON_MIN.json"), ids))
+    );
+
+    for (format, file, separator) in [
+        ("CSV", "export-CSV.csv", ','),
+        ("TSV", "export-TSV.tsv", '\t'),
+    ] {
+        let (status, disposition, body) =
+            download(&server, project, &format!("exportType={format}"));
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            disposition.ends_with(&format!(".{}\"", format.to_lowercase())),
+            "{disposition}"
+        );
+        // The annotation id is the first column (columns are sorted by name).
+        let theirs: String = std::fs::read_to_string(sample_path(file))
+            .unwrap()
+            .lines()
+            .map(|line| match line.split_once(separator) {
+                Some(("1", rest)) => format!("{}{separator}{rest}\n", ids[0]),
+                Some(("2", rest)) => format!("{}{separator}{rest}\n", ids[1]),
+                _ => format!("{line}\n"),
+            })
+            .collect();
+        assert_eq!(
+            table_without_times(&body, separator),
+            table_without_times(&theirs, separator),
+            "{format}:\n{body}"
+        );
+    }
+}
+
+/// A table's cells, times blanked (a naive split: both sides are split the same way).
+fn table_without_times(text: &str, separator: char) -> Vec<Vec<String>> {
+    let time = regex::Regex::new(r#""\d{4}-\d\d-\d\dT[0-9:.]+Z""#).unwrap();
+    time.replace_all(text, "\"<time>\"")
+        .lines()
+        .map(|line| line.split(separator).map(str::to_owned).collect())
+        .collect()
+}
+
+#[test]
+fn ids_choose_tasks_formats_are_listed_and_a_wrong_format_says_what_there_is() {
+    let env = Env::new();
+    let server = env.start();
+    let (project, _) = replay(&server);
+    let (_, _, body) = download(&server, project, "exportType=JSON&ids[]=3&ids[]=2");
+    let ours: Value = serde_json::from_str(&body).unwrap();
+    let ids: Vec<i64> = ours
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![2, 3],
+        "the named tasks, annotated or not, in id order"
+    );
+
+    let (status, formats) = server.get(&format!("/api/projects/{project}/export/formats"));
+    assert_eq!(status, 200);
+    let available: Vec<&str> = formats
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["disabled"] == json!(false))
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(available, vec!["JSON", "JSON_MIN", "CSV", "TSV"]);
+    let theirs = sample("export-formats.json");
+    for format in formats.as_array().unwrap() {
+        let same = theirs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == format["name"])
+            .unwrap();
+        assert_eq!(format["title"], same["title"]);
+        assert_eq!(format["description"], same["description"]);
+    }
+
+    let (status, _, body) = download(&server, project, "exportType=PARQUET");
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("choose one of JSON, JSON_MIN, CSV, TSV"),
+        "{body}"
+    );
+    let (status, _, body) = download(&server, project, "exportType=JSON&ids[]=two");
+    assert_eq!(status, 400, "{body}");
+    let (status, _, _) = download(&server, 999, "exportType=JSON");
+    assert_eq!(status, 404);
+}
