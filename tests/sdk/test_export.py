@@ -1,0 +1,63 @@
+"""Project export through label-studio-sdk: the 2.x client's `projects.exports` (formats and
+the streamed download in every format labelsync writes) and the legacy `Client`'s
+`export_tasks`."""
+import csv
+import io
+import json
+import uuid
+
+from label_studio_sdk import Client
+
+from conftest import TOKEN
+
+CONFIG = ('<View><Text name="text" value="$text"/>'
+          '<Choices name="sentiment" toName="text"><Choice value="pos"/><Choice value="neg"/></Choices></View>')
+
+
+def labeled_project(client):
+    """Three tasks, the first two annotated (pos, neg); returns (project, task ids)."""
+    project = client.projects.create(title=f"export {uuid.uuid4().hex[:8]}", label_config=CONFIG)
+    client.projects.import_tasks(id=project.id, request=[{"text": t} for t in ["one", "two", "three"]])
+    ids = sorted(t.id for t in client.tasks.list(project=project.id, fields="task_only"))
+    for task, label in zip(ids, ["pos", "neg"]):
+        client.annotations.create(id=task, result=[
+            {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": [label]}}])
+    return project, ids
+
+
+def download(client, project, **options):
+    return b"".join(client.projects.exports.download_sync(project.id, **options))
+
+
+def test_every_format_downloads_with_the_2x_client(client):
+    project, ids = labeled_project(client)
+    names = [f["name"] for f in client.projects.exports.list_formats(project.id) if not f["disabled"]]
+    assert names == ["JSON", "JSON_MIN", "CSV", "TSV"]
+
+    tasks = json.loads(download(client, project, export_type="JSON"))
+    assert [t["id"] for t in tasks] == ids[:2]
+    assert tasks[0]["annotations"][0]["result"][0]["value"] == {"choices": ["pos"]}
+    everything = json.loads(download(client, project, export_type="JSON", download_all_tasks=True))
+    assert [t["id"] for t in everything] == ids
+    chosen = json.loads(download(client, project, export_type="JSON", ids=[str(ids[2]), str(ids[0])]))
+    assert [t["id"] for t in chosen] == [ids[0], ids[2]]
+
+    minimal = json.loads(download(client, project, export_type="JSON_MIN"))
+    assert [(r["id"], r["text"], r["sentiment"]) for r in minimal] == [(ids[0], "one", "pos"), (ids[1], "two", "neg")]
+
+    for export_type, dialect in [("CSV", csv.excel), ("TSV", csv.excel_tab)]:
+        rows = list(csv.DictReader(io.StringIO(download(client, project, export_type=export_type).decode()), dialect=dialect))
+        assert [(int(r["id"]), r["text"], r["sentiment"]) for r in rows] == [(ids[0], "one", "pos"), (ids[1], "two", "neg")]
+
+
+def test_legacy_client_export_tasks(server, tmp_path):
+    legacy = Client(url=server["url"], api_key=TOKEN)
+    project = legacy.start_project(title=f"legacy export {uuid.uuid4().hex[:8]}", label_config=CONFIG)
+    tasks = project.import_tasks([{"text": "a"}, {"text": "b"}])
+    project.create_annotation(tasks[1], result=[
+        {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["pos"]}}])
+    assert [t["id"] for t in project.export_tasks()] == [tasks[1]]
+    assert [t["id"] for t in project.export_tasks(download_all_tasks=True)] == tasks
+    path = project.export_tasks(export_type="CSV", export_location=str(tmp_path / "out" / "tasks.csv"))
+    rows = list(csv.DictReader(open(path)))
+    assert [(r["text"], r["sentiment"]) for r in rows] == [("b", "pos")]
