@@ -10,6 +10,7 @@ import { dataColumns } from './label_config.js';
 import { PAGE_SIZES, readQuery, addressOf, apiQuery, columnsOf } from './dm_query.js';
 import { filterPanel } from './dm_filters.js';
 import { viewTabs } from './dm_views.js';
+import { exportDialog } from './dm_export.js';
 
 /** The selected tasks: all but `ids` when `all`, else just `ids`. Kept while the user pages
  * through the same query; a new query starts a new selection. */
@@ -183,6 +184,8 @@ function toolbar(screen, listing) {
     sortPicker(screen),
     h('span', { class: 'grow' }),
     h('button', { class: 'outline', onclick: () => importDialog(project) }, 'Import'),
+    // A select-all selection is the whole project: the export names tasks only when picked.
+    h('button', { class: 'outline', onclick: () => exportDialog(project, selection.all ? [] : [...selection.ids]) }, 'Export'),
     h('a', { class: 'button primary', href: `/projects/${project.id}/label`, 'data-link': true }, 'Label All Tasks'));
 }
 

@@ -4,7 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SCREENSHOTS, startServer, launchBrowser, signIn, apiClient, collectErrors } from './harness.mjs';
@@ -192,6 +192,41 @@ test('a bad filter in the address says what is wrong; the filter panel fits a ph
   assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
   await screenshot('phone-filters', phone);
   await phone.close();
+});
+
+test('Export downloads the labeled tasks as CSV, or only the selected ones', async () => {
+  // An address with a query of its own: not the first saved tab (filtered to the labeled).
+  await page.goto(`/projects/${projectId}/data?ordering=tasks:id`);
+  await page.waitForFunction(() => document.querySelectorAll('.task-row').length > 0);
+  const exported = async (choose) => {
+    await page.getByRole('button', { name: 'Export', exact: true }).click();
+    const dialog = page.locator('dialog.modal');
+    await dialog.getByRole('heading', { name: 'Export data' }).waitFor();
+    await choose(dialog);
+    const [download] = await Promise.all([page.waitForEvent('download'), dialog.getByRole('button', { name: 'Export', exact: true }).click()]);
+    assert.match(download.suggestedFilename(), new RegExp(`^project-${projectId}-at-.*\\.csv$`));
+    return readFileSync(await download.path(), 'utf8');
+  };
+  const labeledRows = (await call('GET', `/api/tasks/?project=${projectId}&page_size=100&fields=all`)).tasks
+    .filter((t) => t.annotations.length).map((t) => t.id);
+  const csv = await exported(async (dialog) => {
+    await dialog.getByLabel(/^CSV/).check();
+    await screenshot('export-dialog');
+  });
+  const lines = csv.trim().split('\n');
+  assert.equal(lines[0], '"annotation_id","annotator","created_at","id","lead_time","sentiment","text","updated_at"');
+  assert.deepEqual(lines.slice(1).map((l) => Number(l.split(',')[3])).sort((a, b) => a - b), labeledRows);
+  assert.ok(lines.slice(1).every((l) => l.includes('"pos"')), csv);
+
+  const picked = (await rowIds()).filter((id) => !labeledRows.includes(id)).slice(0, 2);
+  assert.equal(picked.length, 2, 'two unlabeled tasks on the page');
+  for (const id of picked) await page.getByLabel(`Select task ${id}`, { exact: true }).check();
+  const some = await exported(async (dialog) => {
+    await dialog.getByLabel(/^CSV/).check();
+    assert.equal(await dialog.getByLabel('Only the 2 selected tasks').isChecked(), true);
+  });
+  assert.deepEqual(some.trim().split('\n').slice(1).map((l) => Number(l.split(',')[0])).sort((a, b) => a - b), picked,
+    'the selected tasks, annotated or not (their rows hold the task id first: no annotation columns)');
 });
 
 test('no console errors', () => {
