@@ -17,6 +17,8 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("DELETE", "/api/projects/{project}/", true),
     ("POST", "/api/projects/{project}/import", true),
     ("GET", "/api/projects/{project}/next/", true),
+    ("GET", "/api/projects/{project}/export/", true),
+    ("GET", "/api/projects/{project}/export/formats/", true),
     ("GET", "/api/projects/{project}/members/", true),
     ("POST", "/api/projects/{project}/members/", true),
     ("DELETE", "/api/projects/{project}/members/{user}/", true),
