@@ -78,6 +78,9 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         App::new()
             .app_data(state.clone())
             .wrap(crate::http::error_envelopes())
+            .wrap(actix_web::middleware::from_fn(
+                crate::http::head_and_options,
+            ))
             .configure(crate::http::configure)
     })
     .disable_signals()

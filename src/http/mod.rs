@@ -58,8 +58,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 ApiError::Parse(format!("JSON parse error - {err}")).into()
             }),
         )
-        .route("/health", web::get().to(health))
-        .route("/api/version", web::get().to(version));
+        .service(web::resource(slash_optional("/health/")).get(health))
+        .service(web::resource(slash_optional("/api/version/")).get(version));
     auth::routes(cfg);
     auth::token_routes(cfg);
     users::routes(cfg);
@@ -101,8 +101,53 @@ async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "UP"}))
 }
 
+/// The Label Studio release whose API labelsync speaks (clients read `release`).
+const LABEL_STUDIO_API: &str = "1.23.2";
+
+/// Label Studio's version document: its fields, filled with what this server is, and
+/// labelsync's own version beside them.
 async fn version() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({"release": env!("CARGO_PKG_VERSION"), "labelsync": env!("CARGO_PKG_VERSION")}))
+    let ours = env!("CARGO_PKG_VERSION");
+    let component = |message: String| serde_json::json!({"message": message, "commit": "", "date": "", "branch": ""});
+    HttpResponse::Ok().json(serde_json::json!({
+        "release": LABEL_STUDIO_API,
+        "label-studio-os-package": {
+            "version": LABEL_STUDIO_API, "short_version": "1.23", "latest_version_from_pypi": null,
+            "latest_version_upload_time": null, "current_version_is_outdated": false,
+        },
+        "label-studio-os-backend": component(format!("labelsync {ours}")),
+        "label-studio-frontend": component("@heartexlabs/label-studio 1.4.0".to_owned()),
+        "lsf": component("@heartexlabs/label-studio 1.4.0".to_owned()),
+        "edition": "Community",
+        "labelsync": {"version": ours, "label_studio_api": LABEL_STUDIO_API, "editor": "@heartexlabs/label-studio 1.4.0"},
+    }))
+}
+
+/// HEAD answers as GET does, without the body (the HTTP layer leaves the body out of a HEAD
+/// answer and keeps its length); OPTIONS answers 200 with the methods, as Django REST
+/// framework's metadata answer does, for clients and proxies that probe.
+pub async fn head_and_options(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_web::http::Method;
+    if req.method() == Method::OPTIONS {
+        let answer = HttpResponse::Ok()
+            .insert_header((
+                actix_web::http::header::ALLOW,
+                "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS",
+            ))
+            .json(serde_json::json!({
+                "name": req.path(),
+                "renders": ["application/json"],
+                "parses": ["application/json", "application/x-www-form-urlencoded", "multipart/form-data"],
+            }));
+        return Ok(req.into_response(answer));
+    }
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

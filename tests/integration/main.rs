@@ -16,6 +16,7 @@ mod filters;
 mod ids;
 mod local_files;
 mod project_export;
+mod protocol;
 mod restart;
 mod sync;
 mod ui;

@@ -61,3 +61,11 @@ def test_legacy_client_export_tasks(server, tmp_path):
     path = project.export_tasks(export_type="CSV", export_location=str(tmp_path / "out" / "tasks.csv"))
     rows = list(csv.DictReader(open(path)))
     assert [(r["text"], r["sentiment"]) for r in rows] == [("b", "pos")]
+
+
+def test_versions_and_health(client, server):
+    version = client.versions.get()
+    assert version.release == "1.23.2"
+    assert version.edition == "Community"
+    legacy = Client(url=server["url"], api_key=TOKEN)
+    assert legacy.check_connection() == {"status": "UP"}
