@@ -390,6 +390,31 @@ impl super::Db {
         self.write(move |tx| create(tx, &new, &token)).await
     }
 
+    /// Replaces the user's API token with `fresh` (the old one stops working at once).
+    pub async fn reset_api_token(&self, user_id: i64, fresh: String) -> Result<(), DbError> {
+        self.write(move |tx| replace_token(tx, user_id, &fresh, &crate::time::now_iso()))
+            .await
+    }
+
+    /// Changes a user's names; the user as they are now, `None` when there is no such user.
+    pub async fn rename_user(
+        &self,
+        id: i64,
+        first_name: Option<String>,
+        last_name: Option<String>,
+    ) -> Result<Option<User>, DbError> {
+        self.write(move |tx| {
+            let Some(user) = by_id(tx, id)? else {
+                return Ok(None);
+            };
+            let first = first_name.unwrap_or(user.first_name);
+            let last = last_name.unwrap_or(user.last_name);
+            set_names(tx, id, &first, &last)?;
+            by_id(tx, id)
+        })
+        .await
+    }
+
     /// The user's API token; `fresh` becomes it when they have none yet.
     pub async fn ensure_api_token(&self, user_id: i64, fresh: String) -> Result<String, DbError> {
         self.write(move |tx| token_or(tx, user_id, &fresh)).await

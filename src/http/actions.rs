@@ -17,7 +17,30 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
         web::resource(slash_optional("/api/dm/actions/"))
             .get(list)
             .post(run),
-    );
+    )
+    .service(web::resource(slash_optional("/api/projects/{id}/tasks/")).delete(delete_all_tasks));
+}
+
+/// `DELETE /api/projects/<id>/tasks/`: every task of the project, as the Data Manager's
+/// delete action on a select-all does, batch by batch; 204.
+async fn delete_all_tasks(
+    state: State,
+    member: Member,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let project_id = id.into_inner();
+    let ids = selected_ids(&state, project_id, TaskQuery::default()).await?;
+    perform(
+        &state,
+        Action::Tasks,
+        project_id,
+        ids,
+        None,
+        member.user_id(),
+    )
+    .await?;
+    state.exports.poke();
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// What an action deletes from the selected tasks.

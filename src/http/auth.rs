@@ -30,7 +30,8 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
             .post(logout),
     )
     .service(web::resource(slash_optional("/api/current-user/whoami/")).get(whoami))
-    .service(web::resource(slash_optional("/api/current-user/token/")).get(token));
+    .service(web::resource(slash_optional("/api/current-user/token/")).get(token))
+    .service(web::resource(slash_optional("/api/current-user/reset-token/")).post(reset_token));
 }
 
 #[derive(Template)]
@@ -196,6 +197,16 @@ async fn token(state: State, user: AuthUser) -> Result<HttpResponse, ApiError> {
     let token = state
         .db
         .ensure_api_token(user_id, auth::new_secret())
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"token": token})))
+}
+
+/// A new API token for the user; the old one stops working at once.
+async fn reset_token(state: State, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    let token = auth::new_secret();
+    state
+        .db
+        .reset_api_token(user.user.id, token.clone())
         .await?;
     Ok(HttpResponse::Ok().json(json!({"token": token})))
 }

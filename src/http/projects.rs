@@ -23,6 +23,8 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
             .get(list)
             .post(create),
     )
+    // Before `/api/projects/{id}/`, which would take `validate` for an id.
+    .service(web::resource(slash_optional("/api/projects/validate/")).post(validate_config))
     .service(
         web::resource(slash_optional("/api/projects/{id}/"))
             .get(get)
@@ -30,7 +32,52 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
             .put(update)
             .delete(delete),
     )
-    .service(web::resource(slash_optional("/api/projects/{id}/import")).post(import_tasks));
+    .service(web::resource(slash_optional("/api/projects/{id}/import")).post(import_tasks))
+    .service(
+        web::resource(slash_optional("/api/projects/{id}/validate/")).post(validate_project_config),
+    );
+}
+
+/// The `label_config` of a validation request, checked as a save would check it.
+fn config_to_validate(body: &[u8]) -> Result<String, ApiError> {
+    let config = opt_string(&json_object(body)?, "label_config")?.unwrap_or_default();
+    if config.trim().is_empty() {
+        return Err(ApiError::invalid("Label config is not set or is empty"));
+    }
+    crate::label_config::validate(&config)
+        .map_err(|message| ApiError::field("label_config", message))?;
+    Ok(config)
+}
+
+/// `POST /api/projects/validate/`: 204 when the config would be accepted.
+async fn validate_config(_user: AuthUser, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    config_to_validate(&body)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /api/projects/<id>/validate/`: whether the project would accept the config, and
+/// whether it changes what the project's annotations are made of (its controls, their
+/// targets, the data they show).
+async fn validate_project_config(
+    state: State,
+    _member: Member,
+    id: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let config = config_to_validate(&body)?;
+    let project = state
+        .db
+        .project(id.into_inner())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let essentials = |config: &str| {
+        (
+            crate::label_config::control_tags(config),
+            crate::label_config::data_types(config),
+        )
+    };
+    let changed = essentials(&config) != essentials(&project.label_config);
+    Ok(HttpResponse::Ok().json(json!({"config_essential_data_has_changed": changed})))
 }
 
 /// Label Studio project flags labelsync keeps and echoes back, with their defaults.

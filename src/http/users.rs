@@ -23,6 +23,11 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
             .post(create_user),
     )
     .service(
+        web::resource(slash_optional("/api/users/{user}/"))
+            .get(get_user)
+            .patch(update_user),
+    )
+    .service(
         web::resource(slash_optional("/api/projects/{id}/members/"))
             .get(list_members)
             .post(add_member),
@@ -35,6 +40,43 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 async fn list_users(state: State, _user: AuthUser) -> Result<HttpResponse, ApiError> {
     let all = state.db.users().await?;
     Ok(HttpResponse::Ok().json(all.iter().map(user_json).collect::<Vec<_>>()))
+}
+
+/// `GET /api/users/<id>/`: any user of the one organization (as `GET /api/users/` lists).
+async fn get_user(
+    state: State,
+    _user: AuthUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let found = state.db.user(id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(user_json(&found.ok_or(ApiError::NotFound)?)))
+}
+
+/// `PATCH /api/users/<id>/`: a user changes their own names (Label Studio Community lets
+/// only the user do so); other fields are not theirs to change here.
+async fn update_user(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    if id != user.user.id {
+        return Err(ApiError::Forbidden(
+            "You may change only your own account.".to_owned(),
+        ));
+    }
+    let body = json_object(&body)?;
+    let name = |field: &str| -> Result<Option<String>, ApiError> {
+        match body.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text.trim().to_owned())),
+            Some(_) => Err(ApiError::field(field, "Not a valid string.")),
+        }
+    };
+    let (first, last) = (name("first_name")?, name("last_name")?);
+    let changed = state.db.rename_user(id, first, last).await?;
+    Ok(HttpResponse::Ok().json(user_json(&changed.ok_or(ApiError::NotFound)?)))
 }
 
 /// Creates a user of the organization (any signed-in user may, as a Label Studio

@@ -112,3 +112,136 @@ fn head_is_get_without_the_body_and_options_lists_the_methods() {
         assert!(allow.contains(method), "{allow}");
     }
 }
+
+#[test]
+fn config_validation_answers_as_label_studio_and_saves_nothing() {
+    let env = Env::new();
+    let server = env.start();
+    let project = server.project();
+    let (_, before) = server.get(&format!("/api/projects/{project}/"));
+    let config = before["label_config"].as_str().unwrap().to_owned();
+
+    let same = server.post(
+        &format!("/api/projects/{project}/validate/"),
+        serde_json::json!({"label_config": config}),
+    );
+    assert_eq!(
+        same,
+        (
+            200,
+            serde_json::json!({"config_essential_data_has_changed": false})
+        )
+    );
+    let other = r#"<View><Text name="t" value="$text"/><Choices name="c" toName="t"><Choice value="x"/></Choices></View>"#;
+    let changed = server.post(
+        &format!("/api/projects/{project}/validate/"),
+        serde_json::json!({"label_config": other}),
+    );
+    assert_eq!(
+        changed,
+        (
+            200,
+            serde_json::json!({"config_essential_data_has_changed": true})
+        )
+    );
+    let (status, body) = server.post(
+        &format!("/api/projects/{project}/validate/"),
+        serde_json::json!({"label_config": "<View>"}),
+    );
+    assert_eq!(status, 400);
+    assert!(
+        body["validation_errors"]["label_config"][0]
+            .as_str()
+            .unwrap()
+            .contains("unclosed"),
+        "{body}"
+    );
+    let (status, body) = server.post(
+        &format!("/api/projects/{project}/validate/"),
+        serde_json::json!({}),
+    );
+    assert_eq!(status, 400);
+    assert!(
+        body.to_string()
+            .contains("Label config is not set or is empty"),
+        "{body}"
+    );
+    let (_, after) = server.get(&format!("/api/projects/{project}/"));
+    assert_eq!(
+        after["label_config"], before["label_config"],
+        "validating saves nothing"
+    );
+
+    let response = server
+        .request(Method::POST, "/api/projects/validate/")
+        .json(&serde_json::json!({"label_config": other}))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let (status, _) = server.post("/api/projects/validate/", serde_json::json!({"label_config": "<View><Choices name=\"c\" toName=\"nothing\"/></View>"}));
+    assert_eq!(status, 400);
+}
+
+#[test]
+fn users_by_id_a_new_token_and_deleting_every_task_of_a_project() {
+    let env = Env::new();
+    let server = env.start();
+    let (_, me) = server.get("/api/current-user/whoami");
+    let id = me["id"].as_i64().unwrap();
+    let (status, user) = server.get(&format!("/api/users/{id}/"));
+    assert_eq!((status, &user["email"]), (200, &me["email"]));
+    let (status, user) = server.patch(
+        &format!("/api/users/{id}"),
+        serde_json::json!({"first_name": "Ada", "last_name": "Lovelace"}),
+    );
+    assert_eq!(status, 200, "{user}");
+    assert_eq!(
+        (user["first_name"].as_str(), user["last_name"].as_str()),
+        (Some("Ada"), Some("Lovelace"))
+    );
+    assert_eq!(server.get("/api/users/999999/").0, 404);
+    let (other, _) = server.member(server.project(), "someone@example.com");
+    let (status, _) = server.patch(
+        &format!("/api/users/{other}/"),
+        serde_json::json!({"first_name": "Mallory"}),
+    );
+    assert_eq!(status, 403, "a user changes only their own names");
+
+    let project = server.project();
+    let (status, _) = server.post(
+        &format!("/api/projects/{project}/import"),
+        serde_json::json!([{"text": "a"}, {"text": "b"}, {"text": "c"}]),
+    );
+    assert_eq!(status, 201);
+    assert_eq!(
+        server.delete(&format!("/api/projects/{project}/tasks/")),
+        204
+    );
+    let (_, left) = server.get(&format!("/api/tasks/?project={project}"));
+    assert_eq!(left["total"], 0, "{left}");
+    assert_eq!(
+        server.get(&format!("/api/projects/{project}/")).0,
+        200,
+        "the project stays"
+    );
+
+    let (_, old) = server.get("/api/current-user/token");
+    let (status, new) = server.post("/api/current-user/reset-token/", serde_json::json!({}));
+    assert_eq!(status, 200);
+    let new = new["token"].as_str().unwrap().to_owned();
+    assert_ne!(Some(new.as_str()), old["token"].as_str());
+    let with = |token: &str| {
+        server
+            .anonymous(Method::GET, "/api/projects/")
+            .header("Authorization", format!("Token {token}"))
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(with(&new), 200, "the new token works");
+    assert_eq!(
+        with(old["token"].as_str().unwrap()),
+        401,
+        "the old one no longer does"
+    );
+}
