@@ -105,6 +105,137 @@ pub fn control_tags(config: &str) -> Vec<ControlTag> {
     }
 }
 
+/// One element of a config: its tag and attributes (entities read), and the name of the
+/// control it sits in, if any.
+struct Element {
+    tag: String,
+    attributes: Vec<(String, String)>,
+    within: Option<String>,
+}
+
+impl Element {
+    fn attribute(&self, key: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn element(tag: &BytesStart<'_>, within: Option<String>) -> Element {
+    let attributes = tag
+        .attributes()
+        .flatten()
+        .filter_map(|a| {
+            let key = a.key.as_ref().to_owned();
+            let value = a
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .ok()?
+                .into_owned();
+            Some((key, value))
+        })
+        .collect();
+    Element {
+        tag: tag.local_name().as_ref().to_owned(),
+        attributes,
+        within,
+    }
+}
+
+/// Every element in document order, each knowing the control (tag with `toName`) it is in.
+fn elements(config: &str) -> Vec<Element> {
+    let mut reader = Reader::from_str(config);
+    let mut open: Vec<Option<String>> = Vec::new();
+    let mut found = Vec::new();
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(tag)) => {
+                let el = element(&tag, open.iter().rev().flatten().next().cloned());
+                let control = el
+                    .attribute("toName")
+                    .and(el.attribute("name"))
+                    .map(str::to_owned);
+                open.push(control);
+                found.push(el);
+            }
+            Ok(Event::Empty(tag)) => {
+                found.push(element(&tag, open.iter().rev().flatten().next().cloned()));
+            }
+            Ok(Event::End(_)) => {
+                open.pop();
+            }
+            Ok(Event::Eof) | Err(_) => return found,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Label Studio's `parsed_label_config`: each control by name with its type, targets, the
+/// inputs those targets show, and its labels (the `Label` or `Choice` elements in it) with
+/// their attributes.
+pub fn parsed(config: &str) -> serde_json::Value {
+    use serde_json::{Map, Value, json};
+    let all = elements(config);
+    let named = |name: &str| {
+        all.iter()
+            .find(|e| e.attribute("name") == Some(name) && e.attribute("toName").is_none())
+    };
+    let mut controls = Map::new();
+    for control in all.iter().filter(|e| e.attribute("toName").is_some()) {
+        let Some(name) = control.attribute("name") else {
+            continue;
+        };
+        let to_name: Vec<&str> = control
+            .attribute("toName")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .collect();
+        let inputs: Vec<Value> = to_name
+            .iter()
+            .filter_map(|target| named(target))
+            .map(|input| {
+                json!({
+                    "type": input.tag,
+                    "valueType": input.attribute("valueType"),
+                    "value": input.attribute("value").unwrap_or_default().trim_start_matches('$'),
+                })
+            })
+            .collect();
+        let labels: Vec<&Element> = all
+            .iter()
+            .filter(|e| {
+                e.within.as_deref() == Some(name) && matches!(e.tag.as_str(), "Label" | "Choice")
+            })
+            .collect();
+        let label_of = |e: &Element| {
+            e.attribute("value")
+                .or(e.attribute("alias"))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let attrs: Map<String, Value> = labels
+            .iter()
+            .map(|e| {
+                (
+                    label_of(e),
+                    Value::Object(
+                        e.attributes
+                            .iter()
+                            .map(|(k, v)| (k.clone(), json!(v)))
+                            .collect(),
+                    ),
+                )
+            })
+            .collect();
+        controls.insert(name.to_owned(), json!({
+            "type": control.tag, "to_name": to_name, "inputs": inputs,
+            "labels": labels.iter().map(|e| label_of(e)).collect::<Vec<_>>(), "labels_attrs": attrs,
+        }));
+    }
+    Value::Object(controls)
+}
+
 /// Checks a labeling config as Label Studio does before saving it: well-formed XML under
 /// one root, and every control's `toName` naming a tag of the config.
 pub fn validate(config: &str) -> Result<(), String> {
@@ -220,6 +351,32 @@ mod tests {
         assert!(validate("<View><Image></View>").is_err());
         assert!(validate("not xml").is_err());
         assert!(validate("<View>").is_err());
+    }
+
+    #[test]
+    fn parses_the_config_as_label_studio_does() {
+        let config = r#"<View>
+  <Image name="image" value="$image"/>
+  <RectangleLabels name="label" toName="image">
+    <Label value="Cat"/><Label value="Dog" background="blue"/>
+  </RectangleLabels>
+  <Choices name="quality" toName="image"><Choice value="good"/><Choice value="bad"/></Choices>
+  <TextArea name="note" toName="image"/>
+</View>"#;
+        let parsed = parsed(config);
+        assert_eq!(
+            parsed["label"],
+            serde_json::json!({"type": "RectangleLabels", "to_name": ["image"],
+                "inputs": [{"type": "Image", "valueType": null, "value": "image"}],
+                "labels": ["Cat", "Dog"],
+                "labels_attrs": {"Cat": {"value": "Cat"}, "Dog": {"value": "Dog", "background": "blue"}}})
+        );
+        assert_eq!(
+            parsed["quality"]["labels"],
+            serde_json::json!(["good", "bad"])
+        );
+        assert_eq!(parsed["note"]["labels"], serde_json::json!([]));
+        assert_eq!(parsed.as_object().unwrap().len(), 3);
     }
 
     #[test]

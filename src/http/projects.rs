@@ -291,7 +291,7 @@ fn project_json(found: &ProjectWithStats) -> Value {
         "queue_total": stats.task_number,
         "queue_done": stats.num_tasks_with_annotations,
         "config_has_control_tags": project.label_config.contains("toName"),
-        "parsed_label_config": {},
+        "parsed_label_config": crate::label_config::parsed(&project.label_config),
         "data_types": crate::label_config::data_types(&project.label_config).into_iter().map(|(k, v)| (k, Value::String(v))).collect::<serde_json::Map<String, Value>>(),
     });
     let mut options = option_defaults();

@@ -151,6 +151,12 @@ fn json_json_min_csv_and_tsv_match_label_studio() {
     let (project, ids) = replay(&server);
     let (_, me) = server.get("/api/current-user/whoami");
     let email = me["email"].as_str().unwrap();
+    let (_, created) = server.get(&format!("/api/projects/{project}/"));
+    assert_eq!(
+        created["parsed_label_config"],
+        sample("project-create-response.json")["parsed_label_config"],
+        "the project's parsed config, as Label Studio parsed the same one"
+    );
 
     let (status, disposition, body) = download(&server, project, "exportType=JSON");
     assert_eq!(status, 200, "{body}");
