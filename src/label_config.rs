@@ -174,66 +174,73 @@ fn elements(config: &str) -> Vec<Element> {
 /// inputs those targets show, and its labels (the `Label` or `Choice` elements in it) with
 /// their attributes.
 pub fn parsed(config: &str) -> serde_json::Value {
-    use serde_json::{Map, Value, json};
     let all = elements(config);
-    let named = |name: &str| {
+    let controls = all
+        .iter()
+        .filter(|e| e.attribute("toName").is_some())
+        .filter_map(|control| {
+            Some((
+                control.attribute("name")?.to_owned(),
+                control_json(control, &all),
+            ))
+        })
+        .collect();
+    serde_json::Value::Object(controls)
+}
+
+/// One control of [`parsed`].
+fn control_json(control: &Element, all: &[Element]) -> serde_json::Value {
+    use serde_json::{Map, Value, json};
+    let name = control.attribute("name");
+    let named = |wanted: &str| {
         all.iter()
-            .find(|e| e.attribute("name") == Some(name) && e.attribute("toName").is_none())
+            .find(|e| e.attribute("name") == Some(wanted) && e.attribute("toName").is_none())
     };
-    let mut controls = Map::new();
-    for control in all.iter().filter(|e| e.attribute("toName").is_some()) {
-        let Some(name) = control.attribute("name") else {
-            continue;
-        };
-        let to_name: Vec<&str> = control
-            .attribute("toName")
+    let to_name: Vec<&str> = control
+        .attribute("toName")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .collect();
+    let inputs: Vec<Value> = to_name
+        .iter()
+        .filter_map(|target| named(target))
+        .map(|input| {
+            json!({
+                "type": input.tag,
+                "valueType": input.attribute("valueType"),
+                "value": input.attribute("value").unwrap_or_default().trim_start_matches('$'),
+            })
+        })
+        .collect();
+    let labels: Vec<&Element> = all
+        .iter()
+        .filter(|e| e.within.as_deref() == name && matches!(e.tag.as_str(), "Label" | "Choice"))
+        .collect();
+    let label_of = |e: &Element| {
+        e.attribute("value")
+            .or(e.attribute("alias"))
             .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .collect();
-        let inputs: Vec<Value> = to_name
-            .iter()
-            .filter_map(|target| named(target))
-            .map(|input| {
-                json!({
-                    "type": input.tag,
-                    "valueType": input.attribute("valueType"),
-                    "value": input.attribute("value").unwrap_or_default().trim_start_matches('$'),
-                })
-            })
-            .collect();
-        let labels: Vec<&Element> = all
-            .iter()
-            .filter(|e| {
-                e.within.as_deref() == Some(name) && matches!(e.tag.as_str(), "Label" | "Choice")
-            })
-            .collect();
-        let label_of = |e: &Element| {
-            e.attribute("value")
-                .or(e.attribute("alias"))
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let attrs: Map<String, Value> = labels
-            .iter()
-            .map(|e| {
-                (
-                    label_of(e),
-                    Value::Object(
-                        e.attributes
-                            .iter()
-                            .map(|(k, v)| (k.clone(), json!(v)))
-                            .collect(),
-                    ),
-                )
-            })
-            .collect();
-        controls.insert(name.to_owned(), json!({
-            "type": control.tag, "to_name": to_name, "inputs": inputs,
-            "labels": labels.iter().map(|e| label_of(e)).collect::<Vec<_>>(), "labels_attrs": attrs,
-        }));
-    }
-    Value::Object(controls)
+            .to_owned()
+    };
+    let attrs: Map<String, Value> = labels
+        .iter()
+        .map(|e| {
+            (
+                label_of(e),
+                Value::Object(
+                    e.attributes
+                        .iter()
+                        .map(|(k, v)| (k.clone(), json!(v)))
+                        .collect(),
+                ),
+            )
+        })
+        .collect();
+    json!({
+        "type": control.tag, "to_name": to_name, "inputs": inputs,
+        "labels": labels.iter().map(|e| label_of(e)).collect::<Vec<_>>(), "labels_attrs": attrs,
+    })
 }
 
 /// Checks a labeling config as Label Studio does before saving it: well-formed XML under

@@ -37,6 +37,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_ids_never_reused",
         include_str!("migrations/0007_ids_never_reused.sql"),
     ),
+    (
+        "0008_export_snapshots",
+        include_str!("migrations/0008_export_snapshots.sql"),
+    ),
 ];
 
 /// Brings the schema up to date.

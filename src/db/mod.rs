@@ -20,6 +20,7 @@ mod migrate;
 pub mod outbox;
 pub mod predictions;
 pub mod projects;
+pub mod snapshots;
 pub mod storages;
 pub mod task_search;
 pub mod tasks;

@@ -9,6 +9,7 @@
 
 pub mod outbox;
 pub mod project;
+pub mod snapshot;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -102,6 +102,16 @@ impl ExportType {
         }
     }
 
+    /// Label Studio's name of the format.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Json => "JSON",
+            Self::JsonMin => "JSON_MIN",
+            Self::Csv => "CSV",
+            Self::Tsv => "TSV",
+        }
+    }
+
     pub fn extension(self) -> &'static str {
         match self {
             Self::Json | Self::JsonMin => "json",

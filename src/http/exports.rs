@@ -1,23 +1,233 @@
 //! Project export, as Label Studio has it: `GET /api/projects/<id>/export?exportType=...`
-//! (with `download_all_tasks` and `ids[]`) and `GET /api/projects/<id>/export/formats`.
-//! The file streams as it is written (see `export::project`).
+//! (with `download_all_tasks` and `ids[]`), `GET /api/projects/<id>/export/formats`, and
+//! snapshots under `/api/projects/<id>/exports/` (create, list, get, delete, download in any
+//! format). The direct export streams as it is written (see `export::project`); a snapshot
+//! is a file in the data directory (see `export::snapshot`).
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use futures_util::TryStreamExt;
 
+use serde_json::{Value, json};
+
 use super::access::Member;
-use super::{State, slash_optional};
+use super::{State, json_object, opt_string, slash_optional};
 use crate::db::exports::TaskSelection;
+use crate::db::snapshots::SnapshotWithAuthor;
 use crate::error::ApiError;
 use crate::export::project::{self, ExportType, Renderer};
+use crate::export::snapshot;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource(slash_optional("/api/projects/{id}/export/formats/")).get(formats))
-        .service(web::resource(slash_optional("/api/projects/{id}/export/")).get(download));
+        .service(web::resource(slash_optional("/api/projects/{id}/export/")).get(download))
+        .service(
+            web::resource(slash_optional("/api/projects/{id}/exports/"))
+                .get(list_snapshots)
+                .post(create_snapshot),
+        )
+        .service(
+            web::resource(slash_optional("/api/projects/{id}/exports/{pk}/"))
+                .get(get_snapshot)
+                .delete(delete_snapshot),
+        )
+        .service(
+            web::resource(slash_optional("/api/projects/{id}/exports/{pk}/download/"))
+                .get(download_snapshot),
+        );
 }
 
+/// A snapshot in Label Studio's shape; `created` adds the options a creation echoes.
+fn snapshot_json(found: &SnapshotWithAuthor, created: bool) -> Value {
+    let (row, author) = found;
+    let mut value = json!({
+        "title": row.title,
+        "id": row.id,
+        "created_by": author.as_ref().map(|u| json!({
+            "id": u.id, "first_name": u.first_name, "last_name": u.last_name, "email": u.email, "avatar": null})),
+        "created_at": row.created_at,
+        "finished_at": row.finished_at,
+        "status": row.status,
+        "md5": row.md5,
+        "counters": {"task_number": row.task_number},
+        "converted_formats": row.converted.iter().enumerate().map(|(i, f)| json!({"id": i + 1, "export_type": f, "status": "completed"})).collect::<Vec<_>>(),
+    });
+    if created {
+        for option in [
+            "task_filter_options",
+            "annotation_filter_options",
+            "serialization_options",
+        ] {
+            value[option] = Value::Null;
+        }
+    }
+    value
+}
+
+/// Takes a snapshot of every task of the project, written before the answer (a page of
+/// tasks at a time), so the answer says `completed` with its checksum, or `failed`.
+async fn create_snapshot(
+    state: State,
+    member: Member,
+    id: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let project_id = id.into_inner();
+    let body = json_object(&body)?;
+    let title = opt_string(&body, "title")?.unwrap_or_default();
+    let project = state
+        .db
+        .project(project_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let (row, _) = state
+        .db
+        .create_snapshot(project_id, title, member.user_id())
+        .await?;
+    let path = snapshot::file_of(&state.config.data_dir, row.id);
+    let outcome = snapshot::write(&state.db, project_id, &project.label_config, &path).await;
+    if let Err(err) = &outcome {
+        tracing::warn!(
+            project = project_id,
+            snapshot = row.id,
+            "the export snapshot failed: {err}"
+        );
+    }
+    state.db.finish_snapshot(row.id, outcome.ok()).await?;
+    let found = state
+        .db
+        .snapshot(project_id, row.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Created().json(snapshot_json(&found, true)))
+}
+
+async fn list_snapshots(
+    state: State,
+    _member: Member,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let all = state.db.snapshots(id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(
+        all.iter()
+            .map(|s| snapshot_json(s, false))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+async fn get_snapshot(
+    state: State,
+    _member: Member,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (project_id, id) = path.into_inner();
+    let found = state
+        .db
+        .snapshot(project_id, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(snapshot_json(&found, false)))
+}
+
+/// Deletes the snapshot and its files (its JSON and every conversion).
+async fn delete_snapshot(
+    state: State,
+    _member: Member,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (project_id, id) = path.into_inner();
+    if !state.db.delete_snapshot(project_id, id).await? {
+        return Err(ApiError::NotFound);
+    }
+    let data_dir = &state.config.data_dir;
+    let mut files = vec![snapshot::file_of(data_dir, id)];
+    for kind in [
+        ExportType::Json,
+        ExportType::JsonMin,
+        ExportType::Csv,
+        ExportType::Tsv,
+    ] {
+        files.push(snapshot::converted_file_of(data_dir, id, kind));
+    }
+    for file in files {
+        let _ = tokio::fs::remove_file(file).await;
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The snapshot's file in the format asked (`exportType`, JSON by default).
+async fn download_snapshot(
+    req: actix_web::HttpRequest,
+    state: State,
+    _member: Member,
+    path: web::Path<(i64, i64)>,
+    query: web::Query<Vec<(String, String)>>,
+) -> Result<HttpResponse, ApiError> {
+    let (project_id, id) = path.into_inner();
+    let (kind, _) = read_query(&query)?;
+    let (row, _) = state
+        .db
+        .snapshot(project_id, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if row.status != "completed" {
+        return Err(ApiError::invalid(format!(
+            "Snapshot {id} is {}: there is no file to download.",
+            row.status
+        )));
+    }
+    let file = snapshot_file(&state, project_id, id, kind).await?;
+    let named = web::block(move || actix_files::NamedFile::open(&file))
+        .await
+        .map_err(|err| ApiError::Internal(err.to_string()))?
+        .map_err(|err| ApiError::Internal(format!("the snapshot file: {err}")))?;
+    let mime = kind
+        .content_type()
+        .parse()
+        .unwrap_or(mime_guess::mime::APPLICATION_OCTET_STREAM);
+    let mut response = named.set_content_type(mime).into_response(&req);
+    let name = format!("project-{project_id}-snapshot-{id}.{}", kind.extension());
+    let disposition = header::HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        .map_err(|err| ApiError::Internal(err.to_string()))?;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_DISPOSITION, disposition);
+    Ok(response)
+}
+
+/// The file of a snapshot in `kind`: its JSON, or a conversion made once and kept.
+async fn snapshot_file(
+    state: &State,
+    project_id: i64,
+    id: i64,
+    kind: ExportType,
+) -> Result<std::path::PathBuf, ApiError> {
+    let source = snapshot::file_of(&state.config.data_dir, id);
+    if kind == ExportType::Json {
+        return Ok(source);
+    }
+    let target = snapshot::converted_file_of(&state.config.data_dir, id, kind);
+    if !target.exists() {
+        let project = state
+            .db
+            .project(project_id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        let to = target.clone();
+        web::block(move || snapshot::convert(&source, &project.label_config, kind, &to))
+            .await
+            .map_err(|err| ApiError::Internal(err.to_string()))?
+            .map_err(|err| {
+                ApiError::Internal(format!("the snapshot could not be converted: {err}"))
+            })?;
+        state
+            .db
+            .note_snapshot_converted(id, kind.name().to_owned())
+            .await?;
+    }
+    Ok(target)
+}
 async fn formats(_member: Member, _id: web::Path<i64>) -> HttpResponse {
     HttpResponse::Ok().json(project::formats())
 }

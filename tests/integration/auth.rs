@@ -19,6 +19,15 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/api/projects/{project}/next/", true),
     ("GET", "/api/projects/{project}/export/", true),
     ("DELETE", "/api/projects/{project}/tasks/", true),
+    ("GET", "/api/projects/{project}/exports/", true),
+    ("POST", "/api/projects/{project}/exports/", true),
+    ("GET", "/api/projects/{project}/exports/{pk}/", true),
+    ("DELETE", "/api/projects/{project}/exports/{pk}/", true),
+    (
+        "GET",
+        "/api/projects/{project}/exports/{pk}/download/",
+        true,
+    ),
     ("POST", "/api/projects/{project}/validate/", true),
     ("POST", "/api/projects/validate/", false),
     ("GET", "/api/users/{user}/", false),
@@ -150,6 +159,7 @@ fn concrete(pattern: &str, ids: Ids) -> String {
         .replace("{prediction}", &ids.prediction.to_string())
         .replace("{draft}", &ids.draft.to_string())
         .replace("{view}", &ids.view.to_string())
+        .replace("{pk}", "1")
 }
 
 /// A body that names the project's things, for the routes that read them from the body.

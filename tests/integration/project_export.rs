@@ -122,13 +122,15 @@ fn with_annotation_ids(mut value: Value, ours: [i64; 2]) -> Value {
 }
 
 fn download(server: &Server, project: i64, query: &str) -> (u16, String, String) {
-    let response = server
-        .request(
-            Method::GET,
-            &format!("/api/projects/{project}/export?{query}"),
-        )
-        .send()
-        .unwrap();
+    // `__snapshot__/<id>?...` asks for a snapshot's download instead of the direct export.
+    let path = match query.strip_prefix("__snapshot__/") {
+        Some(rest) => {
+            let (id, query) = rest.split_once('?').unwrap();
+            format!("/api/projects/{project}/exports/{id}/download?{query}")
+        }
+        None => format!("/api/projects/{project}/export?{query}"),
+    };
+    let response = server.request(Method::GET, &path).send().unwrap();
     let status = response.status().as_u16();
     let disposition = response
         .headers()
@@ -281,4 +283,86 @@ fn ids_choose_tasks_formats_are_listed_and_a_wrong_format_says_what_there_is() {
     assert_eq!(status, 400, "{body}");
     let (status, _, _) = download(&server, 999, "exportType=JSON");
     assert_eq!(status, 404);
+}
+
+#[test]
+fn snapshots_are_created_listed_downloaded_in_any_format_and_deleted() {
+    use md5::{Digest, Md5};
+    let env = Env::new();
+    let server = env.start();
+    let (project, ids) = replay(&server);
+    let (_, me) = server.get("/api/current-user/whoami");
+    let email = me["email"].as_str().unwrap();
+
+    let (status, created) = server.post(
+        &format!("/api/projects/{project}/exports/"),
+        json!({"title": "snap"}),
+    );
+    assert_eq!(status, 201, "{created}");
+    let theirs = sample_as("export-snapshot-create-response.json", email);
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&created), keys(&theirs));
+    assert_eq!(
+        (&created["status"], &created["counters"]),
+        (&json!("completed"), &json!({"task_number": 3}))
+    );
+    assert_eq!(created["created_by"]["email"], json!(email));
+    let id = created["id"].as_i64().unwrap();
+
+    let (status, listed) = server.get(&format!("/api/projects/{project}/exports/"));
+    assert_eq!(status, 200);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let (_, got) = server.get(&format!("/api/projects/{project}/exports/{id}"));
+    assert_eq!(keys(&got), keys(&sample("export-snapshot-get.json")));
+
+    let (status, disposition, body) = download_snapshot(&server, project, id, "exportType=JSON");
+    assert_eq!(status, 200, "{body}");
+    assert!(disposition.ends_with(".json\""), "{disposition}");
+    let digest: String = Md5::digest(body.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(json!(digest), created["md5"], "the md5 is the file's");
+    let ours: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        without_volatile(&ours),
+        without_volatile(&with_annotation_ids(
+            sample_as("export-snapshot-download-JSON.json", email),
+            ids
+        )),
+        "every task, drafts and predictions by id"
+    );
+
+    let (status, _, csv) = download_snapshot(&server, project, id, "exportType=CSV");
+    assert_eq!(status, 200, "{csv}");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines.len(),
+        4,
+        "a header and a row per task (the drafted one without annotation columns): {csv}"
+    );
+    let (_, again) = server.get(&format!("/api/projects/{project}/exports/{id}/"));
+    assert_eq!(
+        again["converted_formats"],
+        json!([{"id": 1, "export_type": "CSV", "status": "completed"}])
+    );
+
+    assert_eq!(
+        server.delete(&format!("/api/projects/{project}/exports/{id}/")),
+        204
+    );
+    assert_eq!(
+        server
+            .get(&format!("/api/projects/{project}/exports/{id}/"))
+            .0,
+        404
+    );
+    assert_eq!(
+        download_snapshot(&server, project, id, "exportType=JSON").0,
+        404
+    );
+}
+
+fn download_snapshot(server: &Server, project: i64, id: i64, query: &str) -> (u16, String, String) {
+    download(server, project, &format!("__snapshot__/{id}?{query}"))
 }

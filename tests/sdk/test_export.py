@@ -69,3 +69,18 @@ def test_versions_and_health(client, server):
     assert version.edition == "Community"
     legacy = Client(url=server["url"], api_key=TOKEN)
     assert legacy.check_connection() == {"status": "UP"}
+
+
+def test_snapshots_with_the_2x_client(client):
+    project, ids = labeled_project(client)
+    snapshot = client.projects.exports.create(project.id, title="before review")
+    assert (snapshot.title, snapshot.status, snapshot.counters) == ("before review", "completed", {"task_number": 3})
+    assert [s.id for s in client.projects.exports.list(project.id)] == [snapshot.id]
+    assert client.projects.exports.get(project.id, snapshot.id).md5 == snapshot.md5
+    tasks = json.loads(b"".join(client.projects.exports.download(project.id, snapshot.id, export_type="JSON")))
+    assert [t["id"] for t in tasks] == ids
+    rows = list(csv.DictReader(io.StringIO(
+        b"".join(client.projects.exports.download(project.id, snapshot.id, export_type="CSV")).decode())))
+    assert [r["sentiment"] for r in rows if r.get("sentiment")] == ["pos", "neg"]
+    client.projects.exports.delete(project.id, snapshot.id)
+    assert list(client.projects.exports.list(project.id)) == []

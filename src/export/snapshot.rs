@@ -1,0 +1,175 @@
+//! Export snapshots (Label Studio's `/api/projects/<id>/exports/`): a project's tasks frozen
+//! in a JSON file under the data directory, `exports/<id>.json`, written a page at a time
+//! with one task per line inside the array, so it can be read back a line at a time too:
+//! each download in another format is converted from it once and kept beside it.
+
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use md5::{Digest, Md5};
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+
+use super::project::{ExportType, Renderer};
+use crate::db::exports::{ExportColumns, TaskSelection};
+use crate::db::{Db, DbError};
+use crate::label_config;
+use crate::records;
+
+/// Tasks read per page while writing.
+const PAGE: i64 = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("{0}")]
+    Db(#[from] DbError),
+    #[error("the snapshot file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the snapshot file is not what labelsync wrote: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Where a snapshot's JSON lives.
+pub fn file_of(data_dir: &Path, id: i64) -> PathBuf {
+    data_dir.join("exports").join(format!("{id}.json"))
+}
+
+/// Where its conversion to `kind` lives.
+pub fn converted_file_of(data_dir: &Path, id: i64, kind: ExportType) -> PathBuf {
+    data_dir.join("exports").join(format!(
+        "{id}.{}.{}",
+        kind.name().to_lowercase(),
+        kind.extension()
+    ))
+}
+
+/// Writes every task of a project to `path` as Label Studio's snapshot has them (drafts and
+/// predictions by id); returns the file's MD5 (hex) and the task count.
+pub async fn write(
+    db: &Db,
+    project_id: i64,
+    label_config: &str,
+    path: &Path,
+) -> Result<(String, i64), SnapshotError> {
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await?;
+    }
+    let partial = path.with_extension("json.part");
+    let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(&partial).await?);
+    let mut md5 = Md5::new();
+    let mut put = async |bytes: &[u8], file: &mut tokio::io::BufWriter<tokio::fs::File>| {
+        md5.update(bytes);
+        file.write_all(bytes).await
+    };
+    let data_key = label_config::first_data_variable(label_config);
+    let selection = TaskSelection {
+        all: true,
+        ids: None,
+    };
+    let (mut after, mut count) = (0, 0_i64);
+    put(b"[", &mut file).await?;
+    loop {
+        let page = db
+            .project_export_page(project_id, selection.clone(), after, PAGE)
+            .await?;
+        let Some(last) = page.tasks.last().map(|t| t.id) else {
+            break;
+        };
+        let now = Utc::now();
+        for task in &page.tasks {
+            let data = records::task_data(&task.data, data_key.as_deref());
+            let mut value = records::export_task(task, data, &page.parts, now);
+            let drafts: Vec<Value> = value["drafts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|d| d["id"].clone())
+                .collect();
+            value["drafts"] = json!(drafts);
+            let separator: &[u8] = if count == 0 { b"\n" } else { b",\n" };
+            put(separator, &mut file).await?;
+            put(&serde_json::to_vec(&value)?, &mut file).await?;
+            count += 1;
+        }
+        after = last;
+    }
+    put(b"\n]\n", &mut file).await?;
+    file.flush().await?;
+    drop(file);
+    tokio::fs::rename(&partial, path).await?;
+    let digest = md5.finalize();
+    Ok((digest.iter().map(|b| format!("{b:02x}")).collect(), count))
+}
+
+/// The tasks of a snapshot file, one per line.
+fn tasks_of(
+    path: &Path,
+) -> Result<impl Iterator<Item = Result<Value, SnapshotError>>, SnapshotError> {
+    let lines = BufReader::new(std::fs::File::open(path)?).lines();
+    Ok(lines.filter_map(|line| {
+        let line = match line {
+            Ok(line) => line,
+            Err(err) => return Some(Err(err.into())),
+        };
+        let task = line.trim().trim_end_matches(',');
+        (task.starts_with('{')).then(|| serde_json::from_str(task).map_err(SnapshotError::from))
+    }))
+}
+
+/// A table's columns, read from the snapshot's tasks.
+fn columns_of(path: &Path) -> Result<ExportColumns, SnapshotError> {
+    let mut columns = ExportColumns::default();
+    for task in tasks_of(path)? {
+        let task = task?;
+        for key in task["data"].as_object().into_iter().flat_map(|d| d.keys()) {
+            if !columns.data_keys.contains(key) {
+                columns.data_keys.push(key.clone());
+            }
+        }
+        let kept = task["annotations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| a["was_cancelled"] != json!(true));
+        for annotation in kept {
+            columns.annotated = true;
+            for result in annotation["result"].as_array().into_iter().flatten() {
+                if let Some(name) = result["from_name"]
+                    .as_str()
+                    .filter(|n| !columns.from_names.iter().any(|k| k == n))
+                {
+                    columns.from_names.push(name.to_owned());
+                }
+            }
+        }
+    }
+    Ok(columns)
+}
+
+/// Converts a snapshot file to `kind` at `target` (blocking: run it off the async threads).
+pub fn convert(
+    source: &Path,
+    label_config: &str,
+    kind: ExportType,
+    target: &Path,
+) -> Result<(), SnapshotError> {
+    let columns = if kind.is_table() {
+        Some(columns_of(source)?)
+    } else {
+        None
+    };
+    let mut renderer = Renderer::new(kind, label_config, columns.as_ref());
+    let partial = target.with_extension("part");
+    let mut out = BufWriter::new(std::fs::File::create(&partial)?);
+    out.write_all(&renderer.head())?;
+    for task in tasks_of(source)? {
+        out.write_all(&renderer.task(&task?)?)?;
+    }
+    out.write_all(&renderer.tail())?;
+    out.into_inner()
+        .map_err(|err| err.into_error())?
+        .sync_all()?;
+    std::fs::rename(&partial, target)?;
+    Ok(())
+}
