@@ -240,7 +240,7 @@ fn read_query(pairs: &[(String, String)]) -> Result<(ExportType, TaskSelection),
         match key.as_str() {
             "exportType" | "export_type" => {
                 kind = ExportType::parse(value)
-                    .map_err(|message| ApiError::field("exportType", &message))?;
+                    .map_err(|message| ApiError::field("exportType", message))?;
             }
             "download_all_tasks" => selection.all = matches!(value.as_str(), "true" | "True" | "1"),
             "ids[]" | "ids" => {
@@ -248,7 +248,7 @@ fn read_query(pairs: &[(String, String)]) -> Result<(ExportType, TaskSelection),
                     let id = id.trim().parse::<i64>().map_err(|_| {
                         ApiError::field(
                             "ids",
-                            &format!("{id:?} is not a task id: give task ids as numbers."),
+                            format!("{id:?} is not a task id: give task ids as numbers."),
                         )
                     })?;
                     selection.ids.get_or_insert_with(Vec::new).push(id);
