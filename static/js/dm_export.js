@@ -1,9 +1,10 @@
 // The Data Manager's Export dialog: Label Studio's formats (those this project can use),
 // whether tasks without annotations go too, and, with a selection, only the selected
-// tasks. The file downloads straight from GET /api/projects/<id>/export.
+// tasks. The file downloads straight from GET /api/projects/<id>/export. Below, the
+// project's snapshots: take one, download one in the chosen format, delete one.
 
-import { get } from './api.js';
-import { h, openDialog, toast } from './dom.js';
+import { api, get } from './api.js';
+import { h, fill, openDialog, toast, shortDate } from './dom.js';
 
 /** Opens the dialog for `project`; `selected` are the ids of the selected tasks (empty
  * when none are). */
@@ -16,14 +17,13 @@ export async function exportDialog(project, selected) {
       h('br'), h('small', { class: 'muted' }, format.description))));
   const all = h('input', { type: 'checkbox', name: 'download_all_tasks' });
   const onlySelected = h('input', { type: 'checkbox', name: 'only_selected', checked: selected.length > 0 });
+  const chosenFormat = () => choices.map((c) => c.querySelector('input')).find((i) => i.checked).value;
+  const snapshots = snapshotList(project, chosenFormat);
   const download = () => {
     const chosen = choices.map((c) => c.querySelector('input')).find((i) => i.checked);
     const params = new URLSearchParams({ exportType: chosen.value, download_all_tasks: String(all.checked) });
     if (onlySelected.checked) selected.forEach((id) => params.append('ids[]', id));
-    const link = h('a', { href: `/api/projects/${project.id}/export?${params}`, download: '' });
-    document.body.append(link);
-    link.click();
-    link.remove();
+    downloadFrom(`/api/projects/${project.id}/export?${params}`);
     toast(`Exporting ${project.title} as ${chosen.value}`);
     close();
   };
@@ -34,10 +34,50 @@ export async function exportDialog(project, selected) {
       h('fieldset', { class: 'choices export-formats' }, h('legend', {}, 'Format'), choices),
       h('label', { class: 'choice' }, all, 'Include tasks without annotations'),
       selected.length ? h('label', { class: 'choice' }, onlySelected, `Only the ${selected.length} selected tasks`) : null,
+      snapshots.element,
     ],
     footer: [
       h('button', { class: 'outline', onclick: () => close() }, 'Cancel'),
       h('button', { class: 'primary', onclick: download }, 'Export'),
     ],
   });
+}
+
+/** Downloads `href` as a file, as a link the user clicked would. */
+function downloadFrom(href) {
+  const link = h('a', { href, download: '' });
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
+/** The project's snapshots, newest first: each downloads in the format chosen above. */
+function snapshotList(project, format) {
+  const base = `/api/projects/${project.id}/exports/`;
+  const list = h('ul', { class: 'snapshot-list' });
+  const title = h('input', { name: 'snapshot_title', placeholder: 'Snapshot title', 'aria-label': 'Snapshot title' });
+  const draw = async () => {
+    const all = await get(base);
+    fill(list, all.length ? all.map((snapshot) => h('li', { class: 'snapshot', dataset: { snapshotId: snapshot.id } },
+      h('span', {}, h('strong', {}, snapshot.title || `Snapshot #${snapshot.id}`),
+        ` · ${snapshot.counters.task_number} tasks · ${shortDate(snapshot.created_at)} · ${snapshot.status}`),
+      h('span', { class: 'grow' }),
+      snapshot.status === 'completed' ? h('button', { class: 'link',
+        onclick: () => downloadFrom(`${base}${snapshot.id}/download?exportType=${format()}`) }, 'Download') : null,
+      h('button', { class: 'link', 'aria-label': `Delete snapshot ${snapshot.title || snapshot.id}`,
+        onclick: async () => { await api('DELETE', `${base}${snapshot.id}/`); draw(); } }, 'Delete')))
+      : h('li', { class: 'muted' }, 'No snapshot yet.'));
+  };
+  const take = async () => {
+    const made = await api('POST', base, { title: title.value.trim() });
+    toast(made.status === 'completed' ? `Snapshot of ${made.counters.task_number} tasks taken` : 'The snapshot failed', made.status === 'completed' ? undefined : 'error');
+    title.value = '';
+    draw();
+  };
+  draw().catch((err) => fill(list, h('li', { class: 'error' }, err.message)));
+  return { element: h('section', { class: 'snapshots', 'aria-label': 'Snapshots' },
+    h('h3', {}, 'Snapshots'),
+    h('p', { class: 'muted small' }, 'A snapshot freezes every task as it is now, to download later in any format.'),
+    h('div', { class: 'row' }, title, h('button', { class: 'outline small', onclick: take }, 'Take snapshot')),
+    list) };
 }

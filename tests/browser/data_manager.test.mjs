@@ -229,6 +229,28 @@ test('Export downloads the labeled tasks as CSV, or only the selected ones', asy
     'the selected tasks, annotated or not (their rows hold the task id first: no annotation columns)');
 });
 
+test('take a snapshot in the Export dialog, download it as CSV, delete it', async () => {
+  await page.getByRole('button', { name: 'Export', exact: true }).click();
+  const dialog = page.locator('dialog.modal');
+  await dialog.getByText('No snapshot yet.').waitFor();
+  await dialog.getByLabel('Snapshot title').fill('before review');
+  await dialog.getByRole('button', { name: 'Take snapshot' }).click();
+  const row = dialog.locator('.snapshot', { hasText: 'before review' });
+  await row.waitFor();
+  const { total } = await call('GET', `/api/tasks/?project=${projectId}&page_size=1`);
+  assert.match(await row.textContent(), new RegExp(`${total} tasks .* completed`));
+  await screenshot('snapshot');
+  await dialog.getByLabel(/^CSV/).check();
+  const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('button', { name: 'Download' }).click()]);
+  assert.match(download.suggestedFilename(), /snapshot-\d+\.csv$/);
+  const lines = readFileSync(await download.path(), 'utf8').trim().split('\n');
+  assert.equal(lines.length, total + 1, 'a header and every task, annotated or not');
+  await row.getByRole('button', { name: 'Delete snapshot before review' }).click();
+  await dialog.getByText('No snapshot yet.').waitFor();
+  assert.deepEqual(await call('GET', `/api/projects/${projectId}/exports/`), []);
+  await page.keyboard.press('Escape');
+});
+
 test('no console errors', () => {
   assert.deepEqual(consoleErrors, []);
 });
