@@ -107,6 +107,12 @@ pub async fn preview(
             });
             break;
         }
+        // Up to `limit` objects: asking each for its size costs no more than the listing.
+        let object = if object.size.is_none() {
+            storage.describe(object).await?
+        } else {
+            object
+        };
         files.push(PreviewEntry {
             key: Some(object.key),
             last_modified: object.last_modified,

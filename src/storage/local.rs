@@ -152,6 +152,21 @@ impl Storage for LocalDirectory {
             .boxed()
     }
 
+    async fn describe(&self, object: ObjectInfo) -> Result<ObjectInfo, StorageError> {
+        let path = self.file_path(&object.key)?;
+        let meta = tokio::fs::metadata(&path)
+            .await
+            .map_err(|err| read_error(&object.key, err))?;
+        Ok(ObjectInfo {
+            size: Some(meta.len()),
+            last_modified: meta
+                .modified()
+                .ok()
+                .map(chrono::DateTime::<chrono::Utc>::from),
+            ..object
+        })
+    }
+
     async fn read(&self, key: &str) -> Result<Bytes, StorageError> {
         let path = self.file_path(key)?;
         tokio::fs::read(&path)

@@ -259,6 +259,13 @@ pub trait Storage: Send + Sync + Debug {
         })
     }
 
+    /// The object with its size and modification time, for listings that leave them out
+    /// (a walk of a folder does not stat every file; only a preview wants them). The
+    /// default keeps what the listing knew.
+    async fn describe(&self, object: ObjectInfo) -> Result<ObjectInfo, StorageError> {
+        Ok(object)
+    }
+
     /// Removes what writes of a process that died half-way left behind (temporary files).
     async fn clean_up(&self) -> Result<(), StorageError> {
         Ok(())

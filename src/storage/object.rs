@@ -266,6 +266,18 @@ impl Storage for ObjectStorage {
             .boxed()
     }
 
+    async fn describe(&self, object: ObjectInfo) -> Result<ObjectInfo, StorageError> {
+        let meta = self
+            .store
+            .head(&Path::from(object.key.as_str()))
+            .await
+            .map_err(|err| self.error(Some(&object.key), err))?;
+        Ok(ObjectInfo {
+            key: object.key,
+            ..object_info(meta)
+        })
+    }
+
     async fn read(&self, key: &str) -> Result<Bytes, StorageError> {
         let path = Path::from(key);
         let result = self

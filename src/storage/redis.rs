@@ -243,6 +243,20 @@ impl Storage for RedisStorage {
             .boxed()
     }
 
+    /// Redis keeps no modification time; the size is the value's length.
+    async fn describe(&self, object: ObjectInfo) -> Result<ObjectInfo, StorageError> {
+        let mut connection = self.connection().await?;
+        let size: u64 = redis::cmd("STRLEN")
+            .arg(&object.key)
+            .query_async(&mut connection)
+            .await
+            .map_err(|err| self.error(&err))?;
+        Ok(ObjectInfo {
+            size: Some(size),
+            ..object
+        })
+    }
+
     async fn read(&self, key: &str) -> Result<Bytes, StorageError> {
         let mut connection = self.connection().await?;
         let value: Option<Vec<u8>> = redis::cmd("GET")

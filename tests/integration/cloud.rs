@@ -400,6 +400,13 @@ fn check_connection_reports_what_sync_would_see_and_preview_lists_it() {
             "{kind}"
         );
         assert_eq!(
+            files[0]["size"], 2,
+            "{kind}: the object's real size: {preview}"
+        );
+        if kind != "redis" {
+            assert!(files[0]["last_modified"].is_string(), "{kind}: {preview}");
+        }
+        assert_eq!(
             files[1],
             json!({"key": null, "last_modified": null, "size": null}),
             "{kind}"

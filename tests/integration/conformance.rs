@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
-use labelsync::storage::{Direction, Storage, StorageError};
+use labelsync::storage::{Direction, ObjectInfo, Storage, StorageError};
 use serde_json::{Value, json};
 
 use crate::backends::{cloud_fields, open_direct, secret_values, unique_prefix};
@@ -152,6 +152,24 @@ async fn writes_reads_lists_and_deletes(backend: &Backend) {
             Bytes::from_static(b"{\"a\": 2}"),
             "{name}"
         );
+        // What a preview shows of an object: its size, and when it changed where the back
+        // end keeps that (Redis does not).
+        let described = storage
+            .describe(ObjectInfo {
+                key: top.clone(),
+                size: None,
+                last_modified: None,
+            })
+            .await
+            .unwrap_or_else(|err| panic!("{name}: describe: {err}"));
+        assert_eq!(described.size, Some(8), "{name}");
+        if name != "redis" {
+            let changed = described
+                .last_modified
+                .unwrap_or_else(|| panic!("{name}: no time"));
+            let age = chrono::Utc::now() - changed;
+            assert!(age.num_seconds().abs() < 300, "{name}: modified {changed}");
+        }
 
         let mut both = vec![top.clone(), nested.clone()];
         both.sort();
