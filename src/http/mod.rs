@@ -10,6 +10,7 @@ mod annotations;
 mod auth;
 mod drafts;
 mod exports;
+mod fields;
 mod identity;
 mod local_files;
 mod predictions;

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::access::Member;
+use super::fields::Fields;
 use super::identity::AuthUser;
 use super::{Page, State, json_object, opt_int, opt_string, page_link, slash_optional};
 use crate::db::projects::{ProjectColumn, ProjectFields, ProjectFilter, ProjectWithStats};
@@ -188,8 +189,8 @@ async fn list(
         .json(json!({"count": total, "next": next, "previous": previous, "results": results})))
 }
 
-async fn create(state: State, user: AuthUser, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    let fields = project_fields(&json_object(&body)?)?;
+async fn create(state: State, user: AuthUser, body: Fields) -> Result<HttpResponse, ApiError> {
+    let fields = project_fields(&body.0)?;
     let id = state.db.create_project(fields, user.user.id).await?;
     Ok(HttpResponse::Created().json(load(&state, id).await?))
 }
@@ -202,10 +203,10 @@ async fn update(
     state: State,
     _member: Member,
     id: web::Path<i64>,
-    body: web::Bytes,
+    body: Fields,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let fields = project_fields(&json_object(&body)?)?;
+    let fields = project_fields(&body.0)?;
     super::found(state.db.update_project(id, fields).await?)?;
     Ok(HttpResponse::Ok().json(load(&state, id).await?))
 }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::access::{self, Member};
+use super::fields::Fields;
 use super::identity::AuthUser;
 use super::{State, json_object, opt_bool, opt_int, opt_string, required_project, slash_optional};
 use crate::db::members::Scope;
@@ -169,11 +170,11 @@ async fn create(
     user: AuthUser,
     direction: Dir,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: Fields,
 ) -> Result<HttpResponse, ApiError> {
     let storage_type = storage_type(&path)?;
     let direction = **direction;
-    let body = json_object(&body)?;
+    let body = body.0;
     let project_id = opt_int(&body, "project")?
         .ok_or_else(|| ApiError::field("project", "This field is required."))?;
     access::require_body_project(&state.db, user.user.id, project_id).await?;
@@ -205,13 +206,13 @@ async fn update(
     _member: Member,
     direction: Dir,
     path: web::Path<(String, i64)>,
-    body: web::Bytes,
+    body: Fields,
 ) -> Result<HttpResponse, ApiError> {
     let (name, id) = path.into_inner();
     let (storage_type, direction) = (storage_type(&name)?, **direction);
     let row = load(&state, direction, storage_type, id).await?;
     let mut fields = fields_of(&row);
-    apply(&mut fields, &json_object(&body)?)?;
+    apply(&mut fields, &body.0)?;
     check_connection(&state, &fields).await?;
     state.db.update_storage(id, fields).await?;
     Ok(HttpResponse::Ok().json(storage_json(

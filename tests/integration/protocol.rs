@@ -245,3 +245,73 @@ fn users_by_id_a_new_token_and_deleting_every_task_of_a_project() {
         "the old one no longer does"
     );
 }
+
+#[test]
+fn projects_and_storages_take_form_encoded_and_multipart_bodies() {
+    let env = Env::new();
+    let server = env.start();
+    let config = r#"<View><Text name="text" value="$text"/></View>"#;
+    let created = server
+        .request(Method::POST, "/api/projects/")
+        .form(&[
+            ("title", "from a form"),
+            ("label_config", config),
+            ("maximum_annotations", "2"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let project: Value = created.json().unwrap();
+    assert_eq!(
+        (
+            project["title"].as_str(),
+            project["maximum_annotations"].as_i64()
+        ),
+        (Some("from a form"), Some(2))
+    );
+    let id = project["id"].as_i64().unwrap();
+
+    let form = reqwest::blocking::multipart::Form::new().text("title", "from a multipart form");
+    let patched = server
+        .request(Method::PATCH, &format!("/api/projects/{id}/"))
+        .multipart(form)
+        .send()
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    assert_eq!(
+        patched.json::<Value>().unwrap()["title"],
+        "from a multipart form"
+    );
+
+    let refused = server
+        .request(Method::PATCH, &format!("/api/projects/{id}/"))
+        .form(&[("label_config", "<View>")])
+        .send()
+        .unwrap();
+    assert_eq!(refused.status(), 400, "a form is checked as JSON is");
+
+    let folder = env.dir("form-storage");
+    let storage = server
+        .request(Method::POST, "/api/storages/localfiles/")
+        .form(&[
+            ("project", id.to_string()),
+            ("path", folder.display().to_string()),
+            ("use_blob_urls", "true".into()),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(storage.status(), 201);
+    let storage: Value = storage.json().unwrap();
+    assert_eq!(storage["use_blob_urls"], true, "{storage}");
+    let form = reqwest::blocking::multipart::Form::new().text("title", "renamed");
+    let renamed = server
+        .request(
+            Method::PATCH,
+            &format!("/api/storages/localfiles/{}", storage["id"]),
+        )
+        .multipart(form)
+        .send()
+        .unwrap();
+    assert_eq!(renamed.status(), 200);
+    assert_eq!(renamed.json::<Value>().unwrap()["title"], "renamed");
+}
