@@ -135,6 +135,7 @@ async fn start_background(
         config.max_concurrent_syncs,
     );
     syncs.resume_interrupted().await?;
+    crate::export::snapshot::recover(&db, &config.data_dir).await?;
     let fresh_key = format!("{}{}", auth::new_secret(), auth::new_secret());
     let key = db.signing_key(fresh_key).await?;
     Ok(web::Data::new(AppState {

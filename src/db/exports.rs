@@ -115,8 +115,6 @@ pub struct TaskExportPage {
 pub struct ExportColumns {
     pub data_keys: Vec<String>,
     pub from_names: Vec<String>,
-    /// Whether any selected task has an annotation that was not skipped.
-    pub annotated: bool,
 }
 
 /// The selection as SQL conditions on `t` (a task), with `?1` the project, `?2` the ids
@@ -180,14 +178,9 @@ fn columns_of(
          JOIN annotations a ON a.task_id = t.id AND NOT a.was_cancelled, json_each(a.result) r
          WHERE {SELECTED} AND json_extract(r.value, '$.from_name') IS NOT NULL"
     ))?;
-    let annotated = strings(&format!(
-        "SELECT 'yes' FROM tasks t WHERE {SELECTED}
-         AND EXISTS (SELECT 1 FROM annotations a WHERE a.task_id = t.id AND NOT a.was_cancelled) LIMIT 1"
-    ))?;
     Ok(ExportColumns {
         data_keys,
         from_names,
-        annotated: !annotated.is_empty(),
     })
 }
 

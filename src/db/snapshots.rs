@@ -153,6 +153,34 @@ impl Db {
         .await
     }
 
+    /// Marks the snapshots a stopped server left `in_progress` as `failed`; every snapshot
+    /// id there is (its files are kept, the others are leftovers).
+    pub async fn fail_unfinished_snapshots(&self) -> Result<Vec<i64>, DbError> {
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE export_snapshots SET status = 'failed', finished_at = ?1 WHERE status = 'in_progress'",
+                [crate::time::now_iso()],
+            )?;
+            let mut stmt = tx.prepare("SELECT id FROM export_snapshots")?;
+            let ids = stmt.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+            Ok(ids)
+        })
+        .await
+    }
+
+    /// The snapshot ids of a project.
+    pub async fn snapshot_ids(&self, project_id: i64) -> Result<Vec<i64>, DbError> {
+        self.call(move |conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT id FROM export_snapshots WHERE project_id = ?1")?;
+            let ids = stmt
+                .query_map([project_id], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(ids)
+        })
+        .await
+    }
+
     /// Deletes a snapshot's row; `false` when there was none.
     pub async fn delete_snapshot(&self, project_id: i64, id: i64) -> Result<bool, DbError> {
         self.write(move |tx| {

@@ -197,7 +197,7 @@ impl Renderer {
     pub fn tail(&self) -> Vec<u8> {
         match self.kind {
             ExportType::Json => b"]".to_vec(),
-            ExportType::JsonMin => b"\n]\n".to_vec(),
+            ExportType::JsonMin => b"\n]".to_vec(),
             ExportType::Csv | ExportType::Tsv => Vec::new(),
         }
     }
@@ -240,7 +240,7 @@ impl Renderer {
         self.written += 1;
     }
 
-    /// A table row as pandas writes it with non-numeric quoting.
+    /// A table row as Python's csv module writes it (non-numeric quoting, CRLF).
     fn row(&self, cells: &[Value]) -> Vec<u8> {
         let separator = if self.kind == ExportType::Tsv {
             "\t"
@@ -248,16 +248,17 @@ impl Renderer {
             ","
         };
         let mut line = cells.iter().map(cell).collect::<Vec<_>>().join(separator);
-        line.push('\n');
+        line.push_str("\r\n");
         line.into_bytes()
     }
 }
 
-/// A table cell: numbers bare, text quoted, lists and objects as quoted JSON, null empty.
+/// A table cell as Python's csv module writes it with non-numeric quoting: numbers bare,
+/// text quoted, lists and objects as quoted JSON, null as an empty quoted text.
 fn cell(value: &Value) -> String {
     let quoted = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
     match value {
-        Value::Null => String::new(),
+        Value::Null => quoted(""),
         Value::Number(number) => number.to_string(),
         Value::Bool(flag) => if *flag { "True" } else { "False" }.to_owned(),
         Value::String(text) => quoted(text),
@@ -265,8 +266,17 @@ fn cell(value: &Value) -> String {
     }
 }
 
+/// What every record says of its annotation.
+const ANNOTATION_FACTS: [&str; 5] = [
+    "annotator",
+    "annotation_id",
+    "created_at",
+    "updated_at",
+    "lead_time",
+];
+
 /// A table's columns in Label Studio's order (sorted by name): the data keys, `id`, the
-/// annotated controls, and the annotation's facts when any task has an annotation.
+/// annotated controls, and the annotation's facts.
 fn table_columns(
     columns: &ExportColumns,
     controls: &HashMap<String, String>,
@@ -288,17 +298,8 @@ fn table_columns(
             .filter(|name| controls.contains_key(*name))
             .cloned(),
     );
-    if columns.annotated {
-        for fact in [
-            "annotator",
-            "annotation_id",
-            "created_at",
-            "updated_at",
-            "lead_time",
-        ] {
-            names.push(fact.into());
-        }
-    }
+    // Always there, as in Label Studio's converter: null for a task without annotations.
+    names.extend(ANNOTATION_FACTS.map(String::from));
     names.sort();
     names.dedup();
     names
@@ -320,7 +321,11 @@ fn min_records(
         .as_array()
         .map_or(&[][..], Vec::as_slice);
     if all.is_empty() {
-        return vec![base()];
+        let mut record = base();
+        for fact in ANNOTATION_FACTS {
+            record.insert(fact.into(), Value::Null);
+        }
+        return vec![record];
     }
     let mut kept: Vec<&Value> = all
         .iter()

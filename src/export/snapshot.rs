@@ -52,11 +52,66 @@ pub async fn write(
     label_config: &str,
     path: &Path,
 ) -> Result<(String, i64), SnapshotError> {
-    if let Some(dir) = path.parent() {
+    let partial = path.with_extension("json.part");
+    let written = write_to(db, project_id, label_config, &partial).await;
+    match written {
+        Ok(outcome) => {
+            tokio::fs::rename(&partial, path).await?;
+            Ok(outcome)
+        }
+        Err(err) => {
+            let _ = tokio::fs::remove_file(&partial).await;
+            Err(err)
+        }
+    }
+}
+
+/// Every file of a snapshot: its JSON and its conversions.
+pub fn files_of(data_dir: &Path, id: i64) -> Vec<PathBuf> {
+    let mut files = vec![file_of(data_dir, id)];
+    for kind in [ExportType::JsonMin, ExportType::Csv, ExportType::Tsv] {
+        files.push(converted_file_of(data_dir, id, kind));
+    }
+    files
+}
+
+/// Removes a snapshot's files (those that are there).
+pub async fn remove_files(data_dir: &Path, id: i64) {
+    for file in files_of(data_dir, id) {
+        let _ = tokio::fs::remove_file(file).await;
+    }
+}
+
+/// After a start: snapshots a stopped server was writing are `failed`, and files no
+/// snapshot owns (half-written ones, those of deleted projects) are removed.
+pub async fn recover(db: &Db, data_dir: &Path) -> Result<(), DbError> {
+    let known = db.fail_unfinished_snapshots().await?;
+    let kept: Vec<PathBuf> = known
+        .iter()
+        .flat_map(|id| files_of(data_dir, *id))
+        .collect();
+    let Ok(mut entries) = tokio::fs::read_dir(data_dir.join("exports")).await else {
+        return Ok(());
+    };
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        if !kept.contains(&entry.path()) {
+            let _ = tokio::fs::remove_file(entry.path()).await;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the snapshot's tasks to `partial`; returns the MD5 and the task count.
+async fn write_to(
+    db: &Db,
+    project_id: i64,
+    label_config: &str,
+    partial: &Path,
+) -> Result<(String, i64), SnapshotError> {
+    if let Some(dir) = partial.parent() {
         tokio::fs::create_dir_all(dir).await?;
     }
-    let partial = path.with_extension("json.part");
-    let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(&partial).await?);
+    let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(partial).await?);
     let mut md5 = Md5::new();
     let mut put = async |bytes: &[u8], file: &mut tokio::io::BufWriter<tokio::fs::File>| {
         md5.update(bytes);
@@ -97,7 +152,6 @@ pub async fn write(
     put(b"\n]\n", &mut file).await?;
     file.flush().await?;
     drop(file);
-    tokio::fs::rename(&partial, path).await?;
     let digest = md5.finalize();
     Ok((digest.iter().map(|b| format!("{b:02x}")).collect(), count))
 }
@@ -133,7 +187,6 @@ fn columns_of(path: &Path) -> Result<ExportColumns, SnapshotError> {
             .flatten()
             .filter(|a| a["was_cancelled"] != json!(true));
         for annotation in kept {
-            columns.annotated = true;
             for result in annotation["result"].as_array().into_iter().flatten() {
                 if let Some(name) = result["from_name"]
                     .as_str()
@@ -160,16 +213,16 @@ pub fn convert(
         None
     };
     let mut renderer = Renderer::new(kind, label_config, columns.as_ref());
-    let partial = target.with_extension("part");
-    let mut out = BufWriter::new(std::fs::File::create(&partial)?);
+    // A file of its own beside the target, gone if anything fails, renamed when whole.
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let mut out = BufWriter::new(tempfile::NamedTempFile::new_in(dir)?);
     out.write_all(&renderer.head())?;
     for task in tasks_of(source)? {
         out.write_all(&renderer.task(&task?)?)?;
     }
     out.write_all(&renderer.tail())?;
-    out.into_inner()
-        .map_err(|err| err.into_error())?
-        .sync_all()?;
-    std::fs::rename(&partial, target)?;
+    let file = out.into_inner().map_err(|err| err.into_error())?;
+    file.as_file().sync_all()?;
+    file.persist(target).map_err(|err| err.error)?;
     Ok(())
 }

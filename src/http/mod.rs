@@ -145,10 +145,23 @@ pub async fn head_and_options(
             }));
         return Ok(req.into_response(answer));
     }
-    if req.method() == Method::HEAD {
+    let head = req.method() == Method::HEAD;
+    if head {
         req.head_mut().method = Method::GET;
     }
-    Ok(next.call(req).await?.map_into_boxed_body())
+    let response = next.call(req).await?.map_into_boxed_body();
+    // The HTTP layer leaves out a HEAD answer's body but still runs a streamed one to its
+    // end (a whole export): drop it unread.
+    use actix_web::body::MessageBody;
+    if head
+        && matches!(
+            response.response().body().size(),
+            actix_web::body::BodySize::Stream
+        )
+    {
+        return Ok(response.map_body(|_, _| actix_web::body::BoxBody::new(())));
+    }
+    Ok(response)
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

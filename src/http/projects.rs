@@ -216,7 +216,14 @@ async fn delete(
     _member: Member,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    super::deleted(state.db.delete_project(id.into_inner()).await?)
+    let id = id.into_inner();
+    let snapshots = state.db.snapshot_ids(id).await?;
+    let deleted = state.db.delete_project(id).await?;
+    // The snapshot rows went with the project; their files go too.
+    for snapshot in snapshots {
+        crate::export::snapshot::remove_files(&state.config.data_dir, snapshot).await;
+    }
+    super::deleted(deleted)
 }
 
 /// Project fields present in a request body, checked.

@@ -108,8 +108,16 @@ pub async fn preview(
             break;
         }
         // Up to `limit` objects: asking each for its size costs no more than the listing.
+        // A key the provider cannot describe (gone since the listing, a Redis key of another
+        // type) is still listed, without its size.
         let object = if object.size.is_none() {
-            storage.describe(object).await?
+            match storage.describe(object.clone()).await {
+                Ok(described) => described,
+                Err(err) => {
+                    tracing::debug!(key = %object.key, "preview: no size for the object: {err}");
+                    object
+                }
+            }
         } else {
             object
         };

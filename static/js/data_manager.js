@@ -184,8 +184,9 @@ function toolbar(screen, listing) {
     sortPicker(screen),
     h('span', { class: 'grow' }),
     h('button', { class: 'outline', onclick: () => importDialog(project) }, 'Import'),
-    // A select-all selection is the whole project: the export names tasks only when picked.
-    h('button', { class: 'outline', onclick: () => exportDialog(project, selection.all ? [] : [...selection.ids]) }, 'Export'),
+    // An export names picked tasks; a select-all is the whole project, and the dialog says so.
+    h('button', { class: 'outline', onclick: () => exportDialog(project, selection.all ? [] : [...selection.ids],
+      { allSelected: selection.all }) }, 'Export'),
     h('a', { class: 'button primary', href: `/projects/${project.id}/label`, 'data-link': true }, 'Label All Tasks'));
 }
 

@@ -6,9 +6,12 @@
 import { api, get } from './api.js';
 import { h, fill, openDialog, toast, shortDate } from './dom.js';
 
+/** The most task ids an export names in its address (more would make it too long). */
+const MAX_NAMED = 1000;
+
 /** Opens the dialog for `project`; `selected` are the ids of the selected tasks (empty
- * when none are). */
-export async function exportDialog(project, selected) {
+ * when none are, or when all are: `allSelected`). */
+export async function exportDialog(project, selected, { allSelected = false } = {}) {
   const formats = await get(`/api/projects/${project.id}/export/formats`);
   const choices = formats.map((format, index) => h('label', { class: format.disabled ? 'choice muted' : 'choice' },
     h('input', { type: 'radio', name: 'export-format', value: format.name, disabled: format.disabled,
@@ -16,13 +19,19 @@ export async function exportDialog(project, selected) {
     h('span', {}, h('strong', {}, format.title), format.disabled ? ' (not available for this project)' : '',
       h('br'), h('small', { class: 'muted' }, format.description))));
   const all = h('input', { type: 'checkbox', name: 'download_all_tasks' });
-  const onlySelected = h('input', { type: 'checkbox', name: 'only_selected', checked: selected.length > 0 });
+  const nameable = selected.length > 0 && selected.length <= MAX_NAMED;
+  const onlySelected = h('input', { type: 'checkbox', name: 'only_selected', checked: nameable, disabled: !nameable });
+  const selectionNote = allSelected
+    ? h('p', { class: 'muted small' }, 'All tasks are selected: the export holds every task of the project (the filters do not apply; a snapshot neither).')
+    : selected.length > MAX_NAMED
+      ? h('p', { class: 'muted small' }, `${selected.length} tasks are selected, more than an export can name (${MAX_NAMED}): the export holds every task of the project.`)
+      : null;
   const chosenFormat = () => choices.map((c) => c.querySelector('input')).find((i) => i.checked).value;
   const snapshots = snapshotList(project, chosenFormat);
   const download = () => {
     const chosen = choices.map((c) => c.querySelector('input')).find((i) => i.checked);
     const params = new URLSearchParams({ exportType: chosen.value, download_all_tasks: String(all.checked) });
-    if (onlySelected.checked) selected.forEach((id) => params.append('ids[]', id));
+    if (nameable && onlySelected.checked) selected.forEach((id) => params.append('ids[]', id));
     downloadFrom(`/api/projects/${project.id}/export?${params}`);
     toast(`Exporting ${project.title} as ${chosen.value}`);
     close();
@@ -33,7 +42,8 @@ export async function exportDialog(project, selected) {
     body: [
       h('fieldset', { class: 'choices export-formats' }, h('legend', {}, 'Format'), choices),
       h('label', { class: 'choice' }, all, 'Include tasks without annotations'),
-      selected.length ? h('label', { class: 'choice' }, onlySelected, `Only the ${selected.length} selected tasks`) : null,
+      nameable ? h('label', { class: 'choice' }, onlySelected, `Only the ${selected.length} selected tasks`) : null,
+      selectionNote,
       snapshots.element,
     ],
     footer: [

@@ -92,6 +92,17 @@ fn head_is_get_without_the_body_and_options_lists_the_methods() {
             "{path}: and sends no body"
         );
     }
+    // On the wire: the headers and nothing after them, for a sized answer and a streamed
+    // one (an export).
+    for path in [
+        "/health/".to_owned(),
+        format!("/api/projects/{project}/export?exportType=JSON"),
+    ] {
+        let raw = raw_head(&server.url, &path);
+        let (head, rest) = raw.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 200"), "{path}: {head}");
+        assert_eq!(rest, "", "{path}: a HEAD answer has no body");
+    }
     let anonymous = server
         .anonymous(Method::HEAD, "/api/projects/")
         .send()
@@ -314,4 +325,19 @@ fn projects_and_storages_take_form_encoded_and_multipart_bodies() {
         .unwrap();
     assert_eq!(renamed.status(), 200);
     assert_eq!(renamed.json::<Value>().unwrap()["title"], "renamed");
+}
+
+/// A HEAD request written on a socket; everything the server sent back, as text.
+fn raw_head(url: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let address = url.trim_start_matches("http://");
+    let mut socket = std::net::TcpStream::connect(address).unwrap();
+    let request = format!(
+        "HEAD {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Token {}\r\nConnection: close\r\n\r\n",
+        crate::common::TOKEN
+    );
+    socket.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).unwrap();
+    answer
 }

@@ -40,6 +40,9 @@ def test_every_format_downloads_with_the_2x_client(client):
     everything = json.loads(download(client, project, export_type="JSON", download_all_tasks=True))
     assert [t["id"] for t in everything] == ids
     chosen = json.loads(download(client, project, export_type="JSON", ids=[str(ids[2]), str(ids[0])]))
+    assert [t["id"] for t in chosen] == [ids[0]], "named tasks, only the annotated by default"
+    chosen = json.loads(download(client, project, export_type="JSON", ids=[str(ids[2]), str(ids[0])],
+                                 download_all_tasks=True))
     assert [t["id"] for t in chosen] == [ids[0], ids[2]]
 
     minimal = json.loads(download(client, project, export_type="JSON_MIN"))
