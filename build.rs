@@ -43,6 +43,11 @@ fn main() {
                 "cargo:rustc-env=LABELSYNC_EDITOR_TARBALL_USED={}",
                 tarball.display()
             );
+            // The checksum names the editor's contents: the server's ETags come from it.
+            println!(
+                "cargo:rustc-env=LABELSYNC_EDITOR_INTEGRITY={}",
+                editor::INTEGRITY
+            );
         }
         Err(message) => {
             eprintln!("error: {message}");

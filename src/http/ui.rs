@@ -39,42 +39,31 @@ const EDITOR: [(&str, &[u8]); 4] = [
     ),
 ];
 
-/// An embedded file: its bytes and a hash of them for the ETag.
+/// The checksum `build.rs` verified the editor's package against: it names the editor's
+/// files' contents, so they need no hashing of their own.
+const EDITOR_INTEGRITY: &str = env!("LABELSYNC_EDITOR_INTEGRITY");
+
+/// An embedded file: its bytes and the ETag naming its contents.
 struct Embedded {
     data: std::borrow::Cow<'static, [u8]>,
-    hash: [u8; 32],
+    etag: String,
 }
 
 /// Our asset or, under `editor/`, a file of the editor.
 fn embedded(path: &str) -> Option<Embedded> {
     if let Some(name) = path.strip_prefix("editor/") {
-        let (index, (_, bytes)) = EDITOR.iter().enumerate().find(|(_, (n, _))| *n == name)?;
+        let (name, bytes) = EDITOR.iter().find(|(n, _)| *n == name)?;
+        let package = EDITOR_INTEGRITY.trim_start_matches("sha512-");
         return Some(Embedded {
             data: (*bytes).into(),
-            hash: EDITOR_HASHES[index],
+            etag: format!("\"{}-{name}\"", &package[..22]),
         });
     }
     Assets::get(path).map(|file| Embedded {
-        hash: file.metadata.sha256_hash(),
+        etag: format!("\"{}\"", hex(&file.metadata.sha256_hash()[..16])),
         data: file.data,
     })
 }
-
-/// A content hash per editor file (the editor is pinned, but a hash keeps one ETag rule).
-static EDITOR_HASHES: LazyLock<Vec<[u8; 32]>> = LazyLock::new(|| {
-    EDITOR
-        .iter()
-        .map(|(_, bytes)| {
-            let mut hash = [0u8; 32];
-            for (lane, chunk) in hash.chunks_mut(8).enumerate() {
-                let mut hasher = DefaultHasher::new();
-                (lane, bytes).hash(&mut hasher);
-                chunk.copy_from_slice(&hasher.finish().to_le_bytes());
-            }
-            hash
-        })
-        .collect()
-});
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     // Registered last, so API routes under /projects/ (resolve) match first.
@@ -95,7 +84,7 @@ static BUILD: LazyLock<String> = LazyLock::new(|| {
             file.metadata.sha256_hash().hash(&mut hasher);
         }
     }
-    EDITOR_HASHES.hash(&mut hasher);
+    EDITOR_INTEGRITY.hash(&mut hasher);
     format!("b{:016x}", hasher.finish())
 });
 
@@ -195,7 +184,7 @@ async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let Some(file) = embedded(path) else {
         return HttpResponse::NotFound().finish();
     };
-    let etag = format!("\"{}\"", hex(&file.hash[..16]));
+    let etag = file.etag;
     let matches = req
         .headers()
         .get(header::IF_NONE_MATCH)
