@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use chrono::Utc;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use serde_json::{Map, Value, json};
 
 use crate::db::exports::{ExportColumns, TaskSelection};
@@ -19,7 +19,7 @@ use crate::db::{Db, DbError};
 use crate::label_config::{self, UNDEFINED_DATA_KEY};
 use crate::records;
 
-/// Tasks read and written per step of the stream.
+/// Tasks read per page (one page in memory at a time).
 const PAGE: i64 = 500;
 
 /// The formats a project exports to.
@@ -89,27 +89,33 @@ const FORMATS: [(&str, &str, &str, &[&str]); 8] = [
 ];
 
 impl ExportType {
+    /// Every format there is a writer for, by Label Studio's name.
+    pub const ALL: [(ExportType, &'static str); 4] = [
+        (Self::Json, "JSON"),
+        (Self::JsonMin, "JSON_MIN"),
+        (Self::Csv, "CSV"),
+        (Self::Tsv, "TSV"),
+    ];
+
     /// Reads `exportType`; the error names the formats there are.
     pub fn parse(name: &str) -> Result<Self, String> {
-        match name {
-            "JSON" => Ok(Self::Json),
-            "JSON_MIN" => Ok(Self::JsonMin),
-            "CSV" => Ok(Self::Csv),
-            "TSV" => Ok(Self::Tsv),
-            other => Err(format!(
-                "exportType {other:?} is not available: choose one of JSON, JSON_MIN, CSV, TSV."
-            )),
-        }
+        Self::ALL
+            .iter()
+            .find(|(_, known)| *known == name)
+            .map(|(kind, _)| *kind)
+            .ok_or_else(|| {
+                format!(
+                    "exportType {name:?} is not available: choose one of JSON, JSON_MIN, CSV, TSV."
+                )
+            })
     }
 
     /// Label Studio's name of the format.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Json => "JSON",
-            Self::JsonMin => "JSON_MIN",
-            Self::Csv => "CSV",
-            Self::Tsv => "TSV",
-        }
+        Self::ALL
+            .iter()
+            .find(|(kind, _)| *kind == self)
+            .map_or("JSON", |(_, name)| name)
     }
 
     pub fn extension(self) -> &'static str {
@@ -415,46 +421,60 @@ fn prettify(values: Vec<Value>) -> Value {
     Value::Array(out)
 }
 
+/// The selected tasks of a project in their JSON export shape, a page at a time (the
+/// direct export and snapshots both read them so).
+pub fn task_pages(
+    db: Db,
+    project_id: i64,
+    label_config: &str,
+    selection: TaskSelection,
+) -> impl Stream<Item = Result<Vec<Value>, DbError>> + use<> {
+    let data_key = label_config::first_data_variable(label_config);
+    futures_util::stream::unfold(Some(0_i64), move |after| {
+        let (db, selection, data_key) = (db.clone(), selection.clone(), data_key.clone());
+        async move {
+            let page = match db
+                .project_export_page(project_id, selection, after?, PAGE)
+                .await
+            {
+                Ok(page) => page,
+                Err(err) => return Some((Err(err), None)),
+            };
+            let last = page.tasks.last()?.id;
+            let now = Utc::now();
+            let tasks = page
+                .tasks
+                .iter()
+                .map(|task| {
+                    let data = records::task_data(&task.data, data_key.as_deref());
+                    records::export_task(task, data, &page.parts, now)
+                })
+                .collect();
+            Some((Ok(tasks), Some(last)))
+        }
+    })
+}
+
 /// The whole export as a stream of chunks: the head, one chunk per page of tasks, the
 /// tail.
 pub fn stream(
     db: Db,
     project_id: i64,
-    label_config: String,
+    label_config: &str,
     selection: TaskSelection,
-    renderer: Renderer,
-) -> impl Stream<Item = Result<Bytes, DbError>> {
-    let data_key = label_config::first_data_variable(&label_config);
-    let state = (renderer, Some(0_i64), false);
-    futures_util::stream::unfold(state, move |(mut renderer, after, started)| {
-        let (db, selection, data_key) = (db.clone(), selection.clone(), data_key.clone());
-        async move {
-            if !started {
-                let head = Bytes::from(renderer.head());
-                return Some((Ok(head), (renderer, after, true)));
-            }
-            let after_id = after?;
-            let page = match db
-                .project_export_page(project_id, selection, after_id, PAGE)
-                .await
-            {
-                Ok(page) => page,
-                Err(err) => return Some((Err(err), (renderer, None, true))),
-            };
-            let Some(last) = page.tasks.last().map(|t| t.id) else {
-                return Some((Ok(Bytes::from(renderer.tail())), (renderer, None, true)));
-            };
-            let now = Utc::now();
-            let mut chunk = Vec::new();
-            for task in &page.tasks {
-                let data = records::task_data(&task.data, data_key.as_deref());
-                let value = records::export_task(task, data, &page.parts, now);
-                match renderer.task(&value) {
-                    Ok(bytes) => chunk.extend(bytes),
-                    Err(err) => return Some((Err(err.into()), (renderer, None, true))),
-                }
-            }
-            Some((Ok(Bytes::from(chunk)), (renderer, Some(last), true)))
+    mut renderer: Renderer,
+) -> impl Stream<Item = Result<Bytes, DbError>> + use<> {
+    let (head, tail) = (renderer.head(), renderer.tail());
+    let pages = task_pages(db, project_id, label_config, selection).map(move |page| {
+        let mut chunk = Vec::new();
+        for task in &page? {
+            chunk.extend(renderer.task(task)?);
         }
-    })
+        Ok(Bytes::from(chunk))
+    });
+    futures_util::stream::once(std::future::ready(Ok(Bytes::from(head))))
+        .chain(pages)
+        .chain(futures_util::stream::once(std::future::ready(Ok(
+            Bytes::from(tail),
+        ))))
 }

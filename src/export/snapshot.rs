@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use chrono::Utc;
+use futures_util::StreamExt;
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
@@ -14,11 +14,6 @@ use tokio::io::AsyncWriteExt;
 use super::project::{ExportType, Renderer};
 use crate::db::exports::{ExportColumns, TaskSelection};
 use crate::db::{Db, DbError};
-use crate::label_config;
-use crate::records;
-
-/// Tasks read per page while writing.
-const PAGE: i64 = 500;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
@@ -117,37 +112,33 @@ async fn write_to(
         md5.update(bytes);
         file.write_all(bytes).await
     };
-    let data_key = label_config::first_data_variable(label_config);
-    let selection = TaskSelection {
+    let every_task = TaskSelection {
         all: true,
         ids: None,
     };
-    let (mut after, mut count) = (0, 0_i64);
+    let mut pages = std::pin::pin!(super::project::task_pages(
+        db.clone(),
+        project_id,
+        label_config,
+        every_task
+    ));
+    let mut count = 0_i64;
     put(b"[", &mut file).await?;
-    loop {
-        let page = db
-            .project_export_page(project_id, selection.clone(), after, PAGE)
-            .await?;
-        let Some(last) = page.tasks.last().map(|t| t.id) else {
-            break;
-        };
-        let now = Utc::now();
-        for task in &page.tasks {
-            let data = records::task_data(&task.data, data_key.as_deref());
-            let mut value = records::export_task(task, data, &page.parts, now);
-            let drafts: Vec<Value> = value["drafts"]
+    while let Some(page) = pages.next().await {
+        for mut task in page? {
+            // A snapshot names drafts by id, as Label Studio's do.
+            let drafts: Vec<Value> = task["drafts"]
                 .as_array()
                 .into_iter()
                 .flatten()
                 .map(|d| d["id"].clone())
                 .collect();
-            value["drafts"] = json!(drafts);
+            task["drafts"] = json!(drafts);
             let separator: &[u8] = if count == 0 { b"\n" } else { b",\n" };
             put(separator, &mut file).await?;
-            put(&serde_json::to_vec(&value)?, &mut file).await?;
+            put(&serde_json::to_vec(&task)?, &mut file).await?;
             count += 1;
         }
-        after = last;
     }
     put(b"\n]\n", &mut file).await?;
     file.flush().await?;

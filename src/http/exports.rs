@@ -344,7 +344,7 @@ async fn download(
     let body = project::stream(
         state.db.clone(),
         project_id,
-        project.label_config,
+        &project.label_config,
         selection,
         renderer,
     )
