@@ -76,33 +76,17 @@ impl ControlTag {
 
 /// The control tags (tags with `name` and `toName`) in document order.
 pub fn control_tags(config: &str) -> Vec<ControlTag> {
-    let mut reader = Reader::from_str(config);
-    let mut tags = Vec::new();
-    loop {
-        match reader.read_event() {
-            Ok(Event::Start(tag) | Event::Empty(tag)) => {
-                let attribute = |wanted: &str| {
-                    tag.attributes()
-                        .flatten()
-                        .find(|a| a.key.0 == wanted)
-                        .and_then(|a| {
-                            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                                .ok()
-                                .map(|v| v.into_owned())
-                        })
-                };
-                if let (Some(name), Some(to_name)) = (attribute("name"), attribute("toName")) {
-                    tags.push(ControlTag {
-                        name,
-                        tag: tag.local_name().as_ref().to_owned(),
-                        to_name: to_name.split(',').map(|n| n.trim().to_owned()).collect(),
-                    });
-                }
-            }
-            Ok(Event::Eof) | Err(_) => return tags,
-            Ok(_) => {}
-        }
-    }
+    elements(config)
+        .into_iter()
+        .filter_map(|e| {
+            let (name, to_name) = (e.attribute("name")?, e.attribute("toName")?);
+            Some(ControlTag {
+                name: name.to_owned(),
+                to_name: to_name.split(',').map(|n| n.trim().to_owned()).collect(),
+                tag: e.tag,
+            })
+        })
+        .collect()
 }
 
 /// One element of a config: its tag and attributes (entities read), and the name of the
@@ -269,26 +253,10 @@ pub fn validate(config: &str) -> Result<(), String> {
 
 /// The `name` of every tag that has one, in document order.
 fn tag_names(config: &str) -> Vec<String> {
-    let mut reader = Reader::from_str(config);
-    let mut names = Vec::new();
-    loop {
-        match reader.read_event() {
-            Ok(Event::Start(tag) | Event::Empty(tag)) => {
-                let name = tag
-                    .attributes()
-                    .flatten()
-                    .find(|a| a.key.0 == "name")
-                    .and_then(|a| {
-                        a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                            .ok()
-                            .map(|v| v.into_owned())
-                    });
-                names.extend(name);
-            }
-            Ok(Event::Eof) | Err(_) => return names,
-            Ok(_) => {}
-        }
-    }
+    elements(config)
+        .into_iter()
+        .filter_map(|e| e.attribute("name").map(str::to_owned))
+        .collect()
 }
 
 /// Checks that a labeling config is well-formed XML with a root element.
