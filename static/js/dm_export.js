@@ -29,11 +29,11 @@ export async function exportDialog(project, selected, { allSelected = false } = 
   const chosenFormat = () => choices.map((c) => c.querySelector('input')).find((i) => i.checked).value;
   const snapshots = snapshotList(project, chosenFormat);
   const download = () => {
-    const chosen = choices.map((c) => c.querySelector('input')).find((i) => i.checked);
-    const params = new URLSearchParams({ exportType: chosen.value, download_all_tasks: String(all.checked) });
+    const format = chosenFormat();
+    const params = new URLSearchParams({ exportType: format, download_all_tasks: String(all.checked) });
     if (nameable && onlySelected.checked) selected.forEach((id) => params.append('ids[]', id));
     downloadFrom(`/api/projects/${project.id}/export?${params}`);
-    toast(`Exporting ${project.title} as ${chosen.value}`);
+    toast(`Exporting ${project.title} as ${format}`);
     close();
   };
   const { close } = openDialog({
