@@ -421,36 +421,44 @@ fn prettify(values: Vec<Value>) -> Value {
     Value::Array(out)
 }
 
-/// The selected tasks of a project in their JSON export shape, a page at a time (the
-/// direct export and snapshots both read them so).
+/// One page of a project's tasks, read; [`TaskPage::tasks`] builds their JSON export shape
+/// one at a time, so a page never holds its tasks twice.
+pub struct TaskPage {
+    rows: crate::db::exports::TaskExportPage,
+    data_key: Option<String>,
+}
+
+impl TaskPage {
+    pub fn tasks(&self) -> impl Iterator<Item = Value> + '_ {
+        let now = Utc::now();
+        self.rows.tasks.iter().map(move |task| {
+            let data = records::task_data(&task.data, self.data_key.as_deref());
+            records::export_task(task, data, &self.rows.parts, now)
+        })
+    }
+}
+
+/// The selected tasks of a project, a page at a time (the direct export and snapshots both
+/// read them so).
 pub fn task_pages(
     db: Db,
     project_id: i64,
     label_config: &str,
     selection: TaskSelection,
-) -> impl Stream<Item = Result<Vec<Value>, DbError>> + use<> {
+) -> impl Stream<Item = Result<TaskPage, DbError>> + use<> {
     let data_key = label_config::first_data_variable(label_config);
     futures_util::stream::unfold(Some(0_i64), move |after| {
         let (db, selection, data_key) = (db.clone(), selection.clone(), data_key.clone());
         async move {
-            let page = match db
+            let rows = match db
                 .project_export_page(project_id, selection, after?, PAGE)
                 .await
             {
-                Ok(page) => page,
+                Ok(rows) => rows,
                 Err(err) => return Some((Err(err), None)),
             };
-            let last = page.tasks.last()?.id;
-            let now = Utc::now();
-            let tasks = page
-                .tasks
-                .iter()
-                .map(|task| {
-                    let data = records::task_data(&task.data, data_key.as_deref());
-                    records::export_task(task, data, &page.parts, now)
-                })
-                .collect();
-            Some((Ok(tasks), Some(last)))
+            let last = rows.tasks.last()?.id;
+            Some((Ok(TaskPage { rows, data_key }), Some(last)))
         }
     })
 }
@@ -467,8 +475,8 @@ pub fn stream(
     let (head, tail) = (renderer.head(), renderer.tail());
     let pages = task_pages(db, project_id, label_config, selection).map(move |page| {
         let mut chunk = Vec::new();
-        for task in &page? {
-            chunk.extend(renderer.task(task)?);
+        for task in page?.tasks() {
+            chunk.extend(renderer.task(&task)?);
         }
         Ok(Bytes::from(chunk))
     });

@@ -125,7 +125,7 @@ async fn write_to(
     let mut count = 0_i64;
     put(b"[", &mut file).await?;
     while let Some(page) = pages.next().await {
-        for mut task in page? {
+        for mut task in page?.tasks() {
             // A snapshot names drafts by id, as Label Studio's do.
             let drafts: Vec<Value> = task["drafts"]
                 .as_array()
