@@ -77,6 +77,9 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .wrap(actix_web::middleware::from_fn(
+                crate::http::webhook_payloads,
+            ))
             .wrap(crate::http::error_envelopes())
             .wrap(actix_web::middleware::from_fn(
                 crate::http::head_and_options,
@@ -128,6 +131,11 @@ async fn start_background(
             runner.stop_signal(),
         ),
     );
+    let hooks = crate::webhooks::Hooks::new(db.clone());
+    runner.spawn(
+        "webhook deliveries",
+        crate::webhooks::delivery::run(db.clone(), hooks.clone(), runner.stop_signal()),
+    );
     let syncs = Syncs::new(
         db.clone(),
         providers.clone(),
@@ -143,6 +151,7 @@ async fn start_background(
         db,
         syncs,
         exports,
+        hooks,
         providers,
         keys: crate::jwt::Keys::new(&key),
     }))

@@ -31,3 +31,4 @@ pub mod storage;
 pub mod sync;
 pub mod task_query;
 pub mod time;
+pub mod webhooks;

@@ -1,4 +1,5 @@
-//! JSON shapes of tasks, annotations and predictions, shared by the API and the export.
+//! JSON shapes of projects, storages, tasks, annotations and predictions, shared by the
+//! API, the export and webhook payloads.
 //!
 //! Field names and types follow Label Studio's serializers, so its SDK and scripts parse
 //! them unchanged. Blob tasks are stored under `$undefined$` and shown under the labeling
@@ -12,6 +13,8 @@ use serde_json::{Map, Value, json};
 use crate::db::annotations::AnnotationRow;
 use crate::db::drafts::DraftRow;
 use crate::db::predictions::PredictionRow;
+use crate::db::projects::ProjectWithStats;
+use crate::db::storages::StorageRow;
 use crate::db::tasks::{AnnotationSummary, TaskParts, TaskRow};
 use crate::db::users::User;
 use crate::label_config::UNDEFINED_DATA_KEY;
@@ -287,6 +290,20 @@ pub fn annotation(row: &AnnotationRow, author: Option<&User>, now: DateTime<Utc>
     })
 }
 
+/// An annotation as Label Studio's project export and its webhooks show it: the model's
+/// fields, with `result_count` and no author name.
+pub fn plain_annotation(row: &AnnotationRow, now: DateTime<Utc>) -> Value {
+    let mut value = annotation(row, None, now);
+    if let Value::Object(map) = &mut value {
+        map.remove("created_username");
+        map.remove("created_ago");
+        let count = map["result"].as_array().map_or(0, Vec::len);
+        map.insert("prediction".into(), json!({}));
+        map.insert("result_count".into(), json!(count));
+    }
+    value
+}
+
 /// A task as Label Studio's project export (JSON) writes it: every annotation, every
 /// user's draft, and its predictions by id.
 pub fn export_task(task: &TaskRow, data: Value, parts: &TaskParts, now: DateTime<Utc>) -> Value {
@@ -294,17 +311,7 @@ pub fn export_task(task: &TaskRow, data: Value, parts: &TaskParts, now: DateTime
     let annotations: Vec<Value> = own
         .annotations
         .iter()
-        .map(|a| {
-            let mut value = annotation(a, None, now);
-            if let Value::Object(map) = &mut value {
-                map.remove("created_username");
-                map.remove("created_ago");
-                let count = map["result"].as_array().map_or(0, Vec::len);
-                map.insert("prediction".into(), json!({}));
-                map.insert("result_count".into(), json!(count));
-            }
-            value
-        })
+        .map(|a| plain_annotation(a, now))
         .collect();
     let drafts: Vec<Value> = own
         .drafts
@@ -435,6 +442,97 @@ pub fn created_ago(created_at: &str, now: DateTime<Utc>) -> String {
         }
     }
     parts.join(", ")
+}
+
+/// Label Studio project flags labelsync keeps and echoes back, with their defaults.
+pub fn project_option_defaults() -> Map<String, Value> {
+    let defaults = json!({
+        "show_instruction": false,
+        "show_skip_button": true,
+        "enable_empty_annotation": true,
+        "show_annotation_history": false,
+        "is_published": false,
+        "model_version": "",
+        "is_draft": false,
+        "min_annotations_to_start_training": 0,
+        "start_training_on_annotation_update": false,
+        "show_collab_predictions": true,
+        "sampling": "Sequential sampling",
+        "show_ground_truth_first": false,
+        "show_overlap_first": false,
+        "overlap_cohort_percentage": 100,
+        "control_weights": {},
+        "evaluate_predictions_automatically": false,
+        "skip_queue": "REQUEUE_FOR_OTHERS",
+        "reveal_preannotations_interactively": false,
+        "pinned_at": null,
+    });
+    defaults.as_object().cloned().unwrap_or_default()
+}
+
+/// A project in Label Studio's shape.
+pub fn project(found: &ProjectWithStats) -> Value {
+    let ProjectWithStats {
+        project,
+        stats,
+        creator,
+    } = found;
+    let mut value = json!({
+        "id": project.id,
+        "title": project.title,
+        "description": project.description,
+        "label_config": project.label_config,
+        "expert_instruction": project.expert_instruction,
+        "organization": 1,
+        "color": project.color,
+        "maximum_annotations": project.maximum_annotations,
+        "created_by": creator.as_ref().map(|u| json!({
+            "id": u.id, "first_name": u.first_name, "last_name": u.last_name, "email": u.email, "avatar": null,
+        })),
+        "created_at": project.created_at,
+        "updated_at": project.updated_at,
+        "num_tasks_with_annotations": stats.num_tasks_with_annotations,
+        "task_number": stats.task_number,
+        "useful_annotation_number": stats.total_annotations_number,
+        "ground_truth_number": 0,
+        "skipped_annotations_number": stats.skipped_annotations_number,
+        "total_annotations_number": stats.total_annotations_number,
+        "total_predictions_number": stats.total_predictions_number,
+        "finished_task_number": stats.num_tasks_with_annotations,
+        "queue_total": stats.task_number,
+        "queue_done": stats.num_tasks_with_annotations,
+        "config_has_control_tags": project.label_config.contains("toName"),
+        "parsed_label_config": crate::label_config::parsed(&project.label_config),
+        "data_types": crate::label_config::data_types(&project.label_config).into_iter().map(|(k, v)| (k, Value::String(v))).collect::<serde_json::Map<String, Value>>(),
+    });
+    let mut options = project_option_defaults();
+    if let Value::Object(stored) = &project.options {
+        options.extend(stored.clone());
+    }
+    if let Value::Object(map) = &mut value {
+        map.extend(options);
+    }
+    value
+}
+
+/// A storage in Label Studio's shape; secrets are never part of it.
+pub fn storage(row: &StorageRow) -> Value {
+    let mut map = Map::new();
+    map.insert("id".into(), json!(row.id));
+    map.insert("type".into(), json!(row.kind()));
+    map.insert("synchronizable".into(), json!(row.synchronizable));
+    map.extend(row.settings.public());
+    map.insert("last_sync".into(), json!(row.last_sync));
+    map.insert("last_sync_count".into(), json!(row.last_sync_count));
+    map.insert("last_sync_job".into(), json!(row.last_sync_job));
+    map.insert("status".into(), json!(row.status.as_str()));
+    map.insert("traceback".into(), json!(row.traceback));
+    map.insert("meta".into(), row.meta.clone());
+    map.insert("title".into(), json!(row.title));
+    map.insert("description".into(), json!(row.description));
+    map.insert("created_at".into(), json!(row.created_at));
+    map.insert("project".into(), json!(row.project_id));
+    Value::Object(map)
 }
 
 #[cfg(test)]

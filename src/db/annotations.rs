@@ -1,9 +1,11 @@
 //! Annotations.
 
 use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::json;
 
 use super::DbError;
 use super::users::User;
+use super::webhooks::Action;
 
 /// An annotation row.
 #[derive(Debug, Clone)]
@@ -172,6 +174,14 @@ pub(super) fn create(
     let id = insert(conn, task_id, task.project_id, user_id, &fields, now)?;
     super::tasks::refresh_counters(conn, task_id, Some(user_id), now)?;
     super::outbox::queue_save(conn, task.project_id, id, now)?;
+    let refs = json!({ "annotation": id });
+    super::webhooks::emit(
+        conn,
+        Some(task.project_id),
+        Action::AnnotationCreated,
+        &refs,
+        now,
+    )?;
     Ok(Ok(id))
 }
 
@@ -191,7 +201,30 @@ pub(super) fn change(
     super::tasks::refresh_counters(conn, annotation.task_id, Some(user_id), now)?;
     super::outbox::queue_save(conn, annotation.project_id, id, now)?;
     super::drafts::delete_of_annotation(conn, id, user_id)?;
+    let refs = json!({ "annotation": id });
+    super::webhooks::emit(
+        conn,
+        Some(annotation.project_id),
+        Action::AnnotationUpdated,
+        &refs,
+        now,
+    )?;
     Ok(true)
+}
+
+/// Tells webhooks that these annotations of a project are gone (nothing when none are).
+fn emit_deleted(conn: &Connection, project_id: i64, ids: &[i64], now: &str) -> Result<(), DbError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let refs = json!({ "annotations": ids });
+    super::webhooks::emit(
+        conn,
+        Some(project_id),
+        Action::AnnotationsDeleted,
+        &refs,
+        now,
+    )
 }
 
 /// Deletes an annotation, queueing the removal of its exported objects and updating its
@@ -201,6 +234,7 @@ pub(super) fn remove(conn: &Connection, id: i64, user_id: i64, now: &str) -> Res
         return Ok(false);
     };
     super::outbox::queue_delete(conn, annotation.project_id, id, now)?;
+    emit_deleted(conn, annotation.project_id, &[id], now)?;
     delete(conn, id)?;
     super::tasks::refresh_counters(conn, annotation.task_id, Some(user_id), now)?;
     Ok(true)
@@ -234,6 +268,7 @@ pub(super) fn remove_of_tasks(
     for id in &ids {
         super::outbox::queue_delete(conn, project_id, *id, now)?;
     }
+    emit_deleted(conn, project_id, &ids, now)?;
     conn.execute(
         "DELETE FROM annotations WHERE id IN (SELECT value FROM json_each(?1))",
         [serde_json::to_string(&ids)?],
@@ -344,6 +379,11 @@ impl super::Db {
     ) -> Result<Option<AnnotationsAndAuthors>, DbError> {
         self.call(move |conn| of_task_with_authors(conn, task_id))
             .await
+    }
+
+    /// Annotations with the given ids, in id order.
+    pub async fn annotations_by_ids(&self, ids: Vec<i64>) -> Result<Vec<AnnotationRow>, DbError> {
+        self.call(move |conn| by_ids(conn, &ids)).await
     }
 
     /// An annotation with its author.

@@ -41,6 +41,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_export_snapshots",
         include_str!("migrations/0008_export_snapshots.sql"),
     ),
+    (
+        "0009_webhooks",
+        include_str!("migrations/0009_webhooks.sql"),
+    ),
 ];
 
 /// Brings the schema up to date.

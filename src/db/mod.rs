@@ -26,6 +26,7 @@ pub mod task_search;
 pub mod tasks;
 pub mod users;
 pub mod views;
+pub mod webhooks;
 
 use std::path::Path;
 use std::time::Duration;

@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use super::webhooks::Action;
 use super::{DbError, json_column};
 
 /// A project row.
@@ -101,6 +102,7 @@ pub(super) fn insert(
     )?;
     let id = conn.last_insert_rowid();
     super::members::add(conn, id, user_id, now)?;
+    super::webhooks::emit(conn, Some(id), Action::ProjectCreated, &json!({}), now)?;
     Ok(id)
 }
 
@@ -305,7 +307,14 @@ pub(super) fn adopt_model_version(
     Ok(())
 }
 
+/// Deletes a project; organization webhooks hear of it first, while its members (who
+/// decide which webhooks may) still exist.
 pub(super) fn delete(conn: &Connection, id: i64) -> Result<bool, DbError> {
+    if !exists(conn, id)? {
+        return Ok(false);
+    }
+    let now = crate::time::now_iso();
+    super::webhooks::emit(conn, Some(id), Action::ProjectDeleted, &json!({}), &now)?;
     Ok(conn.execute("DELETE FROM projects WHERE id = ?1", [id])? > 0)
 }
 
@@ -436,7 +445,9 @@ fn change(conn: &Connection, id: i64, mut fields: ProjectFields) -> Result<bool,
         merged.extend(new);
         fields.options = Some(Value::Object(merged));
     }
-    update(conn, id, &fields, &crate::time::now_iso())?;
+    let now = crate::time::now_iso();
+    update(conn, id, &fields, &now)?;
+    super::webhooks::emit(conn, Some(id), Action::ProjectUpdated, &json!({}), &now)?;
     Ok(true)
 }
 

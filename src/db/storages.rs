@@ -5,8 +5,9 @@
 //! already queued or running, in one UPDATE, so two sync requests can never both start.
 
 use rusqlite::{Connection, OptionalExtension, params};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
+use super::webhooks::Action;
 use super::{DbError, json_column};
 
 pub use crate::storage::Direction;
@@ -290,6 +291,10 @@ pub(super) fn set_in_progress(
          WHERE id = ?1 AND status = 'queued' AND last_sync_job = ?2",
         params![id, job_id, meta_now],
     )?;
+    if changed == 1 {
+        let refs = json!({ "storage": id, "job": job_id });
+        emit_sync_event(conn, id, Action::StorageSyncStarted, refs, meta_now)?;
+    }
     Ok(changed == 1)
 }
 
@@ -321,7 +326,7 @@ pub(super) fn finish_sync(
     job_id: &str,
     end: &SyncEnd,
 ) -> Result<(), DbError> {
-    conn.execute(
+    let changed = conn.execute(
         "UPDATE storages SET status = ?3,
             last_sync = CASE WHEN ?3 = 'failed' THEN last_sync ELSE ?4 END,
             sync_cursor = NULL,
@@ -337,7 +342,37 @@ pub(super) fn finish_sync(
             Value::Object(end.meta.clone()).to_string(),
         ],
     )?;
+    if changed == 1 {
+        let action = match end.status {
+            SyncStatus::Failed => Action::StorageSyncFailed,
+            _ => Action::StorageSyncCompleted,
+        };
+        let refs = json!({
+            "storage": id,
+            "job": job_id,
+            "status": end.status.as_str(),
+            "count": end.count,
+            "error": end.traceback,
+            "meta": end.meta,
+        });
+        emit_sync_event(conn, id, action, refs, &end.last_sync)?;
+    }
     Ok(())
+}
+
+/// Tells webhooks of the storage's project how its sync goes.
+fn emit_sync_event(
+    conn: &Connection,
+    id: i64,
+    action: Action,
+    refs: Value,
+    now: &str,
+) -> Result<(), DbError> {
+    let project: i64 =
+        conn.query_row("SELECT project_id FROM storages WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })?;
+    super::webhooks::emit(conn, Some(project), action, &refs, now)
 }
 
 /// Records that every object up to `key` (listing order) has its tasks: called in the

@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::DbError;
 pub use super::predictions::NewPrediction;
+use super::webhooks::Action;
 
 /// A task row, with the key of the object it was imported from (if any).
 #[derive(Debug, Clone)]
@@ -216,11 +217,18 @@ pub(super) fn delete_many(
 ) -> Result<u64, DbError> {
     let ids = serde_json::to_string(ids)?;
     super::outbox::queue_deletes_of_tasks(conn, project_id, &ids, now)?;
-    Ok(conn
+    let gone: Vec<i64> = conn
         .prepare_cached(
-            "DELETE FROM tasks WHERE project_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+            "DELETE FROM tasks WHERE project_id = ?1 AND id IN (SELECT value FROM json_each(?2))
+             RETURNING id",
         )?
-        .execute(params![project_id, ids])? as u64)
+        .query_map(params![project_id, ids], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if !gone.is_empty() {
+        let refs = serde_json::json!({ "tasks": gone });
+        super::webhooks::emit(conn, Some(project_id), Action::TasksDeleted, &refs, now)?;
+    }
+    Ok(gone.len() as u64)
 }
 
 /// Replaces a task's data and/or meta.
@@ -410,6 +418,7 @@ pub(super) fn insert_batch(
         first_id,
         ..InsertOutcome::default()
     };
+    let mut annotation_ids = Vec::new();
     for (i, task) in tasks.iter().enumerate() {
         let task_id = first_id + i as i64;
         if dropped.contains(&task_id)
@@ -417,7 +426,9 @@ pub(super) fn insert_batch(
         {
             continue;
         }
-        outcome.annotations += insert_annotations(tx, project_id, task_id, &task.annotations, now)?;
+        let inserted = insert_annotations(tx, project_id, task_id, &task.annotations, now)?;
+        outcome.annotations += inserted.len() as u64;
+        annotation_ids.extend(inserted);
         outcome.predictions += insert_predictions(tx, project_id, task_id, &task.predictions, now)?;
         refresh_counters(tx, task_id, None, now)?;
         refresh_prediction_counters(tx, task_id)?;
@@ -425,7 +436,37 @@ pub(super) fn insert_batch(
     if let Some(version) = last_model_version(tasks, first_id, &dropped) {
         super::projects::adopt_model_version(tx, project_id, version)?;
     }
+    emit_created(
+        tx,
+        project_id,
+        first_id..first_id + tasks.len() as i64,
+        &dropped,
+        &annotation_ids,
+        now,
+    )?;
     Ok(outcome)
+}
+
+/// Tells webhooks about a batch's tasks (one event per batch, not per task) and the
+/// annotations that came with them.
+fn emit_created(
+    tx: &Transaction<'_>,
+    project_id: i64,
+    ids: std::ops::Range<i64>,
+    dropped: &std::collections::HashSet<i64>,
+    annotation_ids: &[i64],
+    now: &str,
+) -> Result<(), DbError> {
+    let task_ids: Vec<i64> = ids.filter(|id| !dropped.contains(id)).collect();
+    if !task_ids.is_empty() {
+        let refs = serde_json::json!({ "tasks": task_ids });
+        super::webhooks::emit(tx, Some(project_id), Action::TasksCreated, &refs, now)?;
+    }
+    if !annotation_ids.is_empty() {
+        let refs = serde_json::json!({ "annotations": annotation_ids });
+        super::webhooks::emit(tx, Some(project_id), Action::AnnotationsCreated, &refs, now)?;
+    }
+    Ok(())
 }
 
 /// The model version of the last prediction among the tasks kept (the project adopts it
@@ -629,12 +670,13 @@ fn insert_annotations(
     task_id: i64,
     annotations: &[NewAnnotation],
     now: &str,
-) -> Result<u64, DbError> {
+) -> Result<Vec<i64>, DbError> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO annotations (task_id, project_id, result, completed_by, updated_by,
             was_cancelled, ground_truth, lead_time, bulk_created, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, 1, ?8, ?8)",
     )?;
+    let mut ids = Vec::with_capacity(annotations.len());
     for a in annotations {
         stmt.execute(params![
             task_id,
@@ -646,9 +688,11 @@ fn insert_annotations(
             a.lead_time,
             now
         ])?;
-        super::outbox::queue_save(tx, project_id, tx.last_insert_rowid(), now)?;
+        let id = tx.last_insert_rowid();
+        super::outbox::queue_save(tx, project_id, id, now)?;
+        ids.push(id);
     }
-    Ok(annotations.len() as u64)
+    Ok(ids)
 }
 
 /// The first of `task_ids` that is not a task of the project, if any (one query).

@@ -21,6 +21,7 @@ mod tasks;
 mod ui;
 mod users;
 mod views;
+mod webhooks;
 
 use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub db: Db,
     pub syncs: Syncs,
     pub exports: ExportQueue,
+    /// Builds webhook payloads after a change and wakes their delivery.
+    pub hooks: crate::webhooks::Hooks,
     pub providers: ProviderContext,
     /// Signs and checks personal access tokens (JWT).
     pub keys: crate::jwt::Keys,
@@ -71,6 +74,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     annotations::routes(cfg);
     predictions::routes(cfg);
     views::routes(cfg);
+    webhooks::routes(cfg);
     actions::routes(cfg);
     storages::routes(cfg);
     local_files::routes(cfg);
@@ -160,6 +164,25 @@ pub async fn head_and_options(
         )
     {
         return Ok(response.map_body(|_, _| actix_web::body::BoxBody::new(())));
+    }
+    Ok(response)
+}
+
+/// After a request that may have changed something (any method but GET and HEAD), the
+/// payloads of the webhook events it caused are built before it is answered, so they show
+/// the change as this request made it.
+pub async fn webhook_payloads(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_web::http::Method;
+    let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
+    let hooks = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.hooks.clone());
+    let response = next.call(req).await?.map_into_boxed_body();
+    if writes && let Some(hooks) = hooks {
+        hooks.after_change().await;
     }
     Ok(response)
 }

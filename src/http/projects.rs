@@ -13,9 +13,10 @@ use super::access::Member;
 use super::fields::Fields;
 use super::identity::AuthUser;
 use super::{Page, State, json_object, opt_int, opt_string, page_link, slash_optional};
-use crate::db::projects::{ProjectColumn, ProjectFields, ProjectFilter, ProjectWithStats};
+use crate::db::projects::{ProjectColumn, ProjectFields, ProjectFilter};
 use crate::db::tasks::NewTask;
 use crate::error::ApiError;
+use crate::records;
 use crate::sync::task_file;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
@@ -79,32 +80,6 @@ async fn validate_project_config(
     };
     let changed = essentials(&config) != essentials(&project.label_config);
     Ok(HttpResponse::Ok().json(json!({"config_essential_data_has_changed": changed})))
-}
-
-/// Label Studio project flags labelsync keeps and echoes back, with their defaults.
-fn option_defaults() -> Map<String, Value> {
-    let defaults = json!({
-        "show_instruction": false,
-        "show_skip_button": true,
-        "enable_empty_annotation": true,
-        "show_annotation_history": false,
-        "is_published": false,
-        "model_version": "",
-        "is_draft": false,
-        "min_annotations_to_start_training": 0,
-        "start_training_on_annotation_update": false,
-        "show_collab_predictions": true,
-        "sampling": "Sequential sampling",
-        "show_ground_truth_first": false,
-        "show_overlap_first": false,
-        "overlap_cohort_percentage": 100,
-        "control_weights": {},
-        "evaluate_predictions_automatically": false,
-        "skip_queue": "REQUEUE_FOR_OTHERS",
-        "reveal_preannotations_interactively": false,
-        "pinned_at": null,
-    });
-    defaults.as_object().cloned().unwrap_or_default()
 }
 
 #[derive(Debug, Deserialize)]
@@ -182,7 +157,7 @@ async fn list(
         .project_page(user.user.id, filter, page.size, page.offset())
         .await?;
     page.check_exists(total)?;
-    let results: Vec<Value> = rows.iter().map(project_json).collect();
+    let results: Vec<Value> = rows.iter().map(records::project).collect();
     let next = (page.offset() + page.size < total).then(|| page_link(&req, page.number + 1));
     let previous = (page.number > 1).then(|| page_link(&req, page.number - 1));
     Ok(HttpResponse::Ok()
@@ -240,7 +215,7 @@ fn project_fields(body: &Map<String, Value>) -> Result<ProjectFields, ApiError> 
             "Ensure this value is greater than or equal to 1.",
         ));
     }
-    let defaults = option_defaults();
+    let defaults = records::project_option_defaults();
     let options: Map<String, Value> = body
         .iter()
         .filter(|(key, _)| defaults.contains_key(*key))
@@ -264,52 +239,7 @@ fn project_fields(body: &Map<String, Value>) -> Result<ProjectFields, ApiError> 
 /// Loads one project with its counters and creator, as JSON.
 async fn load(state: &State, id: i64) -> Result<Value, ApiError> {
     let found = state.db.project_with_stats(id).await?;
-    Ok(project_json(&found.ok_or(ApiError::NotFound)?))
-}
-
-/// A project in Label Studio's shape.
-fn project_json(found: &ProjectWithStats) -> Value {
-    let ProjectWithStats {
-        project,
-        stats,
-        creator,
-    } = found;
-    let mut value = json!({
-        "id": project.id,
-        "title": project.title,
-        "description": project.description,
-        "label_config": project.label_config,
-        "expert_instruction": project.expert_instruction,
-        "organization": 1,
-        "color": project.color,
-        "maximum_annotations": project.maximum_annotations,
-        "created_by": creator.as_ref().map(|u| json!({
-            "id": u.id, "first_name": u.first_name, "last_name": u.last_name, "email": u.email, "avatar": null,
-        })),
-        "created_at": project.created_at,
-        "updated_at": project.updated_at,
-        "num_tasks_with_annotations": stats.num_tasks_with_annotations,
-        "task_number": stats.task_number,
-        "useful_annotation_number": stats.total_annotations_number,
-        "ground_truth_number": 0,
-        "skipped_annotations_number": stats.skipped_annotations_number,
-        "total_annotations_number": stats.total_annotations_number,
-        "total_predictions_number": stats.total_predictions_number,
-        "finished_task_number": stats.num_tasks_with_annotations,
-        "queue_total": stats.task_number,
-        "queue_done": stats.num_tasks_with_annotations,
-        "config_has_control_tags": project.label_config.contains("toName"),
-        "parsed_label_config": crate::label_config::parsed(&project.label_config),
-        "data_types": crate::label_config::data_types(&project.label_config).into_iter().map(|(k, v)| (k, Value::String(v))).collect::<serde_json::Map<String, Value>>(),
-    });
-    let mut options = option_defaults();
-    if let Value::Object(stored) = &project.options {
-        options.extend(stored.clone());
-    }
-    if let Value::Object(map) = &mut value {
-        map.extend(options);
-    }
-    value
+    Ok(records::project(&found.ok_or(ApiError::NotFound)?))
 }
 
 #[derive(Debug, Deserialize)]

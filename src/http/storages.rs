@@ -16,6 +16,7 @@ use super::{State, json_object, opt_bool, opt_int, opt_string, required_project,
 use crate::db::members::Scope;
 use crate::db::storages::{Direction, StorageFields, StorageRow};
 use crate::error::ApiError;
+use crate::records;
 use std::sync::Arc;
 
 use crate::storage::{
@@ -145,7 +146,7 @@ async fn list_all(
         .storages_of_project(project_id, direction, None)
         .await?;
     rows.sort_by_key(|row| (row.settings.provider.position(), row.id));
-    Ok(HttpResponse::Ok().json(rows.iter().map(storage_json).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(rows.iter().map(records::storage).collect::<Vec<_>>()))
 }
 
 async fn list(
@@ -162,7 +163,7 @@ async fn list(
         .db
         .storages_of_project(project_id, direction, Some(storage_type.name))
         .await?;
-    Ok(HttpResponse::Ok().json(rows.iter().map(storage_json).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(rows.iter().map(records::storage).collect::<Vec<_>>()))
 }
 
 async fn create(
@@ -187,7 +188,7 @@ async fn create(
     } else {
         load(&state, direction, storage_type, id).await?
     };
-    Ok(HttpResponse::Created().json(storage_json(&row)))
+    Ok(HttpResponse::Created().json(records::storage(&row)))
 }
 
 async fn get(
@@ -198,7 +199,7 @@ async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let (name, id) = path.into_inner();
     let row = load(&state, **direction, storage_type(&name)?, id).await?;
-    Ok(HttpResponse::Ok().json(storage_json(&row)))
+    Ok(HttpResponse::Ok().json(records::storage(&row)))
 }
 
 async fn update(
@@ -215,7 +216,7 @@ async fn update(
     apply(&mut fields, &body.0)?;
     check_connection(&state, &fields).await?;
     state.db.update_storage(id, fields).await?;
-    Ok(HttpResponse::Ok().json(storage_json(
+    Ok(HttpResponse::Ok().json(records::storage(
         &load(&state, direction, storage_type, id).await?,
     )))
 }
@@ -320,7 +321,7 @@ async fn sync(
             .json(json!({"message": format!("Storage {id} is not synchronizable")})));
     }
     let row = state.syncs.request(id).await?.ok_or(ApiError::NotFound)?;
-    Ok(HttpResponse::Ok().json(storage_json(&row)))
+    Ok(HttpResponse::Ok().json(records::storage(&row)))
 }
 
 /// A storage of the given direction and type, or 404.
@@ -396,24 +397,4 @@ async fn check_connection(
 
 fn storage_error(err: StorageError) -> ApiError {
     ApiError::invalid(err.to_string())
-}
-
-/// A storage in Label Studio's shape; secrets are never part of it.
-fn storage_json(row: &StorageRow) -> Value {
-    let mut map = Map::new();
-    map.insert("id".into(), json!(row.id));
-    map.insert("type".into(), json!(row.kind()));
-    map.insert("synchronizable".into(), json!(row.synchronizable));
-    map.extend(row.settings.public());
-    map.insert("last_sync".into(), json!(row.last_sync));
-    map.insert("last_sync_count".into(), json!(row.last_sync_count));
-    map.insert("last_sync_job".into(), json!(row.last_sync_job));
-    map.insert("status".into(), json!(row.status.as_str()));
-    map.insert("traceback".into(), json!(row.traceback));
-    map.insert("meta".into(), row.meta.clone());
-    map.insert("title".into(), json!(row.title));
-    map.insert("description".into(), json!(row.description));
-    map.insert("created_at".into(), json!(row.created_at));
-    map.insert("project".into(), json!(row.project_id));
-    Value::Object(map)
 }

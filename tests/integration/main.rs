@@ -20,4 +20,5 @@ mod protocol;
 mod restart;
 mod sync;
 mod ui;
+mod webhooks;
 mod workflow;
