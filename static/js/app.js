@@ -10,6 +10,7 @@ import * as labeling from './labeling.js';
 import * as storageSettings from './storage_settings.js';
 import * as generalSettings from './general_settings.js';
 import * as labelingSettings from './labeling_settings.js';
+import * as webhookSettings from './webhook_settings.js';
 
 const ROUTES = [
   [/^\/(?:projects\/?)?$/, projects.render],
@@ -17,6 +18,7 @@ const ROUTES = [
   [/^\/projects\/(\d+)\/label(?:\/(\d+))?\/?$/, labeling.render],
   [/^\/projects\/(\d+)\/settings\/storage\/?$/, storageSettings.render],
   [/^\/projects\/(\d+)\/settings\/labeling\/?$/, labelingSettings.render],
+  [/^\/projects\/(\d+)\/settings\/webhooks\/?$/, webhookSettings.render],
   [/^\/projects\/(\d+)\/settings\/?$/, generalSettings.render],
 ];
 

@@ -50,7 +50,8 @@ export function settingsNav(project, active) {
   }, label);
   return h('nav', { class: 'settings-nav', 'aria-label': 'Settings' },
     link('General', `/projects/${project.id}/settings`, 'general'),
-    link('Labeling Interface', `/projects/${project.id}/settings/labeling`, 'labeling'));
+    link('Labeling Interface', `/projects/${project.id}/settings/labeling`, 'labeling'),
+    link('Webhooks', `/projects/${project.id}/settings/webhooks`, 'webhooks'));
 }
 
 const ICON_LETTERS = { s3: 'S3', gcs: 'GCS', azure: 'AZ', redis: 'RD', localfiles: 'LF' };

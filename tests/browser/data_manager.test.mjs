@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import http from 'node:http';
 import path from 'node:path';
 import { SCREENSHOTS, startServer, launchBrowser, signIn, apiClient, collectErrors } from './harness.mjs';
 
@@ -252,6 +253,51 @@ test('take a snapshot in the Export dialog, download it as CSV, delete it', asyn
   await dialog.getByText('No snapshot yet.').waitFor();
   assert.deepEqual(await call('GET', `/api/projects/${projectId}/exports/`), []);
   await page.keyboard.press('Escape');
+});
+
+test('Settings > Webhooks: add a signed webhook, see its deliveries with status codes, and a pending one while the receiver is down', async () => {
+  const received = [];
+  const receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => { body += chunk; });
+    req.on('end', () => { received.push({ headers: req.headers, body: JSON.parse(body) }); res.end(); });
+  });
+  await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${receiver.address().port}/hook`;
+  const [taskId] = (await call('POST', `/api/projects/${projectId}/import?return_task_ids=true`, [{ text: 'hooked' }])).task_ids;
+
+  await page.goto(`/projects/${projectId}/settings/webhooks`);
+  await page.getByText('No webhooks yet.').waitFor();
+  await page.getByRole('button', { name: 'Add Webhook' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add Webhook' });
+  await dialog.getByLabel('Payload URL').fill(url);
+  await dialog.getByLabel('Headers').fill('X-Team: reviews');
+  await dialog.getByLabel('Secret').fill('browser-secret');
+  await dialog.getByLabel('Send for all actions').uncheck();
+  await dialog.getByLabel('Annotation created').check();
+  await dialog.getByRole('button', { name: 'Add Webhook' }).click();
+  const card = page.locator('.webhook-card');
+  await card.getByText(url).waitFor();
+  await card.getByText('Annotation created'.toUpperCase().replaceAll(' ', '_')).waitFor();
+
+  const result = [{ from_name: 'sentiment', to_name: 'text', type: 'choices', value: { choices: ['neg'] } }];
+  const first = await call('POST', `/api/tasks/${taskId}/annotations/`, { result });
+  await card.locator('.delivery.delivered .delivery-code', { hasText: '200' }).waitFor();
+  assert.equal(received.length, 1);
+  assert.equal(received[0].body.action, 'ANNOTATION_CREATED');
+  assert.equal(received[0].body.annotation.id, first.id);
+  assert.equal(received[0].headers['x-team'], 'reviews');
+  assert.match(received[0].headers['x-labelsync-signature'], /^sha256=[0-9a-f]{64}$/);
+
+  await new Promise((resolve) => { receiver.closeAllConnections(); receiver.close(resolve); });
+  await call('POST', `/api/tasks/${taskId}/annotations/`, { result });
+  await card.locator('.delivery.pending .delivery-error', { hasText: /\S/ }).waitFor();
+  await screenshot('webhooks');
+  // The secret never comes back to the page.
+  assert.ok(!(await page.content()).includes('browser-secret'));
+  await card.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('dialog', { name: 'Delete webhook' }).getByRole('button', { name: 'Delete' }).click();
+  await page.getByText('No webhooks yet.').waitFor();
 });
 
 test('no console errors', () => {
