@@ -227,6 +227,69 @@ fn control_json(control: &Element, all: &[Element]) -> serde_json::Value {
     })
 }
 
+/// A label of a control (`<Label value="Cat" category="3"/>` in `RectangleLabels`, or a
+/// `Choice`), as the COCO and YOLO exports number them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelDef {
+    /// The control's tag (`RectangleLabels`, `Choices`).
+    pub control: String,
+    /// Its `alias` when it has one, else its `value`.
+    pub name: String,
+    /// `category="N"`: the class id the user chose.
+    pub category: Option<usize>,
+    /// `model_index="N"`: a keypoint's slot.
+    pub model_index: Option<usize>,
+}
+
+/// What the object-detection exports (COCO, YOLO) read from a config.
+#[derive(Debug, Clone, Default)]
+pub struct DetectionConfig {
+    /// The data variable of the first `Image` (`image` for `value="$image"`).
+    pub image_key: Option<String>,
+    /// Every label of every control, in document order.
+    pub labels: Vec<LabelDef>,
+    /// Tags present in the config.
+    pub tags: std::collections::BTreeSet<String>,
+    /// Some object tag shows a list of images (`valueList`).
+    pub multi_image: bool,
+    /// How many data variables the object tags read.
+    pub data_keys: usize,
+}
+
+/// Reads what [`DetectionConfig`] holds.
+pub fn detection(config: &str) -> DetectionConfig {
+    let all = elements(config);
+    let number = |e: &Element, key: &str| e.attribute(key).and_then(|v| v.trim().parse().ok());
+    let control_tag = |name: &str| {
+        all.iter()
+            .find(|e| e.attribute("name") == Some(name) && e.attribute("toName").is_some())
+            .map(|e| e.tag.clone())
+            .unwrap_or_default()
+    };
+    DetectionConfig {
+        image_key: all
+            .iter()
+            .find(|e| e.tag == "Image")
+            .and_then(|e| e.attribute("value"))
+            .map(|v| v.trim_start_matches('$').to_owned()),
+        labels: all
+            .iter()
+            .filter(|e| matches!(e.tag.as_str(), "Label" | "Choice"))
+            .filter_map(|e| {
+                Some(LabelDef {
+                    control: control_tag(e.within.as_deref()?),
+                    name: e.attribute("alias").or(e.attribute("value"))?.to_owned(),
+                    category: number(e, "category"),
+                    model_index: number(e, "model_index"),
+                })
+            })
+            .collect(),
+        tags: all.iter().map(|e| e.tag.clone()).collect(),
+        multi_image: all.iter().any(|e| e.attribute("valueList").is_some()),
+        data_keys: data_variables(config).len(),
+    }
+}
+
 /// Checks a labeling config as Label Studio does before saving it: well-formed XML under
 /// one root, and every control's `toName` naming a tag of the config.
 pub fn validate(config: &str) -> Result<(), String> {

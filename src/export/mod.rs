@@ -7,9 +7,11 @@
 //! every annotation of the project with bounded concurrency. Both write the same document,
 //! built by [`documents`], under the key `<prefix or path>/<annotation id>`.
 
+pub mod media;
 pub mod outbox;
 pub mod project;
 pub mod snapshot;
+pub mod vision;
 
 use std::collections::HashMap;
 use std::sync::Arc;

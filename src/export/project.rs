@@ -19,6 +19,8 @@ use crate::db::{Db, DbError};
 use crate::label_config::{self, UNDEFINED_DATA_KEY};
 use crate::records;
 
+use super::vision::Vision;
+
 /// Tasks read per page (one page in memory at a time).
 const PAGE: i64 = 500;
 
@@ -29,11 +31,16 @@ pub enum ExportType {
     JsonMin,
     Csv,
     Tsv,
+    /// Zips, written by [`super::vision`].
+    Coco,
+    CocoWithImages,
+    Yolo,
+    YoloWithImages,
 }
 
 /// Label Studio's format list: (name, title, description, tags); those without a
 /// writer here are listed `disabled`, as Label Studio lists the ones a config cannot use.
-const FORMATS: [(&str, &str, &str, &[&str]); 8] = [
+const FORMATS: [(&str, &str, &str, &[&str]); 10] = [
     (
         "JSON",
         "JSON",
@@ -65,6 +72,12 @@ const FORMATS: [(&str, &str, &str, &[&str]); 8] = [
         &["image segmentation", "object detection", "keypoints"],
     ),
     (
+        "COCO_WITH_IMAGES",
+        "COCO with Images",
+        "COCO format with images downloaded.",
+        &["image segmentation", "object detection", "keypoints"],
+    ),
+    (
         "VOC",
         "Pascal VOC XML",
         "Popular XML format used for object detection and polygon image segmentation tasks.",
@@ -74,6 +87,12 @@ const FORMATS: [(&str, &str, &str, &[&str]); 8] = [
         "YOLO",
         "YOLO",
         "Popular TXT format is created for each image file. Each txt file contains annotations for the corresponding image file, that is object class, object coordinates, height & width.",
+        &["image segmentation", "object detection", "keypoints"],
+    ),
+    (
+        "YOLO_WITH_IMAGES",
+        "YOLO with Images",
+        "YOLO format with images downloaded.",
         &["image segmentation", "object detection", "keypoints"],
     ),
     (
@@ -90,11 +109,15 @@ const FORMATS: [(&str, &str, &str, &[&str]); 8] = [
 
 impl ExportType {
     /// Every format there is a writer for, by Label Studio's name.
-    pub const ALL: [(ExportType, &'static str); 4] = [
+    pub const ALL: [(ExportType, &'static str); 8] = [
         (Self::Json, "JSON"),
         (Self::JsonMin, "JSON_MIN"),
         (Self::Csv, "CSV"),
         (Self::Tsv, "TSV"),
+        (Self::Coco, "COCO"),
+        (Self::CocoWithImages, "COCO_WITH_IMAGES"),
+        (Self::Yolo, "YOLO"),
+        (Self::YoloWithImages, "YOLO_WITH_IMAGES"),
     ];
 
     /// Reads `exportType`; the error names the formats there are.
@@ -105,7 +128,7 @@ impl ExportType {
             .map(|(kind, _)| *kind)
             .ok_or_else(|| {
                 format!(
-                    "exportType {name:?} is not available: choose one of JSON, JSON_MIN, CSV, TSV."
+                    "exportType {name:?} is not available: choose one of JSON, JSON_MIN, CSV, TSV, COCO, COCO_WITH_IMAGES, YOLO, YOLO_WITH_IMAGES."
                 )
             })
     }
@@ -123,6 +146,7 @@ impl ExportType {
             Self::Json | Self::JsonMin => "json",
             Self::Csv => "csv",
             Self::Tsv => "tsv",
+            _ => "zip",
         }
     }
 
@@ -131,7 +155,25 @@ impl ExportType {
             Self::Json | Self::JsonMin => "application/json",
             Self::Csv => "text/csv; charset=utf-8",
             Self::Tsv => "text/tab-separated-values; charset=utf-8",
+            _ => "application/zip",
         }
+    }
+
+    /// The converter of a zip format, and whether it copies the images.
+    pub fn vision(self) -> Option<(Vision, bool)> {
+        match self {
+            Self::Coco => Some((Vision::Coco, false)),
+            Self::CocoWithImages => Some((Vision::Coco, true)),
+            Self::Yolo => Some((Vision::Yolo, false)),
+            Self::YoloWithImages => Some((Vision::Yolo, true)),
+            _ => None,
+        }
+    }
+
+    /// Why the project's config cannot be exported to this format, if it cannot.
+    pub fn unavailable(self, label_config: &str) -> Option<String> {
+        let (vision, _) = self.vision()?;
+        super::vision::unavailable(vision, &label_config::detection(label_config))
     }
 
     /// Whether the format is a table, whose columns are read before its first row.
@@ -140,24 +182,28 @@ impl ExportType {
     }
 }
 
-/// `GET /api/projects/<id>/export/formats`, in Label Studio's shape.
-pub fn formats() -> Value {
-    FORMATS
+/// `GET /api/projects/<id>/export/formats`, in Label Studio's shape: the formats the
+/// project's config can be exported to first, then the others, `disabled`.
+pub fn formats(label_config: &str) -> Value {
+    let (enabled, disabled): (Vec<Value>, Vec<Value>) = FORMATS
         .iter()
         .map(|(name, title, description, tags)| {
+            let disabled = ExportType::parse(name)
+                .map_or(true, |kind| kind.unavailable(label_config).is_some());
             let mut format = json!({
                 "name": name,
                 "title": title,
                 "description": description,
                 "link": format!("https://labelstud.io/guide/export.html#{name}"),
-                "disabled": ExportType::parse(name).is_err(),
+                "disabled": disabled,
             });
             if !tags.is_empty() {
                 format["tags"] = json!(tags);
             }
             format
         })
-        .collect()
+        .partition(|format| format["disabled"] == false);
+    Value::Array(enabled.into_iter().chain(disabled).collect())
 }
 
 /// Writes tasks, given in their JSON export shape, in one format.
@@ -197,6 +243,8 @@ impl Renderer {
                 let names: Vec<Value> = self.columns.iter().map(|c| json!(c)).collect();
                 self.row(&names)
             }
+            // Zips are written by `vision`, not rendered.
+            _ => Vec::new(),
         }
     }
 
@@ -204,7 +252,7 @@ impl Renderer {
         match self.kind {
             ExportType::Json => b"]".to_vec(),
             ExportType::JsonMin => b"\n]".to_vec(),
-            ExportType::Csv | ExportType::Tsv => Vec::new(),
+            _ => Vec::new(),
         }
     }
 

@@ -64,7 +64,10 @@ pub async fn write(
 /// Every file of a snapshot: its JSON and its conversions.
 pub fn files_of(data_dir: &Path, id: i64) -> Vec<PathBuf> {
     let mut files = vec![file_of(data_dir, id)];
-    for kind in [ExportType::JsonMin, ExportType::Csv, ExportType::Tsv] {
+    for (kind, _) in ExportType::ALL
+        .into_iter()
+        .filter(|(k, _)| *k != ExportType::Json)
+    {
         files.push(converted_file_of(data_dir, id, kind));
     }
     files
@@ -215,5 +218,25 @@ pub fn convert(
     let file = out.into_inner().map_err(|err| err.into_error())?;
     file.as_file().sync_all()?;
     file.persist(target).map_err(|err| err.error)?;
+    Ok(())
+}
+
+/// Converts a snapshot file to COCO or YOLO at `target` (with `media`, the images copied
+/// in).
+pub async fn convert_zip(
+    source: &Path,
+    label_config: &str,
+    vision: super::vision::Vision,
+    media: Option<&super::media::MediaReader>,
+    target: &Path,
+) -> Result<(), SnapshotError> {
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let tasks = futures_util::stream::iter(tasks_of(source)?);
+    let detection = crate::label_config::detection(label_config);
+    let mut zip = super::vision::write(vision, media, &detection, tasks, dir).await?;
+    let mut out = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::copy(&mut zip, &mut out)?;
+    out.as_file().sync_all()?;
+    out.persist(target).map_err(|err| err.error)?;
     Ok(())
 }

@@ -16,8 +16,11 @@ use super::{State, json_object, opt_string, slash_optional};
 use crate::db::exports::TaskSelection;
 use crate::db::snapshots::SnapshotWithAuthor;
 use crate::error::ApiError;
+use crate::export::media::MediaReader;
 use crate::export::project::{self, ExportType, Renderer};
 use crate::export::snapshot;
+use crate::export::vision::Vision;
+use crate::label_config::DetectionConfig;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource(slash_optional("/api/projects/{id}/export/formats/")).get(formats))
@@ -269,13 +272,28 @@ async fn snapshot_file(
             .project(project_id)
             .await?
             .ok_or(ApiError::NotFound)?;
-        let to = target.clone();
-        web::block(move || snapshot::convert(&source, &project.label_config, kind, &to))
-            .await
-            .map_err(|err| ApiError::Internal(err.to_string()))?
-            .map_err(|err| {
-                ApiError::Internal(format!("the snapshot could not be converted: {err}"))
-            })?;
+        let converted = match kind.vision() {
+            Some((vision, with_images)) => {
+                zip_conversion(
+                    state,
+                    project_id,
+                    &project.label_config,
+                    (vision, with_images),
+                    &source,
+                    &target,
+                )
+                .await?
+            }
+            None => {
+                let to = target.clone();
+                web::block(move || snapshot::convert(&source, &project.label_config, kind, &to))
+                    .await
+                    .map_err(|err| ApiError::Internal(err.to_string()))?
+            }
+        };
+        converted.map_err(|err| {
+            ApiError::Internal(format!("the snapshot could not be converted: {err}"))
+        })?;
         state
             .db
             .note_snapshot_converted(id, kind.name().to_owned())
@@ -283,8 +301,17 @@ async fn snapshot_file(
     }
     Ok(target)
 }
-async fn formats(_member: Member, _id: web::Path<i64>) -> HttpResponse {
-    HttpResponse::Ok().json(project::formats())
+async fn formats(
+    state: State,
+    _member: Member,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let config = state
+        .db
+        .label_config(*id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(project::formats(&config)))
 }
 
 /// What the query asks for: the format and the tasks.
@@ -330,6 +357,10 @@ async fn download(
         .project(project_id)
         .await?
         .ok_or(ApiError::NotFound)?;
+    if let Some(vision) = kind.vision() {
+        let file = zip_export(&state, project_id, &project.label_config, vision, selection).await?;
+        return Ok(attachment(kind, project_id, file_stream(file)));
+    }
     let columns = if kind.is_table() {
         Some(
             state
@@ -349,17 +380,94 @@ async fn download(
         renderer,
     )
     .map_err(|err| ApiError::Internal(format!("the export stopped: {err}")));
+    Ok(attachment(kind, project_id, body))
+}
+
+/// A download named as Label Studio names its exports.
+fn attachment<S>(kind: ExportType, project_id: i64, body: S) -> HttpResponse
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, ApiError>> + 'static,
+{
     let file = format!(
         "project-{project_id}-at-{}-{}.{}",
         Utc::now().format("%Y-%m-%d-%H-%M"),
         &uuid::Uuid::new_v4().simple().to_string()[..8],
         kind.extension()
     );
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type(kind.content_type())
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{file}\""),
         ))
-        .streaming(body))
+        .streaming(body)
+}
+
+/// A scratch file, streamed (it is deleted already: the stream holds the last handle).
+fn file_stream(
+    file: std::fs::File,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, ApiError>> + 'static {
+    tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file))
+        .map_err(|err| ApiError::Internal(format!("the export stopped: {err}")))
+}
+
+/// What a zip is written from: the config's shapes (400 when there are none these formats
+/// hold) and, for the `*_WITH_IMAGES` formats, the reader of the project's images.
+async fn zip_inputs(
+    state: &State,
+    project_id: i64,
+    label_config: &str,
+    (vision, with_images): (Vision, bool),
+) -> Result<(DetectionConfig, Option<MediaReader>), ApiError> {
+    let detection = crate::label_config::detection(label_config);
+    if let Some(why) = crate::export::vision::unavailable(vision, &detection) {
+        return Err(ApiError::field(
+            "exportType",
+            format!("This project cannot be exported to {vision:?}: {why}."),
+        ));
+    }
+    let media = match with_images {
+        true => Some(MediaReader::for_project(&state.db, project_id, &state.providers).await?),
+        false => None,
+    };
+    Ok((detection, media))
+}
+
+/// Converts a snapshot to COCO or YOLO (400 when the config has nothing these hold).
+async fn zip_conversion(
+    state: &State,
+    project_id: i64,
+    label_config: &str,
+    (vision, with_images): (Vision, bool),
+    source: &std::path::Path,
+    target: &std::path::Path,
+) -> Result<Result<(), snapshot::SnapshotError>, ApiError> {
+    let (_, media) = zip_inputs(state, project_id, label_config, (vision, with_images)).await?;
+    Ok(snapshot::convert_zip(source, label_config, vision, media.as_ref(), target).await)
+}
+
+/// A COCO or YOLO zip of the selected tasks; 400 when the config has nothing these
+/// formats hold.
+async fn zip_export(
+    state: &State,
+    project_id: i64,
+    label_config: &str,
+    (vision, with_images): (Vision, bool),
+    selection: TaskSelection,
+) -> Result<std::fs::File, ApiError> {
+    let (detection, media) =
+        zip_inputs(state, project_id, label_config, (vision, with_images)).await?;
+    let tasks = project::task_pages(state.db.clone(), project_id, label_config, selection)
+        .map_ok(|page| {
+            futures_util::stream::iter(
+                page.tasks()
+                    .map(Ok::<_, crate::db::DbError>)
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .try_flatten();
+    let scratch = state.config.data_dir.join("exports");
+    crate::export::vision::write(vision, media.as_ref(), &detection, tasks, &scratch)
+        .await
+        .map_err(|err| ApiError::Internal(format!("the export could not be written: {err}")))
 }

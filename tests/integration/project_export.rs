@@ -262,7 +262,19 @@ fn ids_choose_tasks_formats_are_listed_and_a_wrong_format_says_what_there_is() {
         .filter(|f| f["disabled"] == json!(false))
         .map(|f| f["name"].as_str().unwrap())
         .collect();
-    assert_eq!(available, vec!["JSON", "JSON_MIN", "CSV", "TSV"]);
+    assert_eq!(
+        available,
+        vec![
+            "JSON",
+            "JSON_MIN",
+            "CSV",
+            "TSV",
+            "COCO",
+            "COCO_WITH_IMAGES",
+            "YOLO",
+            "YOLO_WITH_IMAGES"
+        ]
+    );
     let theirs = sample("export-formats.json");
     for format in formats.as_array().unwrap() {
         let same = theirs
@@ -402,4 +414,240 @@ fn snapshots_are_created_listed_downloaded_in_any_format_and_deleted() {
 
 fn download_snapshot(server: &Server, project: i64, id: i64, query: &str) -> (u16, String, String) {
     download(server, project, &format!("__snapshot__/{id}?{query}"))
+}
+
+/// The entries of a zip: name → bytes.
+fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut entry = archive.by_index(i).unwrap();
+            let mut content = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut content).unwrap();
+            (entry.name().unwrap().into_owned(), content)
+        })
+        .collect()
+}
+
+fn download_bytes(server: &Server, path: &str) -> (u16, String, Vec<u8>) {
+    let response = server.request(Method::GET, path).send().unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, content_type, response.bytes().unwrap().to_vec())
+}
+
+fn json_of(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap()
+}
+
+#[test]
+fn coco_and_yolo_match_label_studio() {
+    let env = Env::new();
+    let server = env.start();
+    let (project, _) = replay(&server);
+    let export = |query: &str| {
+        let (status, content_type, body) =
+            download_bytes(&server, &format!("/api/projects/{project}/export?{query}"));
+        assert_eq!(
+            (status, content_type.as_str()),
+            (200, "application/zip"),
+            "{query}"
+        );
+        unzip(&body)
+    };
+    let theirs = unzip(&std::fs::read(sample_path("export-COCO.zip")).unwrap());
+    let ours = export("exportType=COCO");
+    assert_eq!(
+        ours.keys().collect::<Vec<_>>(),
+        theirs.keys().collect::<Vec<_>>()
+    );
+    let (ours, theirs) = (
+        json_of(&ours["result.json"]),
+        json_of(&theirs["result.json"]),
+    );
+    assert_eq!(ours["categories"], theirs["categories"]);
+    assert_eq!(ours["annotations"], theirs["annotations"]);
+    for (mine, label_studios) in ours["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(theirs["images"].as_array().unwrap())
+    {
+        assert_eq!(
+            (&mine["id"], &mine["width"], &mine["height"]),
+            (
+                &label_studios["id"],
+                &label_studios["width"],
+                &label_studios["height"]
+            )
+        );
+        // Label Studio names the file relative to a temporary folder of its own
+        // (`../../srv/labeling/photos/p0.png`); labelsync by its path under the document root.
+        let name = mine["file_name"].as_str().unwrap();
+        assert!(
+            label_studios["file_name"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/{name}")),
+            "{name}"
+        );
+    }
+    let info: Vec<&String> = ours["info"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        info,
+        theirs["info"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>()
+    );
+
+    let theirs = unzip(&std::fs::read(sample_path("export-YOLO.zip")).unwrap());
+    let ours = export("exportType=YOLO");
+    assert_eq!(
+        ours.keys().collect::<Vec<_>>(),
+        theirs.keys().collect::<Vec<_>>()
+    );
+    for file in ["classes.txt", "labels/p0.txt", "labels/p1.txt"] {
+        assert_eq!(
+            String::from_utf8_lossy(&ours[file]),
+            String::from_utf8_lossy(&theirs[file]),
+            "{file}"
+        );
+    }
+    assert_eq!(
+        json_of(&ours["notes.json"])["categories"],
+        json_of(&theirs["notes.json"])["categories"]
+    );
+
+    // Every task: the unannotated one has an image without size and an empty label file.
+    let coco = json_of(&export("exportType=COCO&download_all_tasks=true")["result.json"]);
+    assert_eq!(
+        coco["images"][2],
+        json!({"width": null, "height": null, "id": 2, "file_name": "photos/p2.png"})
+    );
+    assert_eq!(
+        export("exportType=YOLO&download_all_tasks=true")["labels/p2.txt"],
+        b""
+    );
+}
+
+#[test]
+fn with_images_copies_the_projects_images_and_lists_what_it_could_not_read() {
+    let env = Env::new();
+    let p0 = [137, 80, 78, 71, 0, 1, 2, 3];
+    env.file("photos/p0.png", &p0);
+    let server = env.start();
+    let (project, _) = replay(&server);
+    // p0 and p1 are inside a Local Files storage of the project (not synced: the replayed
+    // tasks stay the only ones); p1 was never written.
+    server.local_source(project, &env.root.join("photos"), json!({}));
+    for format in ["COCO_WITH_IMAGES", "YOLO_WITH_IMAGES"] {
+        let (status, _, body) = download_bytes(
+            &server,
+            &format!("/api/projects/{project}/export?exportType={format}"),
+        );
+        assert_eq!(status, 200, "{format}");
+        let files = unzip(&body);
+        assert_eq!(files["images/p0.png"], p0, "{format}");
+        assert!(!files.contains_key("images/p1.png"), "{format}");
+        let missing = String::from_utf8_lossy(&files["images-missing.txt"]).into_owned();
+        assert!(
+            missing.starts_with("/data/local-files/?d=photos/p1.png\t"),
+            "{missing}"
+        );
+        if format == "COCO_WITH_IMAGES" {
+            let coco = json_of(&files["result.json"]);
+            assert_eq!(coco["images"][0]["file_name"], "images/p0.png");
+            assert_eq!(coco["images"][1]["file_name"], "photos/p1.png");
+        }
+    }
+    // A snapshot converts to the zips too.
+    let (status, snapshot) = server.post(
+        &format!("/api/projects/{project}/exports/"),
+        json!({"title": "zips"}),
+    );
+    assert_eq!(status, 201, "{snapshot}");
+    let (status, content_type, body) = download_bytes(
+        &server,
+        &format!(
+            "/api/projects/{project}/exports/{}/download?exportType=YOLO",
+            snapshot["id"]
+        ),
+    );
+    assert_eq!((status, content_type.as_str()), (200, "application/zip"));
+    assert_eq!(unzip(&body)["labels/p0.txt"], b"0 0.27 0.4 0.3 0.4\n");
+}
+
+#[test]
+fn polygons_and_keypoints_become_coco_segments_and_yolo_lines_and_other_configs_are_refused() {
+    let env = Env::new();
+    let server = env.start();
+    let config = r#"<View><Image name="img" value="$img"/>
+      <PolygonLabels name="poly" toName="img"><Label value="Roof"/></PolygonLabels>
+      <KeyPointLabels name="kp" toName="img"><Label value="Nose" model_index="0"/><Label value="Eye" model_index="1"/></KeyPointLabels>
+    </View>"#;
+    let (_, created) = server.post(
+        "/api/projects/",
+        json!({"title": "shapes", "label_config": config}),
+    );
+    let project = created["id"].as_i64().unwrap();
+    let result = json!([
+        {"from_name": "poly", "to_name": "img", "type": "polygonlabels", "original_width": 200, "original_height": 100,
+         "value": {"points": [[10, 10], [60, 10], [60, 50]], "polygonlabels": ["Roof"]}},
+        {"from_name": "kp", "to_name": "img", "type": "keypointlabels", "original_width": 200, "original_height": 100,
+         "value": {"x": 25, "y": 50, "width": 1, "keypointlabels": ["Eye"]}}]);
+    server.post(&format!("/api/projects/{project}/import"),
+        json!([{"data": {"img": "s3://bucket/roofs/house.jpg"}, "annotations": [{"result": result}]}]));
+    let (_, _, body) = download_bytes(
+        &server,
+        &format!("/api/projects/{project}/export?exportType=COCO"),
+    );
+    let coco = json_of(&unzip(&body)["result.json"]);
+    assert_eq!(
+        coco["images"][0]["file_name"],
+        "s3://bucket/roofs/house.jpg"
+    );
+    let polygon = &coco["annotations"][0];
+    assert_eq!(
+        polygon["segmentation"],
+        json!([[20.0, 10.0, 120.0, 10.0, 120.0, 50.0]])
+    );
+    assert_eq!(polygon["bbox"], json!([20.0, 10.0, 100.0, 40.0]));
+    assert_eq!(polygon["area"], json!(2000.0));
+    let keypoints = &coco["annotations"][1];
+    assert_eq!(keypoints["keypoints"], json!([0, 0, 0, 50, 50, 2]));
+    assert_eq!(keypoints["num_keypoints"], 1);
+    let default = coco["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "default")
+        .unwrap();
+    assert_eq!(default["keypoints"], json!(["Nose", "Eye"]));
+    assert_eq!(keypoints["category_id"], default["id"]);
+
+    // YOLO keypoints belong to boxes: without RectangleLabels the format says so.
+    let (status, _, body) = download_bytes(
+        &server,
+        &format!("/api/projects/{project}/export?exportType=YOLO"),
+    );
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("add RectangleLabels"));
+
+    let text = r#"<View><Text name="t" value="$t"/><Choices name="c" toName="t"><Choice value="a"/></Choices></View>"#;
+    let (_, created) = server.post(
+        "/api/projects/",
+        json!({"title": "text", "label_config": text}),
+    );
+    let (status, _, body) = download_bytes(
+        &server,
+        &format!("/api/projects/{}/export?exportType=COCO", created["id"]),
+    );
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("needs an Image with RectangleLabels"));
 }

@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import uuid
+import zipfile
 
 from label_studio_sdk import Client
 
@@ -87,3 +88,30 @@ def test_snapshots_with_the_2x_client(client):
     assert [r["sentiment"] for r in rows if r.get("sentiment")] == ["pos", "neg"]
     client.projects.exports.delete(project.id, snapshot.id)
     assert list(client.projects.exports.list(project.id)) == []
+
+
+BOXES = ('<View><Image name="image" value="$image"/>'
+         '<RectangleLabels name="label" toName="image"><Label value="Cat"/><Label value="Dog"/></RectangleLabels></View>')
+
+
+def test_coco_and_yolo_zips_with_the_2x_client(client):
+    project = client.projects.create(title=f"boxes {uuid.uuid4().hex[:8]}", label_config=BOXES)
+    client.projects.import_tasks(id=project.id, request=[{"image": "s3://bucket/pets/rex.jpg"}])
+    task = next(iter(client.tasks.list(project=project.id)))
+    client.annotations.create(id=task.id, result=[{
+        "from_name": "label", "to_name": "image", "type": "rectanglelabels", "original_width": 400,
+        "original_height": 200, "value": {"x": 10, "y": 20, "width": 50, "height": 25, "rotation": 0,
+                                          "rectanglelabels": ["Dog"]}}])
+    names = [f["name"] for f in client.projects.exports.list_formats(project.id) if not f["disabled"]]
+    assert {"COCO", "YOLO", "COCO_WITH_IMAGES", "YOLO_WITH_IMAGES"} <= set(names)
+
+    coco = zipfile.ZipFile(io.BytesIO(download(client, project, export_type="COCO")))
+    result = json.loads(coco.read("result.json"))
+    assert result["categories"] == [{"id": 0, "name": "Cat"}, {"id": 1, "name": "Dog"}]
+    assert result["images"] == [{"width": 400, "height": 200, "id": 0, "file_name": "s3://bucket/pets/rex.jpg"}]
+    assert result["annotations"][0]["bbox"] == [40.0, 40.0, 200.0, 50.0]
+    assert result["annotations"][0]["category_id"] == 1
+
+    yolo = zipfile.ZipFile(io.BytesIO(download(client, project, export_type="YOLO")))
+    assert yolo.read("classes.txt") == b"Cat\nDog\n"
+    assert yolo.read("labels/rex.txt") == b"1 0.35 0.325 0.5 0.25\n"
