@@ -334,6 +334,20 @@ pub fn export_task(task: &TaskRow, data: Value, parts: &TaskParts, now: DateTime
     Value::Object(map)
 }
 
+/// A task as a target storage with the task layout writes it (`<task id>.json`): the
+/// JSON export's shape with its predictions whole (so a source storage imports them back)
+/// and without drafts, which are their authors' own until submitted.
+pub fn stored_task(task: &TaskRow, data: Value, parts: &TaskParts, now: DateTime<Utc>) -> Value {
+    let mut value = export_task(task, data, parts, now);
+    let own = PartsOfTask::of(parts, task.id);
+    let predictions: Vec<Value> = own.predictions.iter().map(|p| prediction(p, now)).collect();
+    if let Value::Object(map) = &mut value {
+        map.remove("drafts");
+        map.insert("predictions".into(), Value::Array(predictions));
+    }
+    value
+}
+
 /// An annotation as written to target storages: the author expanded, the task nested.
 pub fn exported_annotation(
     row: &AnnotationRow,

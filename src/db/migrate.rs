@@ -45,6 +45,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0009_webhooks",
         include_str!("migrations/0009_webhooks.sql"),
     ),
+    (
+        "0010_export_task_layout",
+        include_str!("migrations/0010_export_task_layout.sql"),
+    ),
 ];
 
 /// Brings the schema up to date.

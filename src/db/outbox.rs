@@ -13,6 +13,8 @@ pub struct OutboxEntry {
     pub id: i64,
     pub storage_id: i64,
     pub annotation_id: i64,
+    /// The annotation's task (what a target with the task layout rewrites).
+    pub task_id: Option<i64>,
     pub op: OutboxOp,
     pub attempts: i64,
 }
@@ -32,14 +34,17 @@ pub(super) fn queue_save(
     now: &str,
 ) -> Result<(), DbError> {
     conn.prepare_cached(
-        "INSERT INTO export_outbox (storage_id, annotation_id, op, not_before, created_at)
-         SELECT id, ?2, 'save', ?3, ?3 FROM storages WHERE project_id = ?1 AND direction = 'export'",
+        "INSERT INTO export_outbox (storage_id, annotation_id, task_id, op, not_before, created_at)
+         SELECT id, ?2, (SELECT task_id FROM annotations WHERE id = ?2), 'save', ?3, ?3
+         FROM storages WHERE project_id = ?1 AND direction = 'export'",
     )?
     .execute(params![project_id, annotation_id, now])?;
     Ok(())
 }
 
-/// Queues removal of the annotation's object from target storages that allow deletion.
+/// Queues removal of the annotation's object from target storages that allow deletion,
+/// and the rewrite of its task's object in those with the task layout (called before the
+/// annotation goes).
 pub(super) fn queue_delete(
     conn: &Connection,
     project_id: i64,
@@ -47,10 +52,11 @@ pub(super) fn queue_delete(
     now: &str,
 ) -> Result<(), DbError> {
     conn.prepare_cached(
-        "INSERT INTO export_outbox (storage_id, annotation_id, op, not_before, created_at)
-         SELECT id, ?2, 'delete', ?3, ?3 FROM storages
+        "INSERT INTO export_outbox (storage_id, annotation_id, task_id, op, not_before, created_at)
+         SELECT id, ?2, (SELECT task_id FROM annotations WHERE id = ?2), 'delete', ?3, ?3 FROM storages
          WHERE project_id = ?1 AND direction = 'export'
-           AND json_extract(settings, '$.can_delete_objects') = 1",
+           AND (json_extract(settings, '$.can_delete_objects') = 1
+                OR json_extract(settings, '$.export_layout') = 'task')",
     )?
     .execute(params![project_id, annotation_id, now])?;
     Ok(())
@@ -65,8 +71,8 @@ pub(super) fn queue_deletes_of_tasks(
     now: &str,
 ) -> Result<(), DbError> {
     conn.prepare_cached(
-        "INSERT INTO export_outbox (storage_id, annotation_id, op, not_before, created_at)
-         SELECT s.id, a.id, 'delete', ?3, ?3 FROM storages s
+        "INSERT INTO export_outbox (storage_id, annotation_id, task_id, op, not_before, created_at)
+         SELECT s.id, a.id, a.task_id, 'delete', ?3, ?3 FROM storages s
          JOIN annotations a ON a.project_id = s.project_id
          WHERE s.project_id = ?1 AND s.direction = 'export'
            AND json_extract(s.settings, '$.can_delete_objects') = 1
@@ -79,7 +85,7 @@ pub(super) fn queue_deletes_of_tasks(
 /// Entries due at `now`, oldest first.
 pub(super) fn due(conn: &Connection, now: &str, limit: i64) -> Result<Vec<OutboxEntry>, DbError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, storage_id, annotation_id, op, attempts FROM export_outbox
+        "SELECT id, storage_id, annotation_id, op, attempts, task_id FROM export_outbox
          WHERE not_before <= ?1 ORDER BY id LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![now, limit], |r| {
@@ -94,6 +100,7 @@ pub(super) fn due(conn: &Connection, now: &str, limit: i64) -> Result<Vec<Outbox
                 OutboxOp::Save
             },
             attempts: r.get(4)?,
+            task_id: r.get(5)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -23,7 +23,7 @@ use futures_util::{StreamExt, stream};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::db::exports::ExportRows;
+use crate::db::exports::{ExportRows, TaskSelection};
 use crate::db::storages::StorageRow;
 use crate::db::{Db, DbError};
 use crate::label_config;
@@ -106,8 +106,34 @@ pub fn documents(rows: &ExportRows) -> Result<Vec<(i64, Bytes)>, DbError> {
     Ok(documents)
 }
 
+/// A task as a target with the task layout holds it, and how many annotations it has;
+/// `None` when the task is gone.
+pub async fn task_document(
+    db: &Db,
+    project_id: i64,
+    task_id: i64,
+) -> Result<Option<(usize, Bytes)>, DbError> {
+    let config = db.label_config(project_id).await?.unwrap_or_default();
+    let one = TaskSelection {
+        all: true,
+        ids: Some(vec![task_id]),
+    };
+    let mut pages = std::pin::pin!(project::task_pages(db.clone(), project_id, &config, one));
+    let Some(page) = pages.next().await.transpose()? else {
+        return Ok(None);
+    };
+    let Some((_, document)) = page.stored_tasks().next() else {
+        return Ok(None);
+    };
+    let annotations = document["annotations"].as_array().map_or(0, Vec::len);
+    Ok(Some((
+        annotations,
+        Bytes::from(serde_json::to_vec_pretty(&document)?),
+    )))
+}
+
 /// Writes every annotation of the storage's project to it, page by page, until done or
-/// until `stop`.
+/// until `stop` (with the task layout, every annotated task: [`sync_tasks`]).
 pub async fn sync_all(
     db: &Db,
     storage: &StorageRow,
@@ -123,6 +149,9 @@ pub async fn sync_all(
             "could not remove leftovers of interrupted writes: {err}"
         );
     }
+    if storage.settings.common.task_layout {
+        return sync_tasks(db, storage, provider, progress, stop).await;
+    }
     let mut after = 0;
     loop {
         if stop.is_cancelled() {
@@ -135,22 +164,83 @@ pub async fn sync_all(
         progress
             .scanned
             .fetch_add(documents.len() as u64, Ordering::Relaxed);
-        let written = write_documents(provider.as_ref(), documents, &progress, &mut report).await?;
+        let named = documents
+            .into_iter()
+            .map(|(id, body)| (id, id.to_string(), body))
+            .collect();
+        let written = write_documents(provider.as_ref(), named, &progress, &mut report).await?;
         db.record_export_links(storage_id, written).await?;
     }
     Ok(report)
 }
 
-/// Writes documents concurrently; returns (annotation id, key) of those written.
+/// The task layout's export sync: every task with an annotation as `<task id>.json`.
+async fn sync_tasks(
+    db: &Db,
+    storage: &StorageRow,
+    provider: Arc<dyn Storage>,
+    progress: Arc<Progress>,
+    stop: CancellationToken,
+) -> Result<ExportReport, ExportError> {
+    let mut report = ExportReport::default();
+    let config = db
+        .label_config(storage.project_id)
+        .await?
+        .unwrap_or_default();
+    let annotated = TaskSelection {
+        all: false,
+        ids: None,
+    };
+    let mut pages = std::pin::pin!(project::task_pages(
+        db.clone(),
+        storage.project_id,
+        &config,
+        annotated
+    ));
+    while let Some(page) = pages.next().await {
+        if stop.is_cancelled() {
+            return Err(ExportError::Stopped);
+        }
+        let page = page?;
+        let mut documents = Vec::new();
+        let mut annotations: HashMap<i64, Vec<i64>> = HashMap::new();
+        for (task_id, document) in page.stored_tasks() {
+            let ids = document["annotations"].as_array().into_iter().flatten();
+            annotations.insert(task_id, ids.filter_map(|a| a["id"].as_i64()).collect());
+            let body = serde_json::to_vec_pretty(&document).map_err(DbError::from)?;
+            documents.push((task_id, Bytes::from(body)));
+        }
+        progress
+            .scanned
+            .fetch_add(documents.len() as u64, Ordering::Relaxed);
+        let keyed = documents
+            .into_iter()
+            .map(|(id, body)| (id, format!("{id}.json"), body))
+            .collect();
+        let written = write_documents(provider.as_ref(), keyed, &progress, &mut report).await?;
+        let links = written
+            .into_iter()
+            .flat_map(|(task_id, key)| {
+                let ids = annotations.remove(&task_id).unwrap_or_default();
+                ids.into_iter().map(move |id| (id, key.clone()))
+            })
+            .collect();
+        db.record_export_links(storage.id, links).await?;
+    }
+    Ok(report)
+}
+
+/// Writes documents (id, object name, body) concurrently; returns (id, key) of those
+/// written.
 async fn write_documents(
     provider: &dyn Storage,
-    documents: Vec<(i64, Bytes)>,
+    documents: Vec<(i64, String, Bytes)>,
     progress: &Progress,
     report: &mut ExportReport,
 ) -> Result<Vec<(i64, String)>, StorageError> {
     let outcomes: Vec<_> = stream::iter(documents)
-        .map(|(id, body)| async move {
-            let key = provider.key_for(&id.to_string());
+        .map(|(id, name, body)| async move {
+            let key = provider.key_for(&name);
             let outcome = provider.write(&key, body).await;
             (id, key, outcome)
         })
@@ -167,9 +257,9 @@ async fn write_documents(
             Err(err @ StorageError::Unreachable { .. }) => return Err(err),
             Err(err) => {
                 progress.failed.fetch_add(1, Ordering::Relaxed);
-                report.errors.push(format!(
-                    "Annotation {id} could not be written to {key}: {err}"
-                ));
+                report
+                    .errors
+                    .push(format!("Object {id} could not be written to {key}: {err}"));
             }
         }
     }

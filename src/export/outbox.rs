@@ -82,7 +82,7 @@ impl Worker {
     async fn round(&self) -> Result<usize, DbError> {
         let now = crate::time::now_iso();
         let due = self.db.due_exports(&now, ROUND).await?;
-        let mut providers: HashMap<i64, Result<Arc<dyn Storage>, StorageError>> = HashMap::new();
+        let mut providers: HashMap<i64, Result<Target, StorageError>> = HashMap::new();
         for entry in &due {
             let provider = match providers.get(&entry.storage_id) {
                 Some(provider) => provider.clone(),
@@ -97,13 +97,15 @@ impl Worker {
         Ok(due.len())
     }
 
-    async fn provider(
-        &self,
-        storage_id: i64,
-    ) -> Result<Result<Arc<dyn Storage>, StorageError>, DbError> {
+    async fn provider(&self, storage_id: i64) -> Result<Result<Target, StorageError>, DbError> {
         let row = self.db.storage(storage_id).await?;
         Ok(match row {
-            Some(row) => row.settings.open(&self.providers),
+            Some(row) => row.settings.open(&self.providers).map(|storage| Target {
+                storage,
+                project_id: row.project_id,
+                task_layout: row.settings.common.task_layout,
+                can_delete: row.settings.common.can_delete_objects,
+            }),
             None => Err(StorageError::not_found(format!("storage {storage_id}"))),
         })
     }
@@ -111,10 +113,11 @@ impl Worker {
     async fn handle(
         &self,
         entry: &OutboxEntry,
-        provider: Result<Arc<dyn Storage>, StorageError>,
+        provider: Result<Target, StorageError>,
     ) -> Result<(), DbError> {
         let outcome = match provider {
-            Ok(provider) => self.perform(entry, provider.as_ref()).await?,
+            Ok(target) if target.task_layout => self.perform_task(entry, &target).await?,
+            Ok(target) => self.perform(entry, target.storage.as_ref()).await?,
             Err(err) => Err(err),
         };
         match outcome {
@@ -152,6 +155,39 @@ impl Worker {
                 Ok(provider.write(&key, body).await.map(|()| Some(key)))
             }
         }
+    }
+}
+
+/// A target storage, opened, with what decides how an entry is done there.
+#[derive(Clone)]
+struct Target {
+    storage: Arc<dyn Storage>,
+    project_id: i64,
+    task_layout: bool,
+    can_delete: bool,
+}
+
+impl Worker {
+    /// Task layout: any change of an annotation rewrites its task's object (`<task
+    /// id>.json`) with the task as it is now; a task that is gone, or has no annotation
+    /// left, has its object removed where the storage allows it.
+    async fn perform_task(
+        &self,
+        entry: &OutboxEntry,
+        target: &Target,
+    ) -> Result<Result<Option<String>, StorageError>, DbError> {
+        let Some(task_id) = entry.task_id else {
+            return Ok(Ok(None));
+        };
+        let key = target.storage.key_for(&format!("{task_id}.json"));
+        let document = super::task_document(&self.db, target.project_id, task_id).await?;
+        Ok(match document {
+            Some((annotations, body)) if annotations > 0 || !target.can_delete => {
+                target.storage.write(&key, body).await.map(|()| Some(key))
+            }
+            _ if target.can_delete => target.storage.delete(&key).await.map(|()| None),
+            _ => Ok(None),
+        })
     }
 }
 

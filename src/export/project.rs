@@ -477,6 +477,18 @@ pub struct TaskPage {
 }
 
 impl TaskPage {
+    /// The tasks as target storages with the task layout write them.
+    pub fn stored_tasks(&self) -> impl Iterator<Item = (i64, Value)> + '_ {
+        let now = Utc::now();
+        self.rows.tasks.iter().map(move |task| {
+            let data = records::task_data(&task.data, self.data_key.as_deref());
+            (
+                task.id,
+                records::stored_task(task, data, &self.rows.parts, now),
+            )
+        })
+    }
+
     pub fn tasks(&self) -> impl Iterator<Item = Value> + '_ {
         let now = Utc::now();
         self.rows.tasks.iter().map(move |task| {

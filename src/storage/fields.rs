@@ -19,6 +19,15 @@ pub enum FieldKind {
     OptionalBool,
     /// A whole number of at least 1.
     Count,
+    /// One of these values.
+    Choice(&'static [Choice]),
+}
+
+/// A value a choice field takes, and what the wizard calls it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Choice {
+    pub value: &'static str,
+    pub label: &'static str,
 }
 
 /// Where a field applies.
@@ -35,6 +44,7 @@ pub enum Default {
     Null,
     Bool(bool),
     Int(i64),
+    Text(&'static str),
 }
 
 /// Where the wizard shows a field.
@@ -61,6 +71,8 @@ pub enum Input {
     },
     /// An absolute path on the server, under the document root.
     LocalPath,
+    /// One of the field's choices.
+    Select,
 }
 
 /// One API field of a storage type, with how the wizard shows it.
@@ -159,6 +171,7 @@ impl FieldSpec {
             Default::Null => Value::Null,
             Default::Bool(b) => Value::Bool(b),
             Default::Int(n) => Value::from(n),
+            Default::Text(text) => Value::from(text),
         }
     }
 
@@ -171,6 +184,14 @@ impl FieldSpec {
             Input::Toggle => ("toggle", None, None),
             Input::Number { min, max } => ("number", Some(min), Some(max)),
             Input::LocalPath => ("local_path", None, None),
+            Input::Select => ("select", None, None),
+        };
+        let choices: Vec<Value> = match self.kind {
+            FieldKind::Choice(choices) => choices
+                .iter()
+                .map(|c| json!({"value": c.value, "label": c.label}))
+                .collect(),
+            _ => Vec::new(),
         };
         let step = match self.step {
             Step::Connection => "connection",
@@ -181,7 +202,7 @@ impl FieldSpec {
             "name": self.name, "label": self.label, "input": input, "step": step,
             "placeholder": self.placeholder, "help": self.help, "required": self.required,
             "secret": self.secret, "default": self.default_value(), "min": min, "max": max,
-            "keeps_test": self.keeps_test,
+            "keeps_test": self.keeps_test, "choices": choices,
         })
     }
 }
@@ -237,6 +258,24 @@ pub const CAN_DELETE: FieldSpec = FieldSpec {
     ..text("can_delete_objects", "Can delete objects from storage", "")
 }
 .help("If unchecked, annotations will not be deleted from storage")
+.only(Applies::ExportOnly);
+/// What a target writes: Label Studio's one object per annotation, or one per task.
+pub const EXPORT_LAYOUT: FieldSpec = FieldSpec {
+    kind: FieldKind::Choice(&[
+        Choice {
+            value: "annotation",
+            label: "One object per annotation, named by its id (Label Studio's default)",
+        },
+        Choice {
+            value: "task",
+            label: "One <task id>.json per task with all its annotations (importable as a source)",
+        },
+    ]),
+    default: Default::Text("annotation"),
+    input: Input::Select,
+    ..text("export_layout", "Objects written", "")
+}
+.help("The task layout keeps each task whole: point a source storage at it to import the tasks with their annotations")
 .only(Applies::ExportOnly);
 
 impl FieldSpec {
@@ -303,7 +342,7 @@ pub fn apply_body(
         };
         match coerce(spec.kind, raw) {
             Err(message) => {
-                errors.insert(spec.name.to_owned(), vec![message.to_owned()]);
+                errors.insert(spec.name.to_owned(), vec![message]);
             }
             Ok(Value::String(s)) if spec.secret && !s.is_empty() => {
                 secrets.insert(spec.name.to_owned(), Value::String(s));
@@ -337,7 +376,25 @@ pub fn public(
 }
 
 /// Checks and converts one value, accepting DRF's lenient spellings of booleans.
-fn coerce(kind: FieldKind, raw: &Value) -> Result<Value, &'static str> {
+fn coerce(kind: FieldKind, raw: &Value) -> Result<Value, String> {
+    if let FieldKind::Choice(choices) = kind {
+        return match raw.as_str().map(str::trim) {
+            Some(text) if choices.iter().any(|c| c.value == text) => Ok(Value::from(text)),
+            _ => Err(format!(
+                "\"{}\" is not a valid choice: use one of {}.",
+                raw.as_str().map_or_else(|| raw.to_string(), str::to_owned),
+                choices
+                    .iter()
+                    .map(|c| c.value)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        };
+    }
+    coerce_plain(kind, raw).map_err(str::to_owned)
+}
+
+fn coerce_plain(kind: FieldKind, raw: &Value) -> Result<Value, &'static str> {
     const COUNT: &str = "Ensure this value is a whole number greater than or equal to 1.";
     const BOOLEAN: &str = "Must be a valid boolean.";
     match (kind, raw) {
@@ -366,5 +423,6 @@ fn coerce(kind: FieldKind, raw: &Value) -> Result<Value, &'static str> {
             _ => Err(BOOLEAN),
         },
         (FieldKind::Bool | FieldKind::OptionalBool, _) => Err(BOOLEAN),
+        (FieldKind::Choice(_), _) => Err("Not a valid choice."),
     }
 }

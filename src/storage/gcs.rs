@@ -6,8 +6,8 @@ use object_store::gcp::GoogleCloudStorageBuilder;
 use serde_json::Value;
 
 use super::fields::{
-    CAN_DELETE, FieldSpec, Input, PREFIX_EXPORT, PREFIX_IMPORT, PRESIGN, PRESIGN_TTL,
-    RECURSIVE_SCAN, REGEX_FILTER, USE_BLOB_URLS, secret, text,
+    CAN_DELETE, EXPORT_LAYOUT, FieldSpec, Input, PREFIX_EXPORT, PREFIX_IMPORT, PRESIGN,
+    PRESIGN_TTL, RECURSIVE_SCAN, REGEX_FILTER, USE_BLOB_URLS, secret, text,
 };
 use super::object::{ObjectStorage, client_options, config_error, required, retry};
 use super::provider::{Provider, UriScheme, as_given, no_check};
@@ -35,6 +35,7 @@ const FIELDS: &[FieldSpec] = &[
     PRESIGN,
     PRESIGN_TTL,
     CAN_DELETE,
+    EXPORT_LAYOUT,
 ];
 
 pub const PROVIDER: Provider = Provider {

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::fields::{
-    CAN_DELETE, FieldSpec, Input, RECURSIVE_SCAN, REGEX_FILTER, USE_BLOB_URLS, text,
+    CAN_DELETE, EXPORT_LAYOUT, FieldSpec, Input, RECURSIVE_SCAN, REGEX_FILTER, USE_BLOB_URLS, text,
 };
 use super::provider::{Provider, no_check};
 use super::{
@@ -36,6 +36,7 @@ const FIELDS: &[FieldSpec] = &[
     USE_BLOB_URLS,
     RECURSIVE_SCAN,
     CAN_DELETE,
+    EXPORT_LAYOUT,
 ];
 
 pub const PROVIDER: Provider = Provider {

@@ -17,7 +17,8 @@ use redis::aio::MultiplexedConnection;
 use tokio::sync::OnceCell;
 
 use super::fields::{
-    Applies, CAN_DELETE, Default, FieldKind, FieldSpec, Input, REGEX_FILTER, Step, secret, text,
+    Applies, CAN_DELETE, Default, EXPORT_LAYOUT, FieldKind, FieldSpec, Input, REGEX_FILTER, Step,
+    secret, text,
 };
 use super::provider::{Provider, as_given, no_check};
 use super::{ObjectInfo, ObjectStream, ProviderContext, Storage, StorageError, StorageSettings};
@@ -47,6 +48,7 @@ const FIELDS: &[FieldSpec] = &[
     .only(Applies::ExportOnly),
     REGEX_FILTER,
     CAN_DELETE,
+    EXPORT_LAYOUT,
 ];
 
 pub const PROVIDER: Provider = Provider {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use object_store::aws::AmazonS3Builder;
 
 use super::fields::{
-    Applies, CAN_DELETE, FieldSpec, PREFIX_EXPORT, PREFIX_IMPORT, PRESIGN, PRESIGN_TTL,
-    RECURSIVE_SCAN, REGEX_FILTER, USE_BLOB_URLS, secret, text,
+    Applies, CAN_DELETE, EXPORT_LAYOUT, FieldSpec, PREFIX_EXPORT, PREFIX_IMPORT, PRESIGN,
+    PRESIGN_TTL, RECURSIVE_SCAN, REGEX_FILTER, USE_BLOB_URLS, secret, text,
 };
 use super::object::{ObjectStorage, client_options, config_error, required, retry};
 use super::provider::{Provider, UriScheme, as_given};
@@ -48,6 +48,7 @@ const FIELDS: &[FieldSpec] = &[
     PRESIGN,
     PRESIGN_TTL,
     CAN_DELETE,
+    EXPORT_LAYOUT,
 ];
 
 pub const PROVIDER: Provider = Provider {

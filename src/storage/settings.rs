@@ -26,6 +26,8 @@ pub struct Common {
     pub presign_ttl_minutes: u64,
     /// A target may delete what it wrote when the annotation goes.
     pub can_delete_objects: bool,
+    /// A target writes one `<task id>.json` per task (else one object per annotation).
+    pub task_layout: bool,
 }
 
 /// A storage's settings and credentials, as stored, with the common ones read.
@@ -190,6 +192,7 @@ fn read_common(provider: &Provider, direction: Direction, stored: &Map<String, V
         presign: flag("presign"),
         presign_ttl_minutes: value("presign_ttl").as_u64().unwrap_or(1).max(1),
         can_delete_objects: flag("can_delete_objects"),
+        task_layout: value("export_layout") == "task",
     }
 }
 

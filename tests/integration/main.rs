@@ -14,6 +14,7 @@ mod export;
 mod faults;
 mod filters;
 mod ids;
+mod layouts;
 mod local_files;
 mod project_export;
 mod protocol;

@@ -1,5 +1,5 @@
 // One form field of the wizard, drawn from the server's field spec: a text, password,
-// multi-line, number or local path input, or a toggle; its help, and the server's errors
+// multi-line, number or local path input, a choice, or a toggle; its help, and the server's errors
 // for it. Typing updates the state without redrawing the input being typed in.
 
 import { h } from '../dom.js';
@@ -40,6 +40,9 @@ function textInput(f, ctx, invalid) {
   let input;
   if (f.input === 'textarea') {
     input = h('textarea', { ...attrs, rows: 3, class: f.secret ? 'secret-area' : '' });
+  } else if (f.input === 'select') {
+    input = h('select', { ...attrs, oninput: null, onchange: (e) => { ctx.state.set(f, e.target.value); ctx.typed(); } },
+      f.choices.map((c) => h('option', { value: c.value }, c.label)));
   } else if (f.input === 'number') {
     const switchedOff = ENABLED_BY[f.name] && !ctx.state.values[ENABLED_BY[f.name]];
     input = h('input', { ...attrs, type: 'number', min: f.min, max: f.max, disabled: Boolean(switchedOff) });

@@ -34,6 +34,7 @@ function shown(field, value, provider) {
   if (field.name === 'use_blob_urls') return value ? 'Files: one task per object' : 'Tasks: JSON / JSON Lines task definitions';
   if (field.name === 'regex_filter') return value || 'All files';
   if (field.input === 'toggle') return value ? 'Yes' : 'No';
+  if (field.input === 'select') return (field.choices.find((c) => c.value === value) || { label: value ?? '—' }).label;
   if (field.name === provider.location_field) return value || '(root)';
   return value === '' || value === null ? '—' : String(value);
 }
