@@ -270,7 +270,7 @@ impl Zipper {
         let file_name = match image {
             Some(bytes) => {
                 let name = format!("images/{stem}{}", extension_of(&shown));
-                self.zip.start_file(&name, options())?;
+                self.zip.start_file(&name, stored())?;
                 self.zip.write_all(bytes)?;
                 name
             }
@@ -600,8 +600,15 @@ pub async fn write<E: std::fmt::Display>(
     zipper.finish()
 }
 
+/// Entries are deflated: JSON and label text shrink to a tenth.
 fn options() -> SimpleFileOptions {
     SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated)
+}
+
+/// Images are stored as they are (already compressed), and so are label files, whose
+/// few bytes deflate cannot shrink but would cost a compressor each.
+fn stored() -> SimpleFileOptions {
+    SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored)
 }
 
 fn copy_scratch(scratch: BufWriter<File>, zip: &mut ZipWriter<File>) -> std::io::Result<()> {

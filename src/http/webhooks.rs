@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use super::access::{self, Member};
 use super::fields::Fields;
 use super::identity::AuthUser;
-use super::{State, opt_bool, opt_string, slash_optional};
+use super::{State, opt_bool, opt_string, required_project, slash_optional};
 use crate::db::members::Scope;
 use crate::db::webhooks::{Action, WebhookFields, WebhookRow};
 use crate::error::ApiError;
@@ -71,11 +71,7 @@ async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let project = match query.project.as_deref() {
         None | Some("") => None,
-        Some(text) => Some(text.parse::<i64>().map_err(|_| {
-            ApiError::invalid(format!(
-                "query parameter \"project\" must be an integer, not {text:?}"
-            ))
-        })?),
+        some => Some(required_project(some)?),
     };
     let rows = state
         .db
