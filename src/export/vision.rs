@@ -153,6 +153,41 @@ fn keypoint_slots(config: &DetectionConfig) -> Vec<String> {
     names
 }
 
+/// The classes of a zip, and COCO's keypoint class with its slots: YOLO pose numbers the
+/// box labels in config order; COCO puts the keypoints in one `default` class after the
+/// others; otherwise every label is a class (see [`Categories::of`]).
+fn classes(
+    format: Vision,
+    config: &DetectionConfig,
+    slots: &[String],
+) -> (Categories, Option<(usize, Vec<String>)>) {
+    let labels: Vec<&LabelDef> = config.labels.iter().collect();
+    let of_control = |keep: fn(&str) -> bool| -> Vec<&LabelDef> {
+        labels
+            .iter()
+            .copied()
+            .filter(|l| keep(&l.control))
+            .collect()
+    };
+    match format {
+        Vision::Yolo if !slots.is_empty() => (
+            Categories::in_order(&of_control(|c| c == "RectangleLabels")),
+            None,
+        ),
+        _ if !slots.is_empty() => {
+            let mut categories = Categories::of(&of_control(|c| c != "KeyPointLabels"));
+            let id = categories.list.iter().map(|c| c.id + 1).max().unwrap_or(0);
+            categories.list.push(Category {
+                id,
+                name: "default".into(),
+                keypoints: Some(slots.to_vec()),
+            });
+            (categories, Some((id, slots.to_vec())))
+        }
+        _ => (Categories::of(&labels), None),
+    }
+}
+
 /// Writes one zip of COCO or YOLO.
 pub struct Zipper {
     format: Vision,
@@ -189,34 +224,8 @@ impl Zipper {
         out: File,
         scratch: &Path,
     ) -> std::io::Result<Zipper> {
-        let labels: Vec<&LabelDef> = config.labels.iter().collect();
         let slots = keypoint_slots(config);
-        let (categories, keypoints) = match format {
-            Vision::Yolo if !slots.is_empty() => {
-                let boxes: Vec<&LabelDef> = labels
-                    .iter()
-                    .copied()
-                    .filter(|l| l.control == "RectangleLabels")
-                    .collect();
-                (Categories::in_order(&boxes), None)
-            }
-            _ if !slots.is_empty() => {
-                let others: Vec<&LabelDef> = labels
-                    .iter()
-                    .copied()
-                    .filter(|l| l.control != "KeyPointLabels")
-                    .collect();
-                let mut categories = Categories::of(&others);
-                let id = categories.list.iter().map(|c| c.id + 1).max().unwrap_or(0);
-                categories.list.push(Category {
-                    id,
-                    name: "default".into(),
-                    keypoints: Some(slots.clone()),
-                });
-                (categories, Some((id, slots.clone())))
-            }
-            _ => (Categories::of(&labels), None),
-        };
+        let (categories, keypoints) = classes(format, config, &slots);
         let coco = match format {
             Vision::Coco => Some((
                 BufWriter::new(tempfile::tempfile_in(scratch)?),
