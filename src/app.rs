@@ -143,6 +143,14 @@ async fn start_background(
         config.max_concurrent_syncs,
     );
     syncs.resume_interrupted().await?;
+    runner.spawn(
+        "watched folders",
+        crate::jobs::watches::run(db.clone(), syncs.clone(), runner.stop_signal()),
+    );
+    runner.spawn(
+        "sync schedules",
+        crate::jobs::schedules::run(db.clone(), syncs.clone(), runner.stop_signal()),
+    );
     crate::export::snapshot::recover(&db, &config.data_dir).await?;
     let fresh_key = format!("{}{}", auth::new_secret(), auth::new_secret());
     let key = db.signing_key(fresh_key).await?;

@@ -66,6 +66,11 @@ pub struct StartArgs {
     /// exports to finish before it exits; what is cut short resumes at the next start.
     #[arg(long, env = "LABELSYNC_SHUTDOWN_TIMEOUT", default_value_t = 8)]
     pub shutdown_timeout: u64,
+
+    /// The shortest schedule a source storage may have (`sync_interval`), in seconds.
+    #[arg(long, env = "LABELSYNC_MIN_SYNC_INTERVAL", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub min_sync_interval: u64,
 }
 
 impl std::fmt::Debug for StartArgs {
@@ -76,6 +81,7 @@ impl std::fmt::Debug for StartArgs {
             .field("port", &self.port)
             .field("max_concurrent_syncs", &self.max_concurrent_syncs)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("min_sync_interval", &self.min_sync_interval)
             .field("data_dir", &self.data_dir)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))

@@ -24,6 +24,8 @@ pub struct Config {
     pub max_concurrent_syncs: usize,
     /// How long a stopping server waits for running work.
     pub shutdown_timeout: std::time::Duration,
+    /// The shortest `sync_interval` a source storage may have.
+    pub min_sync_interval: std::time::Duration,
 }
 
 /// Label Studio's environment fallbacks for cloud credentials, read once at start.
@@ -131,6 +133,7 @@ impl Config {
             cloud: CloudDefaults::from_env(),
             max_concurrent_syncs: usize::from(args.max_concurrent_syncs),
             shutdown_timeout: std::time::Duration::from_secs(args.shutdown_timeout),
+            min_sync_interval: std::time::Duration::from_secs(args.min_sync_interval),
         })
     }
 

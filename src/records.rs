@@ -546,7 +546,27 @@ pub fn storage(row: &StorageRow) -> Value {
     map.insert("description".into(), json!(row.description));
     map.insert("created_at".into(), json!(row.created_at));
     map.insert("project".into(), json!(row.project_id));
+    map.insert("next_sync_at".into(), json!(next_sync_at(row)));
     Value::Object(map)
+}
+
+/// When a scheduled storage syncs next (labelsync's): its last sync's queue time plus its
+/// interval, now when it never synced, none while it syncs or without a schedule.
+fn next_sync_at(row: &StorageRow) -> Option<String> {
+    let minutes = row.settings.common.sync_interval_minutes?;
+    if matches!(row.status.as_str(), "queued" | "in_progress") {
+        return None;
+    }
+    let last = row.meta["time_queued"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f%:z").ok());
+    let next = match last {
+        Some(last) => {
+            last.with_timezone(&Utc) + chrono::Duration::milliseconds((minutes * 60_000.0) as i64)
+        }
+        None => Utc::now(),
+    };
+    Some(crate::time::iso(next))
 }
 
 #[cfg(test)]

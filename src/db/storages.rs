@@ -270,8 +270,10 @@ pub(super) fn try_queue(
     let changed = conn.execute(
         "UPDATE storages SET status = 'queued', last_sync = NULL, last_sync_count = NULL,
             last_sync_job = ?2, traceback = NULL,
-            meta = json_object('attempts', COALESCE(json_extract(meta, '$.attempts'), 0) + 1,
-                               'time_queued', ?3)
+            meta = json_patch(json_object('attempts', COALESCE(json_extract(meta, '$.attempts'), 0) + 1,
+                                          'time_queued', ?3),
+                              -- a watched folder's state outlives its syncs
+                              json_object('watch', meta -> '$.watch'))
          WHERE id = ?1 AND status NOT IN ('queued', 'in_progress')",
         params![id, job_id, meta_now],
     )?;
@@ -463,7 +465,57 @@ fn start_and_get(
     }
 }
 
+/// Source storages whose schedule is due at `now` (as `time::python_str` writes it): a
+/// `sync_interval` set, no sync queued or running, and the last one queued at least that
+/// many minutes ago (or never).
+fn scheduled_due(conn: &Connection, now: &str) -> Result<Vec<i64>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM storages
+         WHERE direction = 'import' AND json_extract(settings, '$.sync_interval') > 0
+           AND status NOT IN ('queued', 'in_progress')
+           AND (json_extract(meta, '$.time_queued') IS NULL
+                OR (julianday(?1) - julianday(json_extract(meta, '$.time_queued'))) * 1440.0
+                   >= json_extract(settings, '$.sync_interval'))
+         ORDER BY id",
+    )?;
+    let ids = stmt.query_map([now], |r| r.get(0))?;
+    Ok(ids.collect::<Result<_, _>>()?)
+}
+
+/// Local Files sources that watch their folder.
+fn watched(conn: &Connection) -> Result<Vec<StorageRow>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM storages WHERE direction = 'import' AND type = 'localfiles'
+           AND json_extract(settings, '$.watch') = 1 ORDER BY id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([], from_row)?;
+    rows.map(|row| finish(row?)).collect()
+}
+
 impl super::Db {
+    /// Local Files sources that watch their folder.
+    pub async fn watched_storages(&self) -> Result<Vec<StorageRow>, DbError> {
+        self.call(|conn| watched(conn)).await
+    }
+
+    /// Notes on a storage how its folder is watched (`meta.watch`, shown on its card).
+    pub async fn set_watch_state(&self, id: i64, state: Value) -> Result<(), DbError> {
+        self.call(move |conn| {
+            conn.execute(
+                "UPDATE storages SET meta = json_set(meta, '$.watch', json(?2)) WHERE id = ?1",
+                params![id, state.to_string()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Source storages whose scheduled sync is due at `now`.
+    pub async fn scheduled_syncs_due(&self, now: String) -> Result<Vec<i64>, DbError> {
+        self.call(move |conn| scheduled_due(conn, &now)).await
+    }
+
     /// One storage.
     pub async fn storage(&self, id: i64) -> Result<Option<StorageRow>, DbError> {
         self.call(move |conn| get(conn, id)).await

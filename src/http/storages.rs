@@ -372,12 +372,30 @@ fn apply(fields: &mut StorageFields, body: &Map<String, Value>) -> Result<(), Ap
         .map_err(ApiError::Validation)
 }
 
+/// Refuses a schedule shorter than the server allows (`--min-sync-interval`).
+fn check_schedule(config: &crate::config::Config, fields: &StorageFields) -> Result<(), ApiError> {
+    let Some(minutes) = fields.settings.common.sync_interval_minutes else {
+        return Ok(());
+    };
+    let shortest = config.min_sync_interval.as_secs_f64() / 60.0;
+    if minutes < shortest {
+        return Err(ApiError::field(
+            "sync_interval",
+            format!(
+                "Ensure this value is at least {shortest} minutes (the server's shortest schedule, --min-sync-interval)."
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Refuses settings that cannot work: a bad regex, a bad path, an unreachable storage, a
 /// target that may not be written. Returns the provider and filter it checked.
 async fn check_connection(
     state: &State,
     fields: &StorageFields,
 ) -> Result<(Arc<dyn Storage>, KeyFilter), ApiError> {
+    check_schedule(&state.config, fields)?;
     let settings = &fields.settings;
     let filter = KeyFilter::new(settings.common.regex_filter.as_deref())
         .map_err(|message| ApiError::field("regex_filter", message))?;

@@ -9,7 +9,9 @@
 //! the outbox worker delivers what is due and returns, and the runner waits for all of
 //! them up to a deadline.
 
+pub mod schedules;
 pub mod syncs;
+pub mod watches;
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -88,10 +88,20 @@ impl Syncs {
     /// the storage as it is right after that decision (`queued`, or the running sync).
     /// It looks at every object: only a sync cut short by a stopped server resumes.
     pub async fn request(&self, storage_id: i64) -> Result<Option<StorageRow>, QueueError> {
-        self.queue(storage_id, Start::Afresh).await
+        Ok(self.queue(storage_id, Start::Afresh).await?.1)
     }
 
-    async fn queue(&self, storage_id: i64, start: Start) -> Result<Option<StorageRow>, QueueError> {
+    /// Queues a sync as [`Syncs::request`] does; whether this call queued it (`false`: one
+    /// was queued or running already, and may have listed before what the caller saw).
+    pub async fn request_new(&self, storage_id: i64) -> Result<bool, QueueError> {
+        Ok(self.queue(storage_id, Start::Afresh).await?.0)
+    }
+
+    async fn queue(
+        &self,
+        storage_id: i64,
+        start: Start,
+    ) -> Result<(bool, Option<StorageRow>), QueueError> {
         if self.inner.runner.is_stopping() {
             return Err(QueueError::Stopping);
         }
@@ -114,7 +124,7 @@ impl Syncs {
                 .runner
                 .spawn(name, inner.run(storage_id, job_id, start));
         }
-        Ok(row)
+        Ok((queued, row))
     }
 
     /// Queues again every sync a stopped server left `queued` or `in_progress`; they go on

@@ -6,7 +6,7 @@ use object_store::azure::MicrosoftAzureBuilder;
 
 use super::fields::{
     CAN_DELETE, EXPORT_LAYOUT, FieldSpec, PREFIX_EXPORT, PREFIX_IMPORT, PRESIGN, PRESIGN_TTL,
-    RECURSIVE_SCAN, REGEX_FILTER, USE_BLOB_URLS, secret, text,
+    RECURSIVE_SCAN, REGEX_FILTER, SYNC_INTERVAL, USE_BLOB_URLS, secret, text,
 };
 use super::object::{ObjectStorage, client_options, config_error, required, retry};
 use super::provider::{Provider, UriScheme, as_given, no_check};
@@ -36,6 +36,7 @@ const FIELDS: &[FieldSpec] = &[
     PRESIGN_TTL,
     CAN_DELETE,
     EXPORT_LAYOUT,
+    SYNC_INTERVAL,
 ];
 
 pub const PROVIDER: Provider = Provider {

@@ -21,6 +21,8 @@ pub enum FieldKind {
     Count,
     /// One of these values.
     Choice(&'static [Choice]),
+    /// A number above 0, or null.
+    OptionalPositive,
 }
 
 /// A value a choice field takes, and what the wizard calls it.
@@ -259,6 +261,30 @@ pub const CAN_DELETE: FieldSpec = FieldSpec {
 }
 .help("If unchecked, annotations will not be deleted from storage")
 .only(Applies::ExportOnly);
+/// A source's schedule: a sync every so many minutes (null: only when asked).
+pub const SYNC_INTERVAL: FieldSpec = FieldSpec {
+    kind: FieldKind::OptionalPositive,
+    input: Input::Number {
+        min: 1,
+        max: 10_080,
+    },
+    ..text(
+        "sync_interval",
+        "Sync automatically every (minutes, optional)",
+        "off",
+    )
+}
+.help("New objects become tasks without anyone pressing Sync; leave empty to sync only when asked")
+.only(Applies::ImportOnly)
+.on(Step::Import)
+.keeps();
+/// A Local Files source that watches its folder.
+pub const WATCH: FieldSpec = toggle("watch", "Watch the folder", false)
+    .help("A file written into the folder becomes a task within a second")
+    .only(Applies::ImportOnly)
+    .on(Step::Import)
+    .keeps();
+
 /// What a target writes: Label Studio's one object per annotation, or one per task.
 pub const EXPORT_LAYOUT: FieldSpec = FieldSpec {
     kind: FieldKind::Choice(&[
@@ -397,6 +423,8 @@ fn coerce(kind: FieldKind, raw: &Value) -> Result<Value, String> {
 fn coerce_plain(kind: FieldKind, raw: &Value) -> Result<Value, &'static str> {
     const COUNT: &str = "Ensure this value is a whole number greater than or equal to 1.";
     const BOOLEAN: &str = "Must be a valid boolean.";
+    const POSITIVE: &str =
+        "Ensure this value is a number of minutes greater than 0, or null for no schedule.";
     match (kind, raw) {
         (FieldKind::Count, Value::Number(n)) => {
             n.as_i64().filter(|n| *n >= 1).map(Value::from).ok_or(COUNT)
@@ -424,5 +452,20 @@ fn coerce_plain(kind: FieldKind, raw: &Value) -> Result<Value, &'static str> {
         },
         (FieldKind::Bool | FieldKind::OptionalBool, _) => Err(BOOLEAN),
         (FieldKind::Choice(_), _) => Err("Not a valid choice."),
+        (FieldKind::OptionalPositive, Value::Null) => Ok(Value::Null),
+        (FieldKind::OptionalPositive, Value::String(s)) if s.trim().is_empty() => Ok(Value::Null),
+        (FieldKind::OptionalPositive, Value::Number(n)) => n
+            .as_f64()
+            .filter(|n| *n > 0.0)
+            .map(|_| raw.clone())
+            .ok_or(POSITIVE),
+        (FieldKind::OptionalPositive, Value::String(s)) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|n| *n > 0.0 && n.is_finite())
+            .and_then(|n| serde_json::Number::from_f64(n).map(Value::Number))
+            .ok_or(POSITIVE),
+        (FieldKind::OptionalPositive, _) => Err(POSITIVE),
     }
 }

@@ -20,7 +20,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::fields::{
-    CAN_DELETE, EXPORT_LAYOUT, FieldSpec, Input, RECURSIVE_SCAN, REGEX_FILTER, USE_BLOB_URLS, text,
+    CAN_DELETE, EXPORT_LAYOUT, FieldSpec, Input, RECURSIVE_SCAN, REGEX_FILTER, SYNC_INTERVAL,
+    USE_BLOB_URLS, WATCH, text,
 };
 use super::provider::{Provider, no_check};
 use super::{
@@ -37,6 +38,8 @@ const FIELDS: &[FieldSpec] = &[
     RECURSIVE_SCAN,
     CAN_DELETE,
     EXPORT_LAYOUT,
+    SYNC_INTERVAL,
+    WATCH,
 ];
 
 pub const PROVIDER: Provider = Provider {

@@ -17,8 +17,8 @@ use redis::aio::MultiplexedConnection;
 use tokio::sync::OnceCell;
 
 use super::fields::{
-    Applies, CAN_DELETE, Default, EXPORT_LAYOUT, FieldKind, FieldSpec, Input, REGEX_FILTER, Step,
-    secret, text,
+    Applies, CAN_DELETE, Default, EXPORT_LAYOUT, FieldKind, FieldSpec, Input, REGEX_FILTER,
+    SYNC_INTERVAL, Step, secret, text,
 };
 use super::provider::{Provider, as_given, no_check};
 use super::{ObjectInfo, ObjectStream, ProviderContext, Storage, StorageError, StorageSettings};
@@ -49,6 +49,7 @@ const FIELDS: &[FieldSpec] = &[
     REGEX_FILTER,
     CAN_DELETE,
     EXPORT_LAYOUT,
+    SYNC_INTERVAL,
 ];
 
 pub const PROVIDER: Provider = Provider {

@@ -13,7 +13,7 @@ use super::{Direction, ProviderContext, Storage, StorageError};
 use crate::error::FieldErrors;
 
 /// The settings every storage has, typed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Common {
     /// Where objects live in the storage: a bucket prefix, a key prefix or a directory.
     pub location: Option<String>,
@@ -28,6 +28,10 @@ pub struct Common {
     pub can_delete_objects: bool,
     /// A target writes one `<task id>.json` per task (else one object per annotation).
     pub task_layout: bool,
+    /// A source syncs every so many minutes by itself.
+    pub sync_interval_minutes: Option<f64>,
+    /// A Local Files source watches its folder.
+    pub watch: bool,
 }
 
 /// A storage's settings and credentials, as stored, with the common ones read.
@@ -193,6 +197,8 @@ fn read_common(provider: &Provider, direction: Direction, stored: &Map<String, V
         presign_ttl_minutes: value("presign_ttl").as_u64().unwrap_or(1).max(1),
         can_delete_objects: flag("can_delete_objects"),
         task_layout: value("export_layout") == "task",
+        sync_interval_minutes: value("sync_interval").as_f64().filter(|m| *m > 0.0),
+        watch: flag("watch"),
     }
 }
 

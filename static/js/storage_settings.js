@@ -96,7 +96,7 @@ function storageCard(initial, direction, ctx) {
   let storage = initial;
   let justSynced = false;
 
-  const poll = () => {
+  const poll = (wait = POLL_MS) => {
     const timer = setTimeout(async () => {
       ctx.timers.delete(timer);
       if (!card.isConnected) return;
@@ -106,7 +106,7 @@ function storageCard(initial, direction, ctx) {
       } catch (err) {
         toast(`Could not refresh storage ${storage.id}: ${err.message}`, 'error');
       }
-    }, POLL_MS);
+    }, wait);
     ctx.timers.add(timer);
   };
 
@@ -155,15 +155,46 @@ function storageCard(initial, direction, ctx) {
             `${storage.last_sync_count || 0} new tasks added during the last sync; ${meta.tasks_existed || 0} found and already synced were not added again`)
           : row('Annotations', `${storage.last_sync_count || 0} (${meta.total_annotations || 0} total)`, 'counts',
             'annotations saved during the last sync (total annotations seen in the project at the sync moment)'),
-        row('Last Sync', formatSyncTime(storage.last_sync))),
+        row('Last Sync', formatSyncTime(storage.last_sync)),
+        storage.sync_interval ? row('Schedule', scheduleText(storage), 'schedule',
+          'This storage syncs by itself every so many minutes (sync_interval)') : null,
+        storage.watch ? row('Watching', watchText(meta), 'watching',
+          'New files in the folder become tasks within a second') : null),
       running ? progress(storage, direction) : null,
       meta.export_error ? h('p', { class: 'warning', role: 'alert' }, `Export problem: ${meta.export_error}`) : null,
       h('footer', {}, syncButton,
         justSynced && !running ? h('p', { class: 'muted note' }, 'The last sync has finished.') : null));
+    // A storage that keeps itself current is followed while the card is open, more
+    // slowly between syncs: its counts rise and its next sync comes near.
     if (running) poll();
+    else if (storage.sync_interval || storage.watch) poll(IDLE_POLL_MS);
   }
   draw();
   return card;
+}
+
+/** How often the card of a scheduled or watched storage refreshes between syncs. */
+const IDLE_POLL_MS = 1000;
+
+/** "every 5 min · next sync in 4 min". */
+function scheduleText(storage) {
+  const every = `every ${minutes(storage.sync_interval * 60)}`;
+  if (!storage.next_sync_at) return `${every} · syncing now`;
+  const seconds = (new Date(storage.next_sync_at) - Date.now()) / 1000;
+  return `${every} · ${seconds <= 1 ? 'next sync due now' : `next sync in ${minutes(seconds)}`}`;
+}
+
+function minutes(seconds) {
+  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
+  return `${Math.round(seconds / 60)} min`;
+}
+
+/** How the folder is watched: inotify, or polling with the reason. */
+function watchText(meta) {
+  const watch = meta.watch || {};
+  if (watch.mode === 'polling') return `by polling (${watch.reason || 'watching is not possible here'})`;
+  if (watch.mode === 'events') return 'yes, file events';
+  return 'starting…';
 }
 
 const STATUS_HELP = 'Initialized: added, not synced yet. Queued: the sync waits to start. In progress: '

@@ -7,6 +7,7 @@ mod backends;
 mod cloud;
 mod common;
 mod conformance;
+mod current;
 mod data_manager;
 mod editor_build;
 mod errors;
