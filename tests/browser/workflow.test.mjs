@@ -405,6 +405,38 @@ test('Settings > Members: create a user, add them to the project, remove them', 
   assert.match(await members.locator('select[name=user]').textContent(), /teammate@example\.com/);
 });
 
+test('a watched folder with a schedule: set both in the wizard, see "next sync in", drop a file and see the count rise', async () => {
+  const folder = path.join(root, 'watched');
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(path.join(folder, 'first.png'), png(8, 8, [200, 10, 10]));
+  await page.goto(`/projects/${projectId}/settings/storage`);
+  await page.getByRole('button', { name: 'Add Source Storage' }).click();
+  await wizard().locator('[data-provider=localfiles]').click();
+  await wizard().getByRole('button', { name: 'Next' }).click();
+  await wizard().locator('#f-title').fill('Watched drop folder');
+  await wizard().locator('#f-path').fill(folder);
+  await wizard().getByRole('button', { name: 'Test Connection' }).click();
+  await wizard().getByText('Successfully connected!').waitFor();
+  await wizard().getByRole('button', { name: 'Next' }).click();
+  await wizard().getByRole('button', { name: 'Images' }).click();
+  await wizard().locator('#f-sync_interval').fill('5');
+  await wizard().locator('#f-watch').check();
+  await screenshot('wizard-schedule-watch');
+  await wizard().getByRole('button', { name: 'Next' }).click();
+  assert.match(await wizard().locator('.review').textContent(), /Watch the folderYes/);
+  await wizard().getByRole('button', { name: 'Save & Sync' }).click();
+
+  const watched = card('Watched drop folder');
+  await watched.locator('.status', { hasText: 'Completed' }).waitFor({ timeout: 20000 });
+  await watched.locator('.schedule dd', { hasText: /every 5 min · next sync in [45] min/ }).waitFor();
+  await watched.locator('.watching dd', { hasText: 'yes, file events' }).waitFor();
+  assert.match((await watched.locator('.counts dd').textContent()).trim(), /^1 \(/);
+  writeFileSync(path.join(folder, 'second.png'), png(8, 8, [10, 200, 10]));
+  // No reload, no click: the card follows the folder.
+  await watched.locator('.counts dd', { hasText: /^2 / }).waitFor({ timeout: 10000 });
+  await screenshot('storage-watched');
+});
+
 test('the screens fit a phone', async () => {
   const phone = await context.newPage();
   watchConsole(phone);
