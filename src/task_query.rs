@@ -80,6 +80,8 @@ pub enum Column {
     Annotators,
     UpdatedBy,
     StorageFilename,
+    /// `vanished` or `changed`: the task's object since its import (labelsync's).
+    StorageState,
     FileUpload,
     IsLabeled,
     PredictionsScore,
@@ -177,6 +179,7 @@ const BUILT_IN: &[BuiltIn] = &[
         Kind::String,
         TEXT,
     ),
+    built_in("storage_state", Column::StorageState, Kind::String, TEXT),
     built_in("file_upload", Column::FileUpload, Kind::String, TEXT),
     built_in("is_labeled", Column::IsLabeled, Kind::Boolean, BOOLEAN),
     built_in(

@@ -49,6 +49,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010_export_task_layout",
         include_str!("migrations/0010_export_task_layout.sql"),
     ),
+    (
+        "0011_storage_objects",
+        include_str!("migrations/0011_storage_objects.sql"),
+    ),
 ];
 
 /// Brings the schema up to date.

@@ -17,6 +17,7 @@ pub mod exports;
 mod functions;
 pub mod members;
 mod migrate;
+pub mod objects;
 pub mod outbox;
 pub mod predictions;
 pub mod projects;

@@ -407,6 +407,7 @@ fn source(column: &Column, search: Search<'_>) -> Source {
         Column::PredictionsScore => value("t.predictions_score", true),
         Column::UpdatedBy => value("t.updated_by", true),
         Column::StorageFilename => text("(SELECT l.key FROM task_links l WHERE l.task_id = t.id)"),
+        Column::StorageState => text("t.storage_state"),
         Column::FileUpload => text("NULL"),
         Column::AvgLeadTime => value(
             "(SELECT AVG(a.lead_time) FROM annotations a WHERE a.task_id = t.id)",

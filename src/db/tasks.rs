@@ -834,6 +834,8 @@ pub struct SyncCursor {
     ///
     /// [`set_cursor`]: super::storages::set_cursor
     pub settings: String,
+    /// The fingerprints of the objects these tasks come from (key, size and time).
+    pub fingerprints: Vec<(String, String)>,
 }
 
 /// Inserts an import sync's tasks and moves its storage's cursor, in the caller's
@@ -849,6 +851,7 @@ fn insert_at_cursor(
         insert_batch(tx, cursor.project_id, tasks, &crate::time::now_iso())?
     };
     super::storages::set_cursor(tx, cursor.storage_id, &cursor.key, &cursor.settings)?;
+    super::objects::record(tx, cursor.storage_id, &cursor.fingerprints)?;
     Ok(outcome)
 }
 

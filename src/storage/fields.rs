@@ -278,6 +278,17 @@ pub const SYNC_INTERVAL: FieldSpec = FieldSpec {
 .only(Applies::ImportOnly)
 .on(Step::Import)
 .keeps();
+/// What a sync does with the tasks of objects that are gone, or changed since import.
+pub const REMOVE_VANISHED: FieldSpec = toggle("remove_vanished", "Remove tasks of deleted objects", false)
+    .help("Tasks nobody annotated go when their object is deleted; annotated ones stay, flagged in the Data Manager")
+    .only(Applies::ImportOnly)
+    .on(Step::Import)
+    .keeps();
+pub const REIMPORT_CHANGED: FieldSpec = toggle("reimport_changed", "Import changed task files again", false)
+    .help("A task file overwritten in the storage replaces its tasks when none has an annotation; otherwise they are flagged")
+    .only(Applies::ImportOnly)
+    .on(Step::Import)
+    .keeps();
 /// A Local Files source that watches its folder.
 pub const WATCH: FieldSpec = toggle("watch", "Watch the folder", false)
     .help("A file written into the folder becomes a task within a second")

@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use super::fields::{
     CAN_DELETE, EXPORT_LAYOUT, FieldSpec, Input, PREFIX_EXPORT, PREFIX_IMPORT, PRESIGN,
-    PRESIGN_TTL, RECURSIVE_SCAN, REGEX_FILTER, SYNC_INTERVAL, USE_BLOB_URLS, secret, text,
+    PRESIGN_TTL, RECURSIVE_SCAN, REGEX_FILTER, REIMPORT_CHANGED, REMOVE_VANISHED, SYNC_INTERVAL,
+    USE_BLOB_URLS, secret, text,
 };
 use super::object::{ObjectStorage, client_options, config_error, required, retry};
 use super::provider::{Provider, UriScheme, as_given, no_check};
@@ -37,6 +38,8 @@ const FIELDS: &[FieldSpec] = &[
     CAN_DELETE,
     EXPORT_LAYOUT,
     SYNC_INTERVAL,
+    REMOVE_VANISHED,
+    REIMPORT_CHANGED,
 ];
 
 pub const PROVIDER: Provider = Provider {

@@ -20,8 +20,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::fields::{
-    CAN_DELETE, EXPORT_LAYOUT, FieldSpec, Input, RECURSIVE_SCAN, REGEX_FILTER, SYNC_INTERVAL,
-    USE_BLOB_URLS, WATCH, text,
+    CAN_DELETE, EXPORT_LAYOUT, FieldSpec, Input, RECURSIVE_SCAN, REGEX_FILTER, REIMPORT_CHANGED,
+    REMOVE_VANISHED, SYNC_INTERVAL, USE_BLOB_URLS, WATCH, text,
 };
 use super::provider::{Provider, no_check};
 use super::{
@@ -39,6 +39,8 @@ const FIELDS: &[FieldSpec] = &[
     CAN_DELETE,
     EXPORT_LAYOUT,
     SYNC_INTERVAL,
+    REMOVE_VANISHED,
+    REIMPORT_CHANGED,
     WATCH,
 ];
 
@@ -143,14 +145,7 @@ impl Storage for LocalDirectory {
                         .boxed();
                     }
                 };
-                stream::iter(keys.into_iter().map(|key| {
-                    Ok(ObjectInfo {
-                        key,
-                        size: None,
-                        last_modified: None,
-                    })
-                }))
-                .boxed()
+                stream::iter(keys.into_iter().map(Ok)).boxed()
             })
             .flatten()
             .boxed()
@@ -348,14 +343,14 @@ fn invalid(message: String) -> StorageError {
 /// Files under `dir` (one level, or all when `recursive`), sorted by file name and then
 /// path, as Label Studio orders them. Directory symlinks are not followed (no loops).
 /// Subdirectories of `dir` are walked by one thread per core.
-fn walk(dir: &Path, recursive: bool) -> Result<Vec<String>, StorageError> {
+fn walk(dir: &Path, recursive: bool) -> Result<Vec<ObjectInfo>, StorageError> {
     let mut files = Vec::new();
     let mut subdirs = Vec::new();
     read_level(dir, &mut files, recursive.then_some(&mut subdirs))?;
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(subdirs.len().max(1));
-    let parts: Vec<Result<Vec<String>, StorageError>> = std::thread::scope(|scope| {
+    let parts: Vec<Result<Vec<ObjectInfo>, StorageError>> = std::thread::scope(|scope| {
         let subdirs = &subdirs;
         let workers: Vec<_> = (0..threads)
             .map(|worker| {
@@ -386,7 +381,7 @@ fn walk(dir: &Path, recursive: bool) -> Result<Vec<String>, StorageError> {
 }
 
 /// Every file below the given directories.
-fn walk_all(mut pending: Vec<PathBuf>) -> Result<Vec<String>, StorageError> {
+fn walk_all(mut pending: Vec<PathBuf>) -> Result<Vec<ObjectInfo>, StorageError> {
     let mut files = Vec::new();
     while let Some(current) = pending.pop() {
         read_level(&current, &mut files, Some(&mut pending))?;
@@ -394,10 +389,11 @@ fn walk_all(mut pending: Vec<PathBuf>) -> Result<Vec<String>, StorageError> {
     Ok(files)
 }
 
-/// Adds the files of one directory to `files` and, when asked, its subdirectories to `subdirs`.
+/// Adds the files of one directory to `files` (with their size and time, which tell a
+/// changed file) and, when asked, its subdirectories to `subdirs`.
 fn read_level(
     dir: &Path,
-    files: &mut Vec<String>,
+    files: &mut Vec<ObjectInfo>,
     mut subdirs: Option<&mut Vec<PathBuf>>,
 ) -> Result<(), StorageError> {
     let failed = |err: std::io::Error| io_error(&dir.to_string_lossy(), "list", err);
@@ -410,8 +406,21 @@ fn read_level(
                 subdirs.push(path);
             }
         } else if kind.is_file() || (kind.is_symlink() && path.is_file()) {
+            let meta = if kind.is_symlink() {
+                path.metadata()
+            } else {
+                entry.metadata()
+            };
+            let meta = meta.ok();
             match path.into_os_string().into_string() {
-                Ok(key) => files.push(key),
+                Ok(key) => files.push(ObjectInfo {
+                    key,
+                    size: meta.as_ref().map(std::fs::Metadata::len),
+                    last_modified: meta
+                        .and_then(|m| m.modified().ok())
+                        .map(chrono::DateTime::<chrono::Utc>::from),
+                    etag: None,
+                }),
                 Err(name) => {
                     tracing::warn!(file = ?name, "skipping a file whose name is not UTF-8")
                 }
@@ -423,13 +432,13 @@ fn read_level(
 
 /// Label Studio's order: by file name, then (for equal names) by path. The name offsets are
 /// computed once; finding them inside every comparison costs as much as the walk itself.
-fn sort_by_file_name(files: Vec<String>) -> Vec<String> {
-    let mut named: Vec<(usize, String)> = files
+fn sort_by_file_name(files: Vec<ObjectInfo>) -> Vec<ObjectInfo> {
+    let mut named: Vec<(usize, ObjectInfo)> = files
         .into_iter()
-        .map(|path| (name_offset(&path), path))
+        .map(|file| (name_offset(&file.key), file))
         .collect();
-    named.sort_unstable_by(|(a_at, a), (b_at, b)| by_file_name((*a_at, a), (*b_at, b)));
-    named.into_iter().map(|(_, path)| path).collect()
+    named.sort_unstable_by(|(a_at, a), (b_at, b)| by_file_name((*a_at, &a.key), (*b_at, &b.key)));
+    named.into_iter().map(|(_, file)| file).collect()
 }
 
 /// Where the file name starts in a path.

@@ -59,6 +59,9 @@ pub struct ObjectInfo {
     pub key: String,
     pub size: Option<u64>,
     pub last_modified: Option<DateTime<Utc>>,
+    /// What the store says identifies this version of the object (S3's ETag: the
+    /// content's MD5 for a plain upload), when it says.
+    pub etag: Option<String>,
 }
 
 /// A byte range asked for by a browser (already clamped by the caller).

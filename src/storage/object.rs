@@ -215,6 +215,7 @@ fn object_info(meta: object_store::ObjectMeta) -> ObjectInfo {
         key: meta.location.to_string(),
         size: Some(meta.size),
         last_modified: Some(meta.last_modified),
+        etag: meta.e_tag,
     }
 }
 

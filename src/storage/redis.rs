@@ -18,7 +18,7 @@ use tokio::sync::OnceCell;
 
 use super::fields::{
     Applies, CAN_DELETE, Default, EXPORT_LAYOUT, FieldKind, FieldSpec, Input, REGEX_FILTER,
-    SYNC_INTERVAL, Step, secret, text,
+    REIMPORT_CHANGED, REMOVE_VANISHED, SYNC_INTERVAL, Step, secret, text,
 };
 use super::provider::{Provider, as_given, no_check};
 use super::{ObjectInfo, ObjectStream, ProviderContext, Storage, StorageError, StorageSettings};
@@ -50,6 +50,8 @@ const FIELDS: &[FieldSpec] = &[
     CAN_DELETE,
     EXPORT_LAYOUT,
     SYNC_INTERVAL,
+    REMOVE_VANISHED,
+    REIMPORT_CHANGED,
 ];
 
 pub const PROVIDER: Provider = Provider {
@@ -237,6 +239,7 @@ impl Storage for RedisStorage {
                         key,
                         size: None,
                         last_modified: None,
+                        etag: None,
                     })
                 }))
                 .boxed(),

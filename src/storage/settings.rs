@@ -32,6 +32,10 @@ pub struct Common {
     pub sync_interval_minutes: Option<f64>,
     /// A Local Files source watches its folder.
     pub watch: bool,
+    /// A sync deletes the unannotated tasks of objects no longer listed.
+    pub remove_vanished: bool,
+    /// A sync imports again a changed task file whose tasks have no annotation.
+    pub reimport_changed: bool,
 }
 
 /// A storage's settings and credentials, as stored, with the common ones read.
@@ -199,6 +203,8 @@ fn read_common(provider: &Provider, direction: Direction, stored: &Map<String, V
         task_layout: value("export_layout") == "task",
         sync_interval_minutes: value("sync_interval").as_f64().filter(|m| *m > 0.0),
         watch: flag("watch"),
+        remove_vanished: flag("remove_vanished"),
+        reimport_changed: flag("reimport_changed"),
     }
 }
 

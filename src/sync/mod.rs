@@ -12,9 +12,11 @@
 //! hold are handled by [`spool`].
 
 mod known;
+mod objects;
 mod spool;
 pub mod task_file;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -70,6 +72,13 @@ pub struct ImportReport {
     pub existed: u64,
     /// One readable line per task file that could not be imported.
     pub errors: ErrorLines,
+    /// Objects the storage's tasks came from that it no longer lists, and those changed
+    /// since their import (a pass that listed everything learns them).
+    pub vanished: Vec<String>,
+    pub changed: Vec<String>,
+    /// Tasks deleted because their object vanished, and tasks imported again.
+    pub removed: u64,
+    pub reimported: u64,
 }
 
 impl Report for ImportReport {
@@ -84,6 +93,16 @@ impl Report for ImportReport {
     fn write_meta(&self, meta: &mut Map<String, Value>) {
         if !self.errors.is_empty() {
             meta.insert("tasks_failed_validation".into(), json!(self.errors.total()));
+        }
+        if !self.vanished.is_empty() || !self.changed.is_empty() {
+            let first =
+                |keys: &[String]| json!(keys.iter().take(objects::LISTED).collect::<Vec<_>>());
+            meta.insert("objects_vanished".into(), json!(self.vanished.len()));
+            meta.insert("objects_changed".into(), json!(self.changed.len()));
+            meta.insert("vanished_keys".into(), first(&self.vanished));
+            meta.insert("changed_keys".into(), first(&self.changed));
+            meta.insert("tasks_removed".into(), json!(self.removed));
+            meta.insert("tasks_reimported".into(), json!(self.reimported));
         }
     }
 }
@@ -147,21 +166,33 @@ pub async fn import(
         return report;
     }
     // The listing ended: by reaching its end, or by a panic that must not pass for one.
-    lister
+    let seen = lister
         .await
         .map_err(|err| SyncError::Settings(format!("listing stopped: {err}")))?;
-    report
+    let mut report = report?;
+    if let Some(seen) = seen {
+        let policy = objects::Policy {
+            remove_vanished: common.remove_vanished,
+            reimport_changed: common.reimport_changed,
+            blob_mode: common.use_blob_urls,
+        };
+        context.reconcile(seen, policy, &mut report).await?;
+    }
+    Ok(report)
 }
 
 /// Keys of one stretch of the listing that pass the filter.
 struct KeyBatch {
     keys: Vec<String>,
+    /// Their fingerprints (size and time), where the storage tells them.
+    fingerprints: HashMap<String, String>,
     /// The last key listed in this stretch, filtered out or not.
     through: String,
 }
 
 /// Streams the listing (after `cursor` when resuming) into filtered key batches; stops at
-/// the first listing error.
+/// the first listing error. A whole listing (no cursor) also returns every object it saw,
+/// noted compactly, to tell vanished and changed objects by.
 async fn list_batches(
     provider: Arc<dyn Storage>,
     recursive: bool,
@@ -169,34 +200,48 @@ async fn list_batches(
     filter: KeyFilter,
     progress: Arc<Progress>,
     sender: mpsc::Sender<Result<KeyBatch, StorageError>>,
-) {
+) -> Option<Vec<objects::Seen>> {
+    let mut seen = cursor.is_none().then(Vec::new);
     let started = std::time::Instant::now();
     let mut listing = match &cursor {
         Some(after) => provider.list_after(recursive, after),
         None => provider.list(recursive),
     };
     let mut batch = Vec::with_capacity(KEY_BATCH);
+    let mut fingerprints = HashMap::new();
     let mut through = String::new();
     while let Some(item) = listing.next().await {
         let object = match item {
             Ok(object) => object,
             Err(err) => {
                 let _ = sender.send(Err(err)).await;
-                return;
+                return None;
             }
         };
         progress.scanned.fetch_add(1, Ordering::Relaxed);
+        if let Some(seen) = seen.as_mut() {
+            seen.push(objects::Seen::of(&object));
+        }
         if filter.matches(provider.filter_subject(&object.key)) {
             through.clone_from(&object.key);
+            if let Some(fingerprint) = objects::of_object(&object) {
+                fingerprints.insert(object.key.clone(), fingerprint);
+            }
             batch.push(object.key);
         } else {
             through = object.key;
         }
         if batch.len() == KEY_BATCH {
             let keys = std::mem::take(&mut batch);
+            let fingerprints = std::mem::take(&mut fingerprints);
             let through = through.clone();
-            if sender.send(Ok(KeyBatch { keys, through })).await.is_err() {
-                return;
+            let sent = sender.send(Ok(KeyBatch {
+                keys,
+                fingerprints,
+                through,
+            }));
+            if sent.await.is_err() {
+                return None;
             }
         }
     }
@@ -204,11 +249,13 @@ async fn list_batches(
         let _ = sender
             .send(Ok(KeyBatch {
                 keys: batch,
+                fingerprints,
                 through,
             }))
             .await;
     }
     tracing::debug!(elapsed = ?started.elapsed(), "listing done");
+    seen
 }
 
 struct ImportContext {
@@ -237,18 +284,70 @@ impl ImportContext {
         let mut report = ImportReport::default();
         while let Some(batch) = batches.recv().await {
             self.stop_point()?;
-            let KeyBatch { keys, through } = batch?;
+            let KeyBatch {
+                keys,
+                fingerprints,
+                through,
+            } = batch?;
             let new_keys = self.drop_known(keys, &mut report).await?;
             // The batch's last transaction also moves the cursor to `through`: everything
             // listed up to there is stored or was not wanted.
             if self.blob_mode {
-                self.import_blobs(new_keys, &through, &mut report).await?;
+                self.import_blobs(new_keys, &through, &fingerprints, &mut report)
+                    .await?;
             } else {
-                self.import_task_files(new_keys, &through, &mut report)
+                self.import_task_files(new_keys, &through, &fingerprints, &mut report)
                     .await?;
             }
         }
         Ok(report)
+    }
+
+    /// After a whole listing: reports the objects that vanished or changed since their
+    /// import, and does what the storage asks about them (see [`objects`]).
+    async fn reconcile(
+        &self,
+        seen: Vec<objects::Seen>,
+        policy: objects::Policy,
+        report: &mut ImportReport,
+    ) -> Result<(), SyncError> {
+        let judge = objects::Judge {
+            listing: objects::Listing::new(seen),
+            policy,
+            verdict: objects::Verdict::default(),
+        };
+        let judge = self
+            .db
+            .visit_linked_objects(self.storage_id, judge, |judge, object| judge.see(object))
+            .await?;
+        let reimport: HashMap<String, String> = judge
+            .verdict
+            .changes
+            .reimport
+            .iter()
+            .filter_map(|(key, _)| Some((key.clone(), judge.fingerprint_of(key)?)))
+            .collect();
+        let verdict = judge.into_verdict();
+        report.removed = verdict.changes.remove.len() as u64;
+        let mut keys: Vec<String> = verdict
+            .changes
+            .reimport
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect();
+        self.db
+            .apply_object_changes(self.storage_id, verdict.changes)
+            .await?;
+        keys.sort();
+        if let Some(last) = keys.last().cloned() {
+            let before = report.created;
+            self.import_task_files(keys, &last, &reimport, report)
+                .await?;
+            report.reimported = report.created - before;
+        }
+        report.vanished = verdict.vanished;
+        report.changed = verdict.changed;
+        Ok(())
     }
 
     /// Ends the pass here if the server is stopping: every transaction so far stored its
@@ -276,6 +375,7 @@ impl ImportContext {
         &self,
         keys: Vec<String>,
         through: &str,
+        fingerprints: &HashMap<String, String>,
         report: &mut ImportReport,
     ) -> Result<(), SyncError> {
         let tasks = keys
@@ -289,13 +389,14 @@ impl ImportContext {
                 link: Some((self.storage_id, key, -1)),
             })
             .collect();
-        self.insert(tasks, through, report).await
+        self.insert(tasks, through, fingerprints, report).await
     }
 
     async fn import_task_files(
         &self,
         keys: Vec<String>,
         through: &str,
+        fingerprints: &HashMap<String, String>,
         report: &mut ImportReport,
     ) -> Result<(), SyncError> {
         // One chunk at least, so that a batch without new files still moves the cursor.
@@ -341,7 +442,7 @@ impl ImportContext {
                 Some(last) if number + 1 < chunks.len() => last.as_str(),
                 _ => through,
             };
-            self.insert(tasks, cursor, report).await?;
+            self.insert(tasks, cursor, fingerprints, report).await?;
         }
         Ok(())
     }
@@ -376,18 +477,29 @@ impl ImportContext {
         report.errors.push(line);
     }
 
-    /// Inserts tasks and moves the storage's cursor to `cursor` in one transaction.
+    /// Inserts tasks, with the fingerprints of the objects they come from, and moves the
+    /// storage's cursor to `cursor`, in one transaction.
     async fn insert(
         &self,
         tasks: Vec<NewTask>,
         cursor: &str,
+        fingerprints: &HashMap<String, String>,
         report: &mut ImportReport,
     ) -> Result<(), SyncError> {
+        let mut keys: Vec<&str> = tasks
+            .iter()
+            .filter_map(|t| t.link.as_ref().map(|(_, key, _)| key.as_str()))
+            .collect();
+        keys.dedup();
         let cursor = SyncCursor {
             project_id: self.project_id,
             storage_id: self.storage_id,
             key: cursor.to_owned(),
             settings: self.settings.clone(),
+            fingerprints: keys
+                .into_iter()
+                .filter_map(|key| Some((key.to_owned(), fingerprints.get(key)?.clone())))
+                .collect(),
         };
         let outcome = self.db.insert_tasks_and_move_cursor(cursor, tasks).await?;
         self.count(outcome, report);

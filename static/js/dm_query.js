@@ -30,6 +30,7 @@ const BUILT_IN = [
   { id: 'tasks:predictions_score', label: 'Prediction score', type: 'Number' },
   { id: 'tasks:predictions_model_versions', label: 'Model versions', type: 'List' },
   { id: 'tasks:draft_exists', label: 'Has a draft', type: 'Boolean' },
+  { id: 'tasks:storage_state', label: 'Storage object (vanished, changed)', type: 'String' },
   { id: 'tasks:created_at', label: 'Created', type: 'Datetime' },
   { id: 'tasks:updated_at', label: 'Updated', type: 'Datetime' },
 ];

@@ -159,6 +159,7 @@ async fn writes_reads_lists_and_deletes(backend: &Backend) {
                 key: top.clone(),
                 size: None,
                 last_modified: None,
+                etag: None,
             })
             .await
             .unwrap_or_else(|err| panic!("{name}: describe: {err}"));

@@ -1,0 +1,268 @@
+//! Objects that vanished or changed since their tasks were imported, learned from the one
+//! listing a sync makes anyway.
+//!
+//! While the pass lists, every object listed is noted compactly (a hash of its key, and
+//! of its ETag or its size and time: 40 bytes, so a million objects cost 40 MB). At the end of a pass that
+//! listed everything (not one resumed after a stop), each object the storage's tasks came
+//! from is looked up there: not listed means `vanished`, listed with another size or time
+//! than at its import means `changed`. Then, as the storage asks: the tasks of a vanished
+//! object are deleted when nobody worked on them (`remove_vanished`), a changed task file
+//! whose tasks have no annotation is imported again (`reimport_changed`); every other task
+//! concerned is flagged for the Data Manager, and a flagged task whose object is back as it
+//! was is flagged no more.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+
+use crate::db::objects::{LinkedObject, ObjectChanges};
+
+use crate::storage::ObjectInfo;
+
+/// Keys listed in the report and the storage's `meta`, at most.
+pub(super) const LISTED: usize = 100;
+
+/// One listed object, noted compactly: its key's hash and what tells its version.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Seen {
+    key: u64,
+    version: Version,
+}
+
+/// What tells one version of an object from another: the store's ETag where it gives one
+/// (so the same bytes written again are no change), else size and time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Version {
+    Tag(u64),
+    SizeAndTime(Option<u64>, Option<i64>),
+}
+
+impl Seen {
+    pub(super) fn of(object: &ObjectInfo) -> Seen {
+        let version = match &object.etag {
+            Some(tag) => Version::Tag(hash(tag.trim_matches('"'))),
+            None => Version::SizeAndTime(
+                object.size,
+                object.last_modified.map(|t| t.timestamp_millis()),
+            ),
+        };
+        Seen {
+            key: hash(&object.key),
+            version,
+        }
+    }
+
+    /// As stored: `etag:<hash>` or `size:milliseconds` (`-` for what the store does not
+    /// tell); `None` when it tells nothing (Redis): such objects are never seen changed.
+    pub(super) fn fingerprint(&self) -> Option<String> {
+        let part = |v: Option<String>| v.unwrap_or_else(|| "-".to_owned());
+        match self.version {
+            Version::Tag(tag) => Some(format!("etag:{tag:016x}")),
+            Version::SizeAndTime(None, None) => None,
+            Version::SizeAndTime(size, modified) => Some(format!(
+                "{}:{}",
+                part(size.map(|s| s.to_string())),
+                part(modified.map(|m| m.to_string()))
+            )),
+        }
+    }
+}
+
+/// The fingerprint of a listed object.
+pub(super) fn of_object(object: &ObjectInfo) -> Option<String> {
+    Seen::of(object).fingerprint()
+}
+
+fn hash(key: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    key.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Everything a pass listed, sorted for lookups.
+pub(super) struct Listing(Vec<Seen>);
+
+impl Listing {
+    pub(super) fn new(mut seen: Vec<Seen>) -> Listing {
+        seen.sort_unstable_by_key(|s| s.key);
+        Listing(seen)
+    }
+
+    fn find(&self, key: &str) -> Option<&Seen> {
+        let wanted = hash(key);
+        let at = self.0.partition_point(|s| s.key < wanted);
+        self.0.get(at).filter(|s| s.key == wanted)
+    }
+}
+
+/// What the storage asks to be done about vanished and changed objects.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Policy {
+    pub remove_vanished: bool,
+    pub reimport_changed: bool,
+    /// Objects are tasks themselves (nothing to import again).
+    pub blob_mode: bool,
+}
+
+/// What a pass learned: the keys, and what to do.
+#[derive(Debug, Default)]
+pub(super) struct Verdict {
+    pub vanished: Vec<String>,
+    pub changed: Vec<String>,
+    pub changes: ObjectChanges,
+}
+
+/// Compares the objects the tasks came from with the listing, one at a time.
+pub(super) struct Judge {
+    pub listing: Listing,
+    pub policy: Policy,
+    pub verdict: Verdict,
+}
+
+impl Judge {
+    pub(super) fn see(&mut self, object: LinkedObject) {
+        see(&self.listing, self.policy, &mut self.verdict, object);
+    }
+
+    /// The fingerprint the listing gave `key`.
+    pub(super) fn fingerprint_of(&self, key: &str) -> Option<String> {
+        self.listing.find(key).and_then(Seen::fingerprint)
+    }
+
+    pub(super) fn into_verdict(mut self) -> Verdict {
+        self.verdict.vanished.sort();
+        self.verdict.changed.sort();
+        self.verdict
+    }
+}
+
+#[cfg(test)]
+fn judge(objects: Vec<LinkedObject>, listing: Listing, policy: Policy) -> Verdict {
+    let mut judge = Judge {
+        listing,
+        policy,
+        verdict: Verdict::default(),
+    };
+    for object in objects {
+        judge.see(object);
+    }
+    judge.into_verdict()
+}
+
+fn see(listing: &Listing, policy: Policy, verdict: &mut Verdict, object: LinkedObject) {
+    {
+        let Some(seen) = listing.find(&object.key) else {
+            if policy.remove_vanished && !object.annotated {
+                verdict.changes.remove.extend(&object.task_ids);
+            } else {
+                verdict.changes.flag_vanished.extend(&object.task_ids);
+            }
+            verdict.vanished.push(object.key);
+            return;
+        };
+        let now = seen.fingerprint();
+        match (&object.fingerprint, now) {
+            (Some(then), Some(now)) if *then != now => {
+                if policy.reimport_changed && !policy.blob_mode && !object.annotated {
+                    verdict
+                        .changes
+                        .reimport
+                        .push((object.key.clone(), object.task_ids));
+                } else {
+                    verdict.changes.flag_changed.extend(&object.task_ids);
+                }
+                verdict.changed.push(object.key);
+            }
+            (None, Some(now)) => {
+                verdict.changes.adopt.push((object.key, now));
+                if object.flagged {
+                    verdict.changes.clear.extend(&object.task_ids);
+                }
+            }
+            _ if object.flagged => verdict.changes.clear.extend(&object.task_ids),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(key: &str, fingerprint: Option<&str>, annotated: bool) -> LinkedObject {
+        LinkedObject {
+            key: key.into(),
+            fingerprint: fingerprint.map(str::to_owned),
+            task_ids: vec![key.len() as i64],
+            annotated,
+            flagged: false,
+        }
+    }
+
+    fn listed(key: &str, size: u64) -> ObjectInfo {
+        ObjectInfo {
+            key: key.into(),
+            size: Some(size),
+            last_modified: None,
+            etag: None,
+        }
+    }
+
+    #[test]
+    fn vanished_and_changed_objects_are_told_apart_from_the_rest() {
+        let listing = Listing::new(vec![
+            Seen::of(&listed("same", 1)),
+            Seen::of(&listed("grown", 9)),
+        ]);
+        let policy = Policy {
+            remove_vanished: true,
+            reimport_changed: true,
+            blob_mode: false,
+        };
+        let verdict = judge(
+            vec![
+                object("same", Some("1:-"), false),
+                object("grown", Some("1:-"), true),
+                object("gone", Some("1:-"), false),
+                object("gone-but-labeled", None, true),
+            ],
+            listing,
+            policy,
+        );
+        assert_eq!(verdict.vanished, ["gone", "gone-but-labeled"]);
+        assert_eq!(verdict.changed, ["grown"]);
+        assert_eq!(verdict.changes.remove, [4], "the unannotated task goes");
+        assert_eq!(
+            verdict.changes.flag_vanished,
+            [16],
+            "the annotated one stays, flagged"
+        );
+        assert_eq!(
+            verdict.changes.flag_changed,
+            [5],
+            "an annotated task file is flagged"
+        );
+        assert!(verdict.changes.reimport.is_empty());
+    }
+
+    #[test]
+    fn versions_are_told_by_etag_else_size_and_time() {
+        let mut object = listed("k", 3);
+        assert_eq!(Seen::of(&object).fingerprint().as_deref(), Some("3:-"));
+        object.etag = Some("\"abc\"".into());
+        let tagged = Seen::of(&object).fingerprint().unwrap();
+        assert!(tagged.starts_with("etag:"), "{tagged}");
+        object.size = Some(4);
+        assert_eq!(
+            Seen::of(&object).fingerprint().unwrap(),
+            tagged,
+            "same tag, same version"
+        );
+        let nothing = ObjectInfo {
+            key: "r".into(),
+            size: None,
+            last_modified: None,
+            etag: None,
+        };
+        assert_eq!(Seen::of(&nothing).fingerprint(), None);
+    }
+}
