@@ -159,7 +159,9 @@ function storageCard(initial, direction, ctx) {
         storage.sync_interval ? row('Schedule', scheduleText(storage), 'schedule',
           'This storage syncs by itself every so many minutes (sync_interval)') : null,
         storage.watch ? row('Watching', watchText(meta), 'watching',
-          'New files in the folder become tasks within a second') : null),
+          'New files in the folder become tasks within a second') : null,
+        meta.objects_vanished || meta.objects_changed ? row('Objects', objectChanges(storage), 'object-changes',
+          'Objects the tasks came from that the last sync no longer found (vanished), or found different (changed)') : null),
       running ? progress(storage, direction) : null,
       meta.export_error ? h('p', { class: 'warning', role: 'alert' }, `Export problem: ${meta.export_error}`) : null,
       h('footer', {}, syncButton,
@@ -248,6 +250,33 @@ function cardMenu(storage, onEdit, onDelete) {
   const wrap = h('div', { class: 'menu-wrap', onkeydown: (e) => { if (e.key === 'Escape') { open(false); toggle.focus(); } } }, toggle, menu);
   wrap.addEventListener('focusout', (e) => { if (!wrap.contains(e.relatedTarget)) open(false); });
   return wrap;
+}
+
+/** "2 vanished · 1 changed", opening the sync log with their keys. */
+function objectChanges(storage) {
+  const meta = storage.meta || {};
+  const text = [meta.objects_vanished ? `${meta.objects_vanished} vanished` : null,
+    meta.objects_changed ? `${meta.objects_changed} changed` : null].filter(Boolean).join(' · ');
+  return h('button', { class: 'link', onclick: () => syncLog(storage) }, `${text} (View Sync Log)`);
+}
+
+function syncLog(storage) {
+  const meta = storage.meta || {};
+  const section = (title, count, keys, note) => (count ? [
+    h('h3', {}, `${title}: ${count}`),
+    note ? h('p', { class: 'muted' }, note) : null,
+    h('ul', { class: `object-keys ${title.toLowerCase()}` }, (keys || []).map((key) => h('li', {}, key))),
+    count > (keys || []).length ? h('p', { class: 'muted' }, `and ${count - keys.length} more`) : null,
+  ] : []);
+  openDialog({
+    title: 'Sync log',
+    subtitle: `${storage.title || storage.type}: last sync ${formatSyncTime(storage.last_sync)}`,
+    body: h('div', { class: 'sync-log' },
+      section('Vanished', meta.objects_vanished, meta.vanished_keys,
+        meta.tasks_removed ? `${meta.tasks_removed} tasks nobody had annotated were removed; the others are flagged (Data Manager filter "Storage object").` : 'Their tasks are flagged (Data Manager filter "Storage object").'),
+      section('Changed', meta.objects_changed, meta.changed_keys,
+        meta.tasks_reimported ? `${meta.tasks_reimported} tasks were imported again from changed task files.` : 'Their tasks are flagged (Data Manager filter "Storage object").')),
+  });
 }
 
 function errorLog(storage, direction, project) {

@@ -435,6 +435,19 @@ test('a watched folder with a schedule: set both in the wizard, see "next sync i
   // No reload, no click: the card follows the folder.
   await watched.locator('.counts dd', { hasText: /^2 / }).waitFor({ timeout: 10000 });
   await screenshot('storage-watched');
+
+  // A file deleted from the folder: the sync the watcher starts reports it vanished.
+  rmSync(path.join(folder, 'first.png'));
+  const changes = watched.locator('.object-changes dd', { hasText: '1 vanished' });
+  await changes.waitFor({ timeout: 10000 });
+  await changes.getByRole('button').click();
+  const log = page.getByRole('dialog', { name: 'Sync log' });
+  await log.getByText('Vanished: 1').waitFor();
+  assert.match(await log.locator('.object-keys.vanished').textContent(), /first\.png/);
+  await screenshot('storage-sync-log-vanished');
+  await page.keyboard.press('Escape');
+  // Back in place, for the screens after this test (they show its image).
+  writeFileSync(path.join(folder, 'first.png'), png(8, 8, [200, 10, 10]));
 });
 
 test('the screens fit a phone', async () => {
