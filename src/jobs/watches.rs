@@ -6,8 +6,9 @@
 //! the storage scans sub-folders). Where that is not possible (too many watches, a file
 //! system without events) the folder is polled every second instead, and the card says
 //! why. Events are debounced: a sync is asked for once the folder has been quiet for a
-//! moment and no file is still open for writing (a file is whole once it is closed), so a
-//! file copied in slowly is imported once, whole. While a sync runs, new events wait for
+//! moment (or a change has waited a quarter of a second, so a steady stream of files is
+//! imported as it comes) and no file is still open for writing (a file is whole once it is
+//! closed), so a file copied in slowly is imported once, whole. While a sync runs, new events wait for
 //! it and ask for the next one. Every couple of seconds the set of watched storages is read
 //! again, so turning `watch` on or off, or deleting the storage, takes effect by itself.
 
@@ -32,6 +33,9 @@ const TICK: Duration = Duration::from_millis(25);
 /// Quiet time after the last event before a sync, with file events and with polling.
 const QUIET_EVENTS: Duration = Duration::from_millis(100);
 const QUIET_POLLING: Duration = Duration::from_secs(1);
+/// The longest a change waits for the folder to go quiet: files arriving without a pause
+/// are still imported as they come.
+const MAX_DELAY: Duration = Duration::from_millis(250);
 /// How often a polled folder is scanned.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// How long a folder waits to ask again when a sync was already running.
@@ -49,8 +53,9 @@ struct Folder {
     /// Files written to and not yet closed, with their last event.
     writing: HashMap<PathBuf, Instant>,
     last_event: Option<Instant>,
-    /// Something changed since the last sync this watcher asked for.
+    /// Something changed since the last sync this watcher asked for (and since when).
     dirty: bool,
+    dirty_since: Option<Instant>,
     /// When a sync was last asked for in vain (one was running): asked again a little later.
     refused: Option<Instant>,
 }
@@ -84,7 +89,10 @@ pub async fn run(db: Db, syncs: Syncs, stop: CancellationToken) {
                 continue;
             }
             match syncs.request_new(*id).await {
-                Ok(true) => folder.dirty = false,
+                Ok(true) => {
+                    folder.dirty = false;
+                    folder.dirty_since = None;
+                }
                 // A sync is queued or running: it may have listed before these files, so
                 // the folder stays dirty and asks again once that one is over.
                 Ok(false) => folder.refused = Some(Instant::now()),
@@ -120,6 +128,9 @@ impl Folder {
             _ => {}
         }
         self.last_event = Some(now);
+        if !self.dirty {
+            self.dirty_since = Some(now);
+        }
         self.dirty = true;
     }
 
@@ -138,7 +149,9 @@ impl Folder {
             QUIET_EVENTS
         };
         self.writing.retain(|_, at| at.elapsed() < STALE_WRITE);
-        self.writing.is_empty() && self.last_event.is_none_or(|at| at.elapsed() >= quiet)
+        let waited_enough = self.dirty_since.is_none_or(|at| at.elapsed() >= MAX_DELAY);
+        self.writing.is_empty()
+            && (waited_enough || self.last_event.is_none_or(|at| at.elapsed() >= quiet))
     }
 }
 
@@ -190,6 +203,7 @@ async fn reconcile(
                         writing: HashMap::new(),
                         last_event: None,
                         dirty: true,
+                        dirty_since: None,
                         refused: None,
                     },
                 );
