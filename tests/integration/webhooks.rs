@@ -345,3 +345,23 @@ fn bad_webhooks_are_refused_with_what_to_fix() {
     let (status, _) = server.get("/api/webhooks/?project=abc");
     assert_eq!(status, 400);
 }
+
+#[test]
+fn a_syncs_event_tells_the_objects_that_vanished() {
+    let env = Env::new();
+    env.file("kept/a.json", br#"{"text": "a"}"#);
+    env.file("kept/b.json", br#"{"text": "b"}"#);
+    let server = env.start();
+    let receiver = Receiver::start(200);
+    let project = server.project();
+    webhook(&server, json!({"url": receiver.url, "project": project, "send_for_all_actions": false,
+        "actions": ["STORAGE_SYNC_COMPLETED"]}));
+    let storage = server.local_source(project, &env.root.join("kept"), json!({}));
+    server.sync("localfiles", storage);
+    std::fs::remove_file(env.root.join("kept/b.json")).unwrap();
+    server.sync("localfiles", storage);
+    eventually("two sync events", || receiver.of("STORAGE_SYNC_COMPLETED").len() == 2);
+    let last = &receiver.of("STORAGE_SYNC_COMPLETED")[1]["sync"]["meta"];
+    assert_eq!(last["objects_vanished"], 1, "{last}");
+    assert!(last["vanished_keys"][0].as_str().unwrap().ends_with("b.json"), "{last}");
+}
