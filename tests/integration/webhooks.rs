@@ -354,14 +354,25 @@ fn a_syncs_event_tells_the_objects_that_vanished() {
     let server = env.start();
     let receiver = Receiver::start(200);
     let project = server.project();
-    webhook(&server, json!({"url": receiver.url, "project": project, "send_for_all_actions": false,
-        "actions": ["STORAGE_SYNC_COMPLETED"]}));
+    webhook(
+        &server,
+        json!({"url": receiver.url, "project": project, "send_for_all_actions": false,
+        "actions": ["STORAGE_SYNC_COMPLETED"]}),
+    );
     let storage = server.local_source(project, &env.root.join("kept"), json!({}));
     server.sync("localfiles", storage);
     std::fs::remove_file(env.root.join("kept/b.json")).unwrap();
     server.sync("localfiles", storage);
-    eventually("two sync events", || receiver.of("STORAGE_SYNC_COMPLETED").len() == 2);
+    eventually("two sync events", || {
+        receiver.of("STORAGE_SYNC_COMPLETED").len() == 2
+    });
     let last = &receiver.of("STORAGE_SYNC_COMPLETED")[1]["sync"]["meta"];
     assert_eq!(last["objects_vanished"], 1, "{last}");
-    assert!(last["vanished_keys"][0].as_str().unwrap().ends_with("b.json"), "{last}");
+    assert!(
+        last["vanished_keys"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("b.json"),
+        "{last}"
+    );
 }
