@@ -30,7 +30,7 @@ use crate::db::tasks::{InsertOutcome, NewTask, SyncCursor};
 use crate::db::{Db, DbError};
 use crate::label_config::UNDEFINED_DATA_KEY;
 use crate::progress::{CounterNames, ErrorLines, Progress, Report};
-use crate::storage::{KeyFilter, Storage, StorageError};
+use crate::storage::{KeyFilter, ObjectInfo, Storage, StorageError};
 use known::KnownKeys;
 
 /// Keys handled per dedupe query and insert transaction in blob mode.
@@ -182,12 +182,37 @@ pub async fn import(
 }
 
 /// Keys of one stretch of the listing that pass the filter.
+#[derive(Default)]
 struct KeyBatch {
     keys: Vec<String>,
-    /// Their fingerprints (size and time), where the storage tells them.
+    /// Their fingerprints (size and time, or ETag), where the storage tells them.
     fingerprints: HashMap<String, String>,
     /// The last key listed in this stretch, filtered out or not.
     through: String,
+}
+
+impl KeyBatch {
+    /// Takes in one listed object: its key if the filter keeps it, and how far it got.
+    fn add(&mut self, object: ObjectInfo, kept: bool) {
+        if kept {
+            if let Some(fingerprint) = objects::of_object(&object) {
+                self.fingerprints.insert(object.key.clone(), fingerprint);
+            }
+            self.through.clone_from(&object.key);
+            self.keys.push(object.key);
+        } else {
+            self.through = object.key;
+        }
+    }
+
+    /// The batch so far; the next one goes on from the same point.
+    fn take(&mut self) -> KeyBatch {
+        KeyBatch {
+            keys: std::mem::take(&mut self.keys),
+            fingerprints: std::mem::take(&mut self.fingerprints),
+            through: self.through.clone(),
+        }
+    }
 }
 
 /// Streams the listing (after `cursor` when resuming) into filtered key batches; stops at
@@ -207,9 +232,7 @@ async fn list_batches(
         Some(after) => provider.list_after(recursive, after),
         None => provider.list(recursive),
     };
-    let mut batch = Vec::with_capacity(KEY_BATCH);
-    let mut fingerprints = HashMap::new();
-    let mut through = String::new();
+    let mut batch = KeyBatch::default();
     while let Some(item) = listing.next().await {
         let object = match item {
             Ok(object) => object,
@@ -222,37 +245,14 @@ async fn list_batches(
         if let Some(seen) = seen.as_mut() {
             seen.push(objects::Seen::of(&object));
         }
-        if filter.matches(provider.filter_subject(&object.key)) {
-            through.clone_from(&object.key);
-            if let Some(fingerprint) = objects::of_object(&object) {
-                fingerprints.insert(object.key.clone(), fingerprint);
-            }
-            batch.push(object.key);
-        } else {
-            through = object.key;
-        }
-        if batch.len() == KEY_BATCH {
-            let keys = std::mem::take(&mut batch);
-            let fingerprints = std::mem::take(&mut fingerprints);
-            let through = through.clone();
-            let sent = sender.send(Ok(KeyBatch {
-                keys,
-                fingerprints,
-                through,
-            }));
-            if sent.await.is_err() {
-                return None;
-            }
+        let kept = filter.matches(provider.filter_subject(&object.key));
+        batch.add(object, kept);
+        if batch.keys.len() == KEY_BATCH && sender.send(Ok(batch.take())).await.is_err() {
+            return None;
         }
     }
-    if !through.is_empty() {
-        let _ = sender
-            .send(Ok(KeyBatch {
-                keys: batch,
-                fingerprints,
-                through,
-            }))
-            .await;
+    if !batch.through.is_empty() {
+        let _ = sender.send(Ok(batch)).await;
     }
     tracing::debug!(elapsed = ?started.elapsed(), "listing done");
     seen
