@@ -404,13 +404,14 @@ pub(super) fn insert_batch(
     tx: &Transaction<'_>,
     project_id: i64,
     tasks: &[NewTask],
+    fingerprints: &HashMap<String, String>,
     now: &str,
 ) -> Result<InsertOutcome, DbError> {
     if tasks.is_empty() {
         return Ok(InsertOutcome::default());
     }
     let first_id = insert_tasks(tx, project_id, tasks, now)?;
-    let dropped = insert_links(tx, tasks, first_id, now)?;
+    let dropped = insert_links(tx, tasks, first_id, fingerprints, now)?;
     let already_linked = dropped.len() as u64;
     let mut outcome = InsertOutcome {
         created: tasks.len() as u64 - already_linked,
@@ -519,6 +520,7 @@ fn insert_links(
     tx: &Transaction<'_>,
     tasks: &[NewTask],
     first_id: i64,
+    fingerprints: &HashMap<String, String>,
     now: &str,
 ) -> Result<std::collections::HashSet<i64>, DbError> {
     let linked: Vec<(i64, &(i64, String, i64))> = tasks
@@ -528,7 +530,7 @@ fn insert_links(
         .collect();
     let mut inserted_links = 0;
     for chunk in linked.chunks(ROWS_PER_INSERT) {
-        inserted_links += insert_link_rows(tx, chunk, now)?;
+        inserted_links += insert_link_rows(tx, chunk, fingerprints, now)?;
     }
     if inserted_links < linked.len() {
         drop_unlinked(tx, &linked)
@@ -620,21 +622,33 @@ fn insert_task_rows(
 fn insert_link_rows(
     tx: &Transaction<'_>,
     chunk: &[(i64, &(i64, String, i64))],
+    fingerprints: &HashMap<String, String>,
     now: &str,
 ) -> Result<usize, DbError> {
     let rows: Vec<String> = (0..chunk.len())
         .map(|i| {
-            let p = 2 + 4 * i;
-            format!("(?{p}, ?{}, ?{}, ?{}, ?1)", p + 1, p + 2, p + 3)
+            let p = 2 + 5 * i;
+            format!("(?{p}, ?{}, ?{}, ?{}, ?{}, ?1)", p + 1, p + 2, p + 3, p + 4)
         })
         .collect();
     let sql = format!(
-        "INSERT INTO task_links (storage_id, key, row_index, task_id, created_at) VALUES {} ON CONFLICT DO NOTHING",
+        "INSERT INTO task_links (storage_id, key, row_index, task_id, fingerprint, created_at)
+         VALUES {} ON CONFLICT DO NOTHING",
         rows.join(", ")
     );
+    let found: Vec<Option<&String>> = chunk
+        .iter()
+        .map(|(_, (_, key, _))| fingerprints.get(key))
+        .collect();
     let mut values: Vec<&dyn rusqlite::ToSql> = vec![&now];
-    for (task_id, (storage_id, key, row_index)) in chunk {
-        values.extend([storage_id as &dyn rusqlite::ToSql, key, row_index, task_id]);
+    for ((task_id, (storage_id, key, row_index)), fingerprint) in chunk.iter().zip(&found) {
+        values.extend([
+            storage_id as &dyn rusqlite::ToSql,
+            key,
+            row_index,
+            task_id,
+            fingerprint,
+        ]);
     }
     Ok(tx.prepare_cached(&sql)?.execute(values.as_slice())?)
 }
@@ -779,7 +793,13 @@ fn create_one(
     if !super::projects::exists(tx, project_id)? {
         return Ok(None);
     }
-    let outcome = insert_batch(tx, project_id, &[task], &crate::time::now_iso())?;
+    let outcome = insert_batch(
+        tx,
+        project_id,
+        &[task],
+        &HashMap::new(),
+        &crate::time::now_iso(),
+    )?;
     // A task without a link is never dropped: the first id is its id.
     Ok(Some(outcome.first_id))
 }
@@ -794,7 +814,13 @@ fn import_into(
     if !super::projects::exists(tx, project_id)? {
         return Ok(None);
     }
-    let outcome = insert_batch(tx, project_id, tasks, &crate::time::now_iso())?;
+    let outcome = insert_batch(
+        tx,
+        project_id,
+        tasks,
+        &HashMap::new(),
+        &crate::time::now_iso(),
+    )?;
     let ids = created_ids(tx, project_id, &outcome)?;
     Ok(Some((outcome, ids)))
 }
@@ -834,8 +860,8 @@ pub struct SyncCursor {
     ///
     /// [`set_cursor`]: super::storages::set_cursor
     pub settings: String,
-    /// The fingerprints of the objects these tasks come from (key, size and time).
-    pub fingerprints: Vec<(String, String)>,
+    /// The fingerprints of the objects these tasks come from, by key.
+    pub fingerprints: HashMap<String, String>,
 }
 
 /// Inserts an import sync's tasks and moves its storage's cursor, in the caller's
@@ -848,10 +874,15 @@ fn insert_at_cursor(
     let outcome = if tasks.is_empty() {
         InsertOutcome::default()
     } else {
-        insert_batch(tx, cursor.project_id, tasks, &crate::time::now_iso())?
+        insert_batch(
+            tx,
+            cursor.project_id,
+            tasks,
+            &cursor.fingerprints,
+            &crate::time::now_iso(),
+        )?
     };
     super::storages::set_cursor(tx, cursor.storage_id, &cursor.key, &cursor.settings)?;
-    super::objects::record(tx, cursor.storage_id, &cursor.fingerprints)?;
     Ok(outcome)
 }
 
@@ -874,7 +905,13 @@ fn insert_file_batch(
     if batch.first {
         mark_partial(tx, batch.storage_id, &batch.key, true)?;
     }
-    insert_batch(tx, batch.project_id, &batch.tasks, &crate::time::now_iso())
+    insert_batch(
+        tx,
+        batch.project_id,
+        &batch.tasks,
+        &HashMap::new(),
+        &crate::time::now_iso(),
+    )
 }
 
 /// A storage's linked keys, as the dedupe step of import sync reads them.
@@ -1067,11 +1104,11 @@ mod tests {
         )
         .unwrap();
         let batch: Vec<NewTask> = (0..100).map(|i| blob(7, &format!("k{i}"))).collect();
-        let first = insert_batch(&tx, 1, &batch, "now").unwrap();
+        let first = insert_batch(&tx, 1, &batch, &HashMap::new(), "now").unwrap();
         assert_eq!((first.created, first.already_linked), (100, 0));
         // Half of a second batch collides with the first (as a racing sync would).
         let second: Vec<NewTask> = (50..150).map(|i| blob(7, &format!("k{i}"))).collect();
-        let outcome = insert_batch(&tx, 1, &second, "now").unwrap();
+        let outcome = insert_batch(&tx, 1, &second, &HashMap::new(), "now").unwrap();
         assert_eq!((outcome.created, outcome.already_linked), (50, 50));
         let tasks: i64 = tx
             .query_row("SELECT COUNT(*) FROM tasks", [], |r| r.get(0))

@@ -368,6 +368,21 @@ fn encode_query(text: &str) -> String {
 }
 
 /// `?project=` as an id, with Label Studio's message when it is missing.
+/// `?project=` of a list that may name a project: none when absent or empty.
+#[derive(Debug, serde::Deserialize)]
+struct ProjectQuery {
+    project: Option<String>,
+}
+
+impl ProjectQuery {
+    fn project(&self) -> Result<Option<i64>, ApiError> {
+        match self.project.as_deref() {
+            None | Some("") => Ok(None),
+            some => required_project(some).map(Some),
+        }
+    }
+}
+
 fn required_project(project: Option<&str>) -> Result<i64, ApiError> {
     match project {
         None | Some("") => Err(ApiError::invalid("query parameter \"project\" is required")),

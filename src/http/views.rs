@@ -3,11 +3,10 @@
 //! so a view can never hold a query that fails later; `GET /api/tasks?view=<id>` applies it.
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::access::{self, Member};
-use super::{State, json_object, opt_int, required_project, slash_optional};
+use super::{ProjectQuery, State, json_object, opt_int, required_project, slash_optional};
 use crate::db::members::Scope;
 use crate::db::views::ViewRow;
 use crate::error::ApiError;
@@ -73,20 +72,12 @@ fn checked_data(body: &Map<String, Value>) -> Result<Option<String>, ApiError> {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct ListQuery {
-    project: Option<String>,
-}
-
 async fn list(
     state: State,
     member: Member,
-    query: web::Query<ListQuery>,
+    query: web::Query<ProjectQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let project = match query.project.as_deref() {
-        None | Some("") => None,
-        some => Some(required_project(some)?),
-    };
+    let project = query.project()?;
     let rows = state.db.views(project, member.user_id()).await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(view_json).collect::<Vec<_>>()))
 }
@@ -148,7 +139,7 @@ async fn delete(
 async fn reset(
     state: State,
     member: Member,
-    query: web::Query<ListQuery>,
+    query: web::Query<ProjectQuery>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let body = json_object(&body)?;

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use super::access::{self, Member};
 use super::fields::Fields;
 use super::identity::AuthUser;
-use super::{State, opt_bool, opt_string, required_project, slash_optional};
+use super::{ProjectQuery, State, opt_bool, opt_string, slash_optional};
 use crate::db::members::Scope;
 use crate::db::webhooks::{Action, WebhookFields, WebhookRow};
 use crate::error::ApiError;
@@ -58,21 +58,13 @@ async fn info(_user: AuthUser, query: web::Query<InfoQuery>) -> Result<HttpRespo
     Ok(HttpResponse::Ok().json(crate::webhooks::info(only)))
 }
 
-#[derive(Debug, Deserialize)]
-struct ListQuery {
-    project: Option<String>,
-}
-
 /// `GET /api/webhooks/?project=`: the webhooks the user may see.
 async fn list(
     state: State,
     member: Member,
-    query: web::Query<ListQuery>,
+    query: web::Query<ProjectQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let project = match query.project.as_deref() {
-        None | Some("") => None,
-        some => Some(required_project(some)?),
-    };
+    let project = query.project()?;
     let rows = state
         .db
         .webhooks_visible_to(member.user_id(), project)

@@ -311,25 +311,25 @@ impl ImportContext {
         policy: objects::Policy,
         report: &mut ImportReport,
     ) -> Result<(), SyncError> {
-        let judge = objects::Judge {
-            listing: objects::Listing::new(seen),
-            policy,
-            verdict: objects::Verdict::default(),
-        };
+        let judge = objects::Judge::new(objects::Listing::new(seen));
         let judge = self
             .db
-            .visit_linked_objects(self.storage_id, judge, |judge, object| judge.see(object))
+            .visit_linked_keys(self.storage_id, judge, |judge, key, then| {
+                judge.see(key, then)
+            })
             .await?;
-        let reimport: HashMap<String, String> = judge
-            .verdict
-            .changes
-            .reimport
+        let concerned = self
+            .db
+            .linked_objects(self.storage_id, judge.concerned())
+            .await?;
+        let flagged = self.db.flagged_tasks(self.storage_id).await?;
+        let fingerprints: HashMap<String, String> = concerned
             .iter()
-            .filter_map(|(key, _)| Some((key.clone(), judge.fingerprint_of(key)?)))
+            .filter_map(|o| Some((o.key.clone(), judge.fingerprint_of(&o.key)?)))
             .collect();
-        let verdict = judge.into_verdict();
+        let verdict = judge.decide(concerned, flagged, policy);
         report.removed = verdict.changes.remove.len() as u64;
-        let mut keys: Vec<String> = verdict
+        let keys: Vec<String> = verdict
             .changes
             .reimport
             .iter()
@@ -338,10 +338,9 @@ impl ImportContext {
         self.db
             .apply_object_changes(self.storage_id, verdict.changes)
             .await?;
-        keys.sort();
         if let Some(last) = keys.last().cloned() {
             let before = report.created;
-            self.import_task_files(keys, &last, &reimport, report)
+            self.import_task_files(keys, &last, &fingerprints, report)
                 .await?;
             report.reimported = report.created - before;
         }
@@ -499,7 +498,7 @@ impl ImportContext {
             fingerprints: keys
                 .into_iter()
                 .filter_map(|key| Some((key.to_owned(), fingerprints.get(key)?.clone())))
-                .collect(),
+                .collect::<HashMap<_, _>>(),
         };
         let outcome = self.db.insert_tasks_and_move_cursor(cursor, tasks).await?;
         self.count(outcome, report);

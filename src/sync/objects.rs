@@ -11,6 +11,7 @@
 //! concerned is flagged for the Data Manager, and a flagged task whose object is back as it
 //! was is flagged no more.
 
+use std::collections::HashSet;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 
@@ -111,16 +112,32 @@ pub(super) struct Verdict {
     pub changes: ObjectChanges,
 }
 
-/// Compares the objects the tasks came from with the listing, one at a time.
+/// Compares the objects the tasks came from with the listing, one key at a time (in key
+/// order, so the lists come out sorted).
 pub(super) struct Judge {
-    pub listing: Listing,
-    pub policy: Policy,
-    pub verdict: Verdict,
+    listing: Listing,
+    verdict: Verdict,
 }
 
 impl Judge {
-    pub(super) fn see(&mut self, object: LinkedObject) {
-        see(&self.listing, self.policy, &mut self.verdict, object);
+    pub(super) fn new(listing: Listing) -> Judge {
+        Judge {
+            listing,
+            verdict: Verdict::default(),
+        }
+    }
+
+    /// One object the tasks came from, with its fingerprint at import.
+    pub(super) fn see(&mut self, key: String, then: Option<String>) {
+        let Some(seen) = self.listing.find(&key) else {
+            self.verdict.vanished.push(key);
+            return;
+        };
+        match (then, seen.fingerprint()) {
+            (Some(then), Some(now)) if then != now => self.verdict.changed.push(key),
+            (None, Some(now)) => self.verdict.changes.adopt.push((key, now)),
+            _ => {}
+        }
     }
 
     /// The fingerprint the listing gave `key`.
@@ -128,59 +145,44 @@ impl Judge {
         self.listing.find(key).and_then(Seen::fingerprint)
     }
 
-    pub(super) fn into_verdict(mut self) -> Verdict {
-        self.verdict.vanished.sort();
-        self.verdict.changed.sort();
-        self.verdict
+    /// The objects to act on: those that vanished or changed.
+    pub(super) fn concerned(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.verdict.vanished.clone();
+        keys.extend(self.verdict.changed.iter().cloned());
+        keys
     }
-}
 
-#[cfg(test)]
-fn judge(objects: Vec<LinkedObject>, listing: Listing, policy: Policy) -> Verdict {
-    let mut judge = Judge {
-        listing,
-        policy,
-        verdict: Verdict::default(),
-    };
-    for object in objects {
-        judge.see(object);
-    }
-    judge.into_verdict()
-}
-
-fn see(listing: &Listing, policy: Policy, verdict: &mut Verdict, object: LinkedObject) {
-    {
-        let Some(seen) = listing.find(&object.key) else {
-            if policy.remove_vanished && !object.annotated {
-                verdict.changes.remove.extend(&object.task_ids);
-            } else {
-                verdict.changes.flag_vanished.extend(&object.task_ids);
-            }
-            verdict.vanished.push(object.key);
-            return;
-        };
-        let now = seen.fingerprint();
-        match (&object.fingerprint, now) {
-            (Some(then), Some(now)) if *then != now => {
-                if policy.reimport_changed && !policy.blob_mode && !object.annotated {
-                    verdict
-                        .changes
-                        .reimport
-                        .push((object.key.clone(), object.task_ids));
+    /// Decides about the concerned objects (`objects`: their tasks) and the tasks flagged
+    /// before (`flagged`: key, task): remove, import again, flag, or clear a flag.
+    pub(super) fn decide(
+        mut self,
+        objects: Vec<LinkedObject>,
+        flagged: Vec<(String, i64)>,
+        policy: Policy,
+    ) -> Verdict {
+        let verdict = &mut self.verdict;
+        let vanished: HashSet<&str> = verdict.vanished.iter().map(String::as_str).collect();
+        let changed: HashSet<&str> = verdict.changed.iter().map(String::as_str).collect();
+        let changes = &mut verdict.changes;
+        for object in objects {
+            if vanished.contains(object.key.as_str()) {
+                if policy.remove_vanished && !object.annotated {
+                    changes.remove.extend(&object.task_ids);
                 } else {
-                    verdict.changes.flag_changed.extend(&object.task_ids);
+                    changes.flag_vanished.extend(&object.task_ids);
                 }
-                verdict.changed.push(object.key);
+            } else if policy.reimport_changed && !policy.blob_mode && !object.annotated {
+                changes.reimport.push((object.key, object.task_ids));
+            } else {
+                changes.flag_changed.extend(&object.task_ids);
             }
-            (None, Some(now)) => {
-                verdict.changes.adopt.push((object.key, now));
-                if object.flagged {
-                    verdict.changes.clear.extend(&object.task_ids);
-                }
-            }
-            _ if object.flagged => verdict.changes.clear.extend(&object.task_ids),
-            _ => {}
         }
+        changes.clear = flagged
+            .into_iter()
+            .filter(|(key, _)| !vanished.contains(key.as_str()) && !changed.contains(key.as_str()))
+            .map(|(_, task)| task)
+            .collect();
+        self.verdict
     }
 }
 
@@ -188,13 +190,11 @@ fn see(listing: &Listing, policy: Policy, verdict: &mut Verdict, object: LinkedO
 mod tests {
     use super::*;
 
-    fn object(key: &str, fingerprint: Option<&str>, annotated: bool) -> LinkedObject {
+    fn object(key: &str, annotated: bool) -> LinkedObject {
         LinkedObject {
             key: key.into(),
-            fingerprint: fingerprint.map(str::to_owned),
             task_ids: vec![key.len() as i64],
             annotated,
-            flagged: false,
         }
     }
 
@@ -213,19 +213,28 @@ mod tests {
             Seen::of(&listed("same", 1)),
             Seen::of(&listed("grown", 9)),
         ]);
+        let mut judge = Judge::new(listing);
+        for (key, then) in [
+            ("gone", Some("1:-")),
+            ("gone-but-labeled", None),
+            ("grown", Some("1:-")),
+            ("same", Some("1:-")),
+        ] {
+            judge.see(key.into(), then.map(str::to_owned));
+        }
+        assert_eq!(judge.concerned(), ["gone", "gone-but-labeled", "grown"]);
         let policy = Policy {
             remove_vanished: true,
             reimport_changed: true,
             blob_mode: false,
         };
-        let verdict = judge(
+        let verdict = judge.decide(
             vec![
-                object("same", Some("1:-"), false),
-                object("grown", Some("1:-"), true),
-                object("gone", Some("1:-"), false),
-                object("gone-but-labeled", None, true),
+                object("gone", false),
+                object("gone-but-labeled", true),
+                object("grown", true),
             ],
-            listing,
+            vec![("same".into(), 99), ("gone-but-labeled".into(), 16)],
             policy,
         );
         assert_eq!(verdict.vanished, ["gone", "gone-but-labeled"]);
@@ -242,6 +251,11 @@ mod tests {
             "an annotated task file is flagged"
         );
         assert!(verdict.changes.reimport.is_empty());
+        assert_eq!(
+            verdict.changes.clear,
+            [99],
+            "a flagged task whose object is back as it was"
+        );
     }
 
     #[test]

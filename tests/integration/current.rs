@@ -11,6 +11,33 @@ use crate::backends::{cloud_fields, open_direct, unique_prefix};
 use crate::common::{Env, Server};
 use labelsync::storage::Direction;
 
+/// A storage's objects, written and removed straight through labelsync's provider, on one
+/// runtime of their own (a Redis connection belongs to the runtime it was made on).
+struct Objects {
+    rt: tokio::runtime::Runtime,
+    storage: std::sync::Arc<dyn labelsync::storage::Storage>,
+}
+
+impl Objects {
+    fn of(kind: &str, fields: &Value, root: &std::path::Path) -> Objects {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let storage = rt.block_on(async { open_direct(kind, fields, Direction::Import, root) });
+        Objects { rt, storage }
+    }
+
+    fn put(&self, name: &str, text: &str) {
+        let key = self.storage.key_for(name);
+        self.rt
+            .block_on(self.storage.write(&key, text.as_bytes().to_vec().into()))
+            .unwrap();
+    }
+
+    fn remove(&self, name: &str) {
+        let key = self.storage.key_for(name);
+        self.rt.block_on(self.storage.delete(&key)).unwrap();
+    }
+}
+
 /// An environment whose servers allow schedules of one second.
 fn quick_schedules() -> Env {
     let mut env = Env::new();
@@ -54,14 +81,8 @@ fn a_schedule_imports_new_objects_without_a_request_and_survives_a_restart() {
         };
         let mut scheduled = fields.clone();
         scheduled["sync_interval"] = json!(0.02); // 1.2 seconds
-        // One runtime for the storage's client (a Redis connection belongs to its runtime).
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let objects =
-            rt.block_on(async { open_direct(kind, &fields, Direction::Import, &env.root) });
-        let put = |name: &str, text: &str| {
-            rt.block_on(objects.write(&objects.key_for(name), text.as_bytes().to_vec().into()))
-                .unwrap();
-        };
+        let objects = Objects::of(kind, &fields, &env.root);
+        let put = |name: &str, text: &str| objects.put(name, text);
         put("one.json", r#"{"text": "one"}"#);
         let server = env.start();
         let project = server.project();
@@ -212,14 +233,9 @@ fn vanished_objects_are_reported_removed_or_flagged_and_changed_ones_imported_ag
             "localfiles" => json!({"path": folder.display().to_string()}),
             other => cloud_fields(other, &unique_prefix("objects")),
         };
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let objects =
-            rt.block_on(async { open_direct(kind, &fields, Direction::Import, &env.root) });
-        let put = |name: &str, text: &str| {
-            rt.block_on(objects.write(&objects.key_for(name), text.as_bytes().to_vec().into()))
-                .unwrap();
-        };
-        let remove = |name: &str| rt.block_on(objects.delete(&objects.key_for(name))).unwrap();
+        let objects = Objects::of(kind, &fields, &env.root);
+        let put = |name: &str, text: &str| objects.put(name, text);
+        let remove = |name: &str| objects.remove(name);
         for name in ["a", "b", "c", "d"] {
             put(&format!("{name}.json"), &format!(r#"{{"text": "{name}"}}"#));
         }
