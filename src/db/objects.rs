@@ -12,24 +12,30 @@ use rusqlite::{Connection, params};
 
 use super::{Db, DbError};
 
-/// Hands each object of a storage (key, fingerprint at import) to `visit`, once per key.
+/// Hands each object of a storage (key, fingerprint at import) to `visit`, once per key,
+/// without copying either (a storage may have millions).
 fn visit_keys(
     conn: &Connection,
     storage_id: i64,
-    visit: &mut dyn FnMut(String, Option<String>),
+    visit: &mut dyn FnMut(&str, Option<&str>),
 ) -> Result<(), DbError> {
     let mut stmt = conn.prepare(
         "SELECT key, fingerprint FROM task_links WHERE storage_id = ?1 ORDER BY key, row_index",
     )?;
     let mut rows = stmt.query([storage_id])?;
-    let mut last: Option<String> = None;
+    let mut last = String::new();
     while let Some(row) = rows.next()? {
-        let key: String = row.get(0)?;
-        if last.as_deref() == Some(key.as_str()) {
+        let key = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+        if key == last {
             continue;
         }
-        visit(key.clone(), row.get(1)?);
-        last = Some(key);
+        let fingerprint = row
+            .get_ref(1)?
+            .as_str_or_null()
+            .map_err(rusqlite::Error::from)?;
+        visit(key, fingerprint);
+        last.clear();
+        last.push_str(key);
     }
     Ok(())
 }
@@ -75,7 +81,8 @@ fn objects_of(
 /// The storage's flagged tasks: (key of their object, task id).
 fn flagged(conn: &Connection, storage_id: i64) -> Result<Vec<(String, i64)>, DbError> {
     let mut stmt = conn.prepare(
-        "SELECT l.key, t.id FROM tasks t JOIN task_links l ON l.task_id = t.id
+        "SELECT l.key, t.id FROM tasks t INDEXED BY tasks_flagged
+         JOIN task_links l ON l.task_id = t.id
          WHERE t.storage_state IS NOT NULL AND l.storage_id = ?1",
     )?;
     let rows = stmt.query_map([storage_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -148,7 +155,7 @@ impl Db {
     ) -> Result<S, DbError>
     where
         S: Send + 'static,
-        F: FnMut(&mut S, String, Option<String>) + Send + 'static,
+        F: FnMut(&mut S, &str, Option<&str>) + Send + 'static,
     {
         self.call(move |conn| {
             visit_keys(conn, storage_id, &mut |key, fingerprint| {
