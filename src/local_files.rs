@@ -9,6 +9,18 @@
 use std::path::{Component, Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
+/// The path under the document root a `/data/local-files/?d=<path>` URI names (decoded),
+/// or `None` for any other URI: the reverse of the URIs Local Files storages write.
+pub fn path_of_uri(uri: &str) -> Option<String> {
+    let query = uri.strip_prefix("/data/local-files/?")?;
+    let d = query.split('&').find_map(|pair| pair.strip_prefix("d="))?;
+    Some(
+        percent_encoding::percent_decode_str(d)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
+}
+
 /// Why a local file is not served.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {

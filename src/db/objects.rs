@@ -115,12 +115,12 @@ fn set_state(conn: &Connection, ids: &[i64], state: Option<&str>) -> Result<(), 
     Ok(())
 }
 
-fn apply(tx: &Connection, storage_id: i64, changes: &ObjectChanges) -> Result<(), DbError> {
-    let project_id: i64 = tx.query_row(
-        "SELECT project_id FROM storages WHERE id = ?1",
-        [storage_id],
-        |r| r.get(0),
-    )?;
+fn apply(
+    tx: &Connection,
+    project_id: i64,
+    storage_id: i64,
+    changes: &ObjectChanges,
+) -> Result<(), DbError> {
     let now = crate::time::now_iso();
     let mut gone: Vec<i64> = changes.remove.clone();
     gone.extend(
@@ -184,12 +184,15 @@ impl Db {
         self.call(move |conn| flagged(conn, storage_id)).await
     }
 
-    /// Carries out what a sync decided about a storage's objects, in one transaction.
+    /// Carries out what a sync decided about the objects of a project's storage, in one
+    /// transaction.
     pub async fn apply_object_changes(
         &self,
+        project_id: i64,
         storage_id: i64,
         changes: ObjectChanges,
     ) -> Result<(), DbError> {
-        self.write(move |tx| apply(tx, storage_id, &changes)).await
+        self.write(move |tx| apply(tx, project_id, storage_id, &changes))
+            .await
     }
 }

@@ -48,8 +48,8 @@ impl MediaReader {
 
     /// The bytes of the image at `uri`, or why they cannot be had.
     pub async fn read(&self, uri: &str) -> Result<Bytes, String> {
-        if let Some(query) = uri.strip_prefix("/data/local-files/?") {
-            return self.read_local(query).await;
+        if let Some(path) = crate::local_files::path_of_uri(uri) {
+            return self.read_local(&path).await;
         }
         let (storage_id, key) = resolve::locate(uri, &self.buckets)
             .ok_or("not an object of a source storage of this project")?;
@@ -65,14 +65,14 @@ impl MediaReader {
         storage.read(key).await.map_err(|err| err.to_string())
     }
 
-    async fn read_local(&self, query: &str) -> Result<Bytes, String> {
+    /// A file under the document root (`path` relative to it).
+    async fn read_local(&self, path: &str) -> Result<Bytes, String> {
         if !self.local_files.serving_enabled {
             return Err(
                 "local files serving is off (LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED)".into(),
             );
         }
-        let shown = super::vision::shown_path(&format!("/data/local-files/?{query}"));
-        let file = crate::local_files::resolve(&self.local_files.document_root, &shown)
+        let file = crate::local_files::resolve(&self.local_files.document_root, path)
             .map_err(|refusal| refusal.to_string())?;
         if !crate::local_files::inside_any(&file, &self.local_dirs) {
             return Err("not inside a Local Files storage of this project".into());

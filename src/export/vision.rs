@@ -153,14 +153,14 @@ fn keypoint_slots(config: &DetectionConfig) -> Vec<String> {
     names
 }
 
-/// The classes of a zip, and COCO's keypoint class with its slots: YOLO pose numbers the
+/// The classes of a zip, and COCO's keypoint class: YOLO pose numbers the
 /// box labels in config order; COCO puts the keypoints in one `default` class after the
 /// others; otherwise every label is a class (see [`Categories::of`]).
 fn classes(
     format: Vision,
     config: &DetectionConfig,
     slots: &[String],
-) -> (Categories, Option<(usize, Vec<String>)>) {
+) -> (Categories, Option<usize>) {
     let labels: Vec<&LabelDef> = config.labels.iter().collect();
     let of_control = |keep: fn(&str) -> bool| -> Vec<&LabelDef> {
         labels
@@ -182,7 +182,7 @@ fn classes(
                 name: "default".into(),
                 keypoints: Some(slots.to_vec()),
             });
-            (categories, Some((id, slots.to_vec())))
+            (categories, Some(id))
         }
         _ => (Categories::of(&labels), None),
     }
@@ -195,9 +195,10 @@ pub struct Zipper {
     image_key: String,
     zip: ZipWriter<File>,
     categories: Categories,
-    /// COCO's keypoint class and its slots, when the config has keypoints.
-    keypoints: Option<(usize, Vec<String>)>,
-    /// The keypoint slots (empty without keypoints): YOLO pose writes them per box.
+    /// COCO's keypoint class, when the config has keypoints.
+    keypoint_class: Option<usize>,
+    /// The keypoint slots (empty without keypoints): COCO's keypoint annotation and each
+    /// YOLO pose box list them in this order.
     slots: Vec<String>,
     /// COCO's `images` and `annotations` so far, as JSON fragments.
     coco: Option<(BufWriter<File>, BufWriter<File>)>,
@@ -225,7 +226,7 @@ impl Zipper {
         scratch: &Path,
     ) -> std::io::Result<Zipper> {
         let slots = keypoint_slots(config);
-        let (categories, keypoints) = classes(format, config, &slots);
+        let (categories, keypoint_class) = classes(format, config, &slots);
         let coco = match format {
             Vision::Coco => Some((
                 BufWriter::new(tempfile::tempfile_in(scratch)?),
@@ -244,7 +245,7 @@ impl Zipper {
             image_key: config.image_key.clone().unwrap_or_default(),
             zip,
             categories,
-            keypoints,
+            keypoint_class,
             slots,
             coco,
             counts: (0, 0),
@@ -401,15 +402,15 @@ impl Zipper {
     /// An annotation's keypoints as one COCO keypoint annotation (slots in order, 0,0,0
     /// for a point not placed).
     fn coco_keypoints(&mut self, results: &[Value], image_id: usize) -> Option<Value> {
-        let (category_id, slots) = self.keypoints.clone()?;
-        let mut points = vec![0_i64; slots.len() * 3];
+        let category_id = self.keypoint_class?;
+        let mut points = vec![0_i64; self.slots.len() * 3];
         let mut placed = 0;
         for result in results {
             let value = &result["value"];
             let Some(label) = first_label(value, &["keypointlabels"]) else {
                 continue;
             };
-            let Some(slot) = slots.iter().position(|s| s == label) else {
+            let Some(slot) = self.slots.iter().position(|s| s == label) else {
                 continue;
             };
             let ow = value_number(result, "original_width").unwrap_or(0.0);
@@ -749,17 +750,7 @@ fn line(class: usize, numbers: &[f64]) -> String {
 /// Where a user finds an image: the path under the document root for a local file, the
 /// URI itself otherwise.
 pub fn shown_path(uri: &str) -> String {
-    uri.strip_prefix("/data/local-files/?")
-        .and_then(|query| {
-            query
-                .split('&')
-                .find_map(|pair| pair.strip_prefix("d="))
-                .map(|d| {
-                    percent_encoding::percent_decode_str(d)
-                        .decode_utf8_lossy()
-                        .into_owned()
-                })
-        })
+    crate::local_files::path_of_uri(uri)
         .unwrap_or_else(|| uri.split('?').next().unwrap_or(uri).to_owned())
 }
 

@@ -53,8 +53,8 @@ struct Folder {
     /// Files written to and not yet closed, with their last event.
     writing: HashMap<PathBuf, Instant>,
     last_event: Option<Instant>,
-    /// Something changed since the last sync this watcher asked for (and since when).
-    dirty: bool,
+    /// Since when something changed that no sync asked for by this watcher has seen yet
+    /// (`None`: nothing).
     dirty_since: Option<Instant>,
     /// When a sync was last asked for in vain (one was running): asked again a little later.
     refused: Option<Instant>,
@@ -90,7 +90,6 @@ pub async fn run(db: Db, syncs: Syncs, stop: CancellationToken) {
             }
             match syncs.request_new(*id).await {
                 Ok(true) => {
-                    folder.dirty = false;
                     folder.dirty_since = None;
                 }
                 // A sync is queued or running: it may have listed before these files, so
@@ -128,18 +127,15 @@ impl Folder {
             _ => {}
         }
         self.last_event = Some(now);
-        if !self.dirty {
-            self.dirty_since = Some(now);
-        }
-        self.dirty = true;
+        self.dirty_since.get_or_insert(now);
     }
 
     /// Whether it is time to ask for a sync: something changed, the folder has been quiet,
     /// and every file written to was closed (or went quiet long ago).
     fn settled(&mut self) -> bool {
-        if !self.dirty {
+        let Some(dirty_since) = self.dirty_since else {
             return false;
-        }
+        };
         if self.refused.is_some_and(|at| at.elapsed() < RETRY) {
             return false;
         }
@@ -149,7 +145,7 @@ impl Folder {
             QUIET_EVENTS
         };
         self.writing.retain(|_, at| at.elapsed() < STALE_WRITE);
-        let waited_enough = self.dirty_since.is_none_or(|at| at.elapsed() >= MAX_DELAY);
+        let waited_enough = dirty_since.elapsed() >= MAX_DELAY;
         self.writing.is_empty()
             && (waited_enough || self.last_event.is_none_or(|at| at.elapsed() >= quiet))
     }
@@ -202,8 +198,7 @@ async fn reconcile(
                         polling,
                         writing: HashMap::new(),
                         last_event: None,
-                        dirty: true,
-                        dirty_since: None,
+                        dirty_since: Some(Instant::now()),
                         refused: None,
                     },
                 );

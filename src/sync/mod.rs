@@ -336,7 +336,7 @@ impl ImportContext {
             .map(|(k, _)| k.clone())
             .collect();
         self.db
-            .apply_object_changes(self.storage_id, verdict.changes)
+            .apply_object_changes(self.project_id, self.storage_id, verdict.changes)
             .await?;
         if let Some(last) = keys.last().cloned() {
             let before = report.created;
