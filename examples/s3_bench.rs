@@ -14,8 +14,9 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [command, endpoint, bucket, prefix, rest @ ..] = args.as_slice() else {
-        panic!("usage: s3_bench put|list <endpoint> <bucket> <prefix> [n]");
+        panic!("usage: s3_bench put|list <endpoint> <bucket> <prefix> [n [concurrency [bytes]]]");
     };
+    labelsync::storage::object::install_crypto();
     let store: Arc<dyn ObjectStore> = Arc::new(
         AmazonS3Builder::new()
             .with_endpoint(endpoint)
@@ -31,18 +32,20 @@ async fn main() {
     let started = Instant::now();
     match command.as_str() {
         "put" => {
-            let n: usize = rest.first().expect("n").parse().expect("a number");
+            let number = |at: usize, default: usize| {
+                rest.get(at)
+                    .map_or(default, |v| v.parse().expect("a number"))
+            };
+            let (n, concurrency, bytes) = (number(0, 0), number(1, 32), number(2, 8));
+            let body = bytes::Bytes::from(vec![b'x'; bytes]);
             futures_util::stream::iter(0..n)
                 .map(|i| {
                     let store = store.clone();
                     let key = Path::from(format!("{prefix}/d{:03}/img_{i:07}.png", i / 1000));
-                    async move {
-                        store
-                            .put(&key, PutPayload::from_static(b"\x89PNG\r\n\x1a\n"))
-                            .await
-                    }
+                    let body = PutPayload::from(body.clone());
+                    async move { store.put(&key, body).await }
                 })
-                .buffer_unordered(32)
+                .buffer_unordered(concurrency)
                 .try_collect::<Vec<_>>()
                 .await
                 .expect("put");

@@ -1,6 +1,7 @@
 //! The floor a local sync is measured against (`scripts/bench-local-sync`): walk the same
 //! tree and insert one row per file into a fresh SQLite file in one transaction.
-//! Usage: `sync_floor <dir> <scratch.sqlite3>`; prints `files seconds`.
+//! Usage: `sync_floor <dir> <scratch.sqlite3>`; prints `files seconds walk_seconds` (the
+//! walk alone: names only, no stat).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -30,6 +31,7 @@ fn main() {
     let started = Instant::now();
     let mut files = Vec::new();
     walk(&dir, &mut files);
+    let walked = started.elapsed();
     let mut conn = rusqlite::Connection::open(&db_path).expect("open");
     conn.pragma_update(None, "journal_mode", "WAL")
         .expect("wal");
@@ -48,5 +50,10 @@ fn main() {
         }
     }
     tx.commit().expect("commit");
-    println!("{} {:.6}", files.len(), started.elapsed().as_secs_f64());
+    println!(
+        "{} {:.6} {:.6}",
+        files.len(),
+        started.elapsed().as_secs_f64(),
+        walked.as_secs_f64()
+    );
 }

@@ -12,30 +12,63 @@ use rusqlite::{Connection, params};
 
 use super::{Db, DbError};
 
-/// Hands each object of a storage (key, fingerprint at import) to `visit`, once per key,
-/// without copying either (a storage may have millions).
+/// One object of a storage as its tasks know it.
+#[derive(Debug, Clone, Copy)]
+pub struct LinkedKey<'a> {
+    pub key: &'a str,
+    /// Its fingerprint when its (first) task was imported.
+    pub fingerprint: Option<&'a str>,
+    /// How many tasks came from it.
+    pub links: u64,
+}
+
+/// Hands each object of a storage to `visit` once, in key order, without copying its key
+/// (a storage may have millions). The primary key keeps an object's links together, so
+/// they are counted as they pass instead of grouped in SQL.
 fn visit_keys(
     conn: &Connection,
     storage_id: i64,
-    visit: &mut dyn FnMut(&str, Option<&str>),
+    visit: &mut dyn FnMut(LinkedKey<'_>),
 ) -> Result<(), DbError> {
     let mut stmt = conn.prepare(
         "SELECT key, fingerprint FROM task_links WHERE storage_id = ?1 ORDER BY key, row_index",
     )?;
     let mut rows = stmt.query([storage_id])?;
-    let mut last = String::new();
+    let (mut key, mut fingerprint, mut links) = (String::new(), None::<String>, 0);
     while let Some(row) = rows.next()? {
-        let key = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
-        if key == last {
+        let next = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+        if links > 0 && next == key {
+            links += 1;
             continue;
         }
-        let fingerprint = row
+        if links > 0 {
+            visit(LinkedKey {
+                key: &key,
+                fingerprint: fingerprint.as_deref(),
+                links,
+            });
+        }
+        key.clear();
+        key.push_str(next);
+        let then = row
             .get_ref(1)?
             .as_str_or_null()
             .map_err(rusqlite::Error::from)?;
-        visit(key, fingerprint);
-        last.clear();
-        last.push_str(key);
+        match (&mut fingerprint, then) {
+            (Some(held), Some(then)) => {
+                held.clear();
+                held.push_str(then);
+            }
+            (held, then) => *held = then.map(str::to_owned),
+        }
+        links = 1;
+    }
+    if links > 0 {
+        visit(LinkedKey {
+            key: &key,
+            fingerprint: fingerprint.as_deref(),
+            links,
+        });
     }
     Ok(())
 }
@@ -104,6 +137,18 @@ pub struct ObjectChanges {
     pub reimport: Vec<(String, Vec<i64>)>,
 }
 
+impl ObjectChanges {
+    /// Nothing to do (a sync where nothing vanished or changed).
+    pub fn is_empty(&self) -> bool {
+        self.remove.is_empty()
+            && self.flag_vanished.is_empty()
+            && self.flag_changed.is_empty()
+            && self.clear.is_empty()
+            && self.adopt.is_empty()
+            && self.reimport.is_empty()
+    }
+}
+
 fn set_state(conn: &Connection, ids: &[i64], state: Option<&str>) -> Result<(), DbError> {
     if ids.is_empty() {
         return Ok(());
@@ -145,8 +190,8 @@ fn apply(
 }
 
 impl Db {
-    /// Hands each object a storage's tasks came from (key, fingerprint at import) to
-    /// `visit` (which owns `state`), in key order; returns the state.
+    /// Hands each object a storage's tasks came from to `visit` (which owns `state`), in
+    /// key order; returns the state.
     pub async fn visit_linked_keys<S, F>(
         &self,
         storage_id: i64,
@@ -155,15 +200,20 @@ impl Db {
     ) -> Result<S, DbError>
     where
         S: Send + 'static,
-        F: FnMut(&mut S, &str, Option<&str>) + Send + 'static,
+        F: FnMut(&mut S, LinkedKey<'_>) + Send + 'static,
     {
         self.call(move |conn| {
-            visit_keys(conn, storage_id, &mut |key, fingerprint| {
-                visit(&mut state, key, fingerprint)
-            })?;
+            visit_keys(conn, storage_id, &mut |object| visit(&mut state, object))?;
             Ok(state)
         })
         .await
+    }
+
+    /// Keys of the storage's task files whose import is under way or was cut short: a sync
+    /// reads them again.
+    pub async fn partial_task_files(&self, storage_id: i64) -> Result<Vec<String>, DbError> {
+        self.call(move |conn| super::tasks::partial_task_files(conn, storage_id))
+            .await
     }
 
     /// The tasks of these objects of a storage, and whether someone worked on them.

@@ -1,6 +1,7 @@
 //! Tasks, their import links, and the batched insert the sync engine and the import API use.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -87,8 +88,32 @@ pub struct NewTask {
     pub allow_skip: bool,
     pub annotations: Vec<NewAnnotation>,
     pub predictions: Vec<NewPrediction>,
-    /// The object this task comes from: (storage id, key, row index or -1).
-    pub link: Option<(i64, String, i64)>,
+    /// The object this task comes from.
+    pub link: Option<Link>,
+}
+
+/// The object a task comes from: its storage, its key, the task's place in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub storage_id: i64,
+    pub key: String,
+    /// The task's row in a task file, -1 for an object that is one task.
+    pub row_index: i64,
+    /// What the object looked like when it was read (see `db::objects`), where the
+    /// storage tells it.
+    pub fingerprint: Option<String>,
+}
+
+impl Link {
+    /// A link to a whole object.
+    pub fn to(storage_id: i64, key: String, fingerprint: Option<String>) -> Link {
+        Link {
+            storage_id,
+            key,
+            row_index: -1,
+            fingerprint,
+        }
+    }
 }
 
 /// An annotation imported together with its task.
@@ -306,51 +331,6 @@ pub(super) fn refresh_prediction_scores(conn: &Connection, project_id: i64) -> R
     Ok(())
 }
 
-/// Keys among `keys` that already have task links in this storage, with their link counts.
-pub(super) fn linked_keys(
-    conn: &Connection,
-    storage_id: i64,
-    keys: &[String],
-) -> Result<Vec<(String, u64)>, DbError> {
-    let keys = serde_json::to_string(keys)?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT key, COUNT(*) FROM task_links
-         WHERE storage_id = ?1 AND key IN (SELECT value FROM json_each(?2))
-           AND key NOT IN (SELECT key FROM partial_task_files WHERE storage_id = ?1)
-         GROUP BY key",
-    )?;
-    let rows = stmt.query_map(params![storage_id, keys], |r| {
-        Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// Every linked key of a storage with its number of links, in one pass over its links
-/// (primary key order keeps a key's links together, so no grouping is needed in SQL).
-/// Keys of task files only partly imported are left out: they are to be read again.
-pub(super) fn all_linked_keys(
-    conn: &Connection,
-    storage_id: i64,
-) -> Result<HashMap<String, u64>, DbError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT key FROM task_links WHERE storage_id = ?1 ORDER BY key")?;
-    let mut rows = stmt.query([storage_id])?;
-    let mut keys: HashMap<String, u64> = HashMap::new();
-    while let Some(row) = rows.next()? {
-        let key = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
-        match keys.get_mut(key) {
-            Some(links) => *links += 1,
-            None => {
-                keys.insert(key.to_owned(), 1);
-            }
-        }
-    }
-    for partial in partial_task_files(conn, storage_id)? {
-        keys.remove(&partial);
-    }
-    Ok(keys)
-}
-
 /// Keys of the storage's task files whose import is under way or was cut short.
 pub(super) fn partial_task_files(
     conn: &Connection,
@@ -383,17 +363,29 @@ pub(super) fn mark_partial(
     Ok(())
 }
 
-/// Number of task links of a storage.
-pub(super) fn link_count(conn: &Connection, storage_id: i64) -> Result<i64, DbError> {
-    Ok(conn.query_row(
-        "SELECT COUNT(*) FROM task_links WHERE storage_id = ?1",
-        [storage_id],
-        |r| r.get(0),
-    )?)
-}
-
 /// Rows per multi-row INSERT statement: one statement per 64 rows instead of per row.
 const ROWS_PER_INSERT: usize = 64;
+
+/// A multi-row INSERT's text for each number of rows up to [`ROWS_PER_INSERT`], built once:
+/// formatting it for every chunk cost a tenth of a large sync.
+struct MultiRow(Vec<String>);
+
+impl MultiRow {
+    fn new(head: &str, tail: &str, row: fn(usize) -> String) -> MultiRow {
+        MultiRow(
+            (0..=ROWS_PER_INSERT)
+                .map(|n| {
+                    let rows: Vec<String> = (0..n).map(row).collect();
+                    format!("{head} {}{tail}", rows.join(", "))
+                })
+                .collect(),
+        )
+    }
+
+    fn rows(&self, n: usize) -> &str {
+        &self.0[n]
+    }
+}
 
 /// Inserts tasks (with links, annotations and predictions) in the caller's transaction.
 ///
@@ -404,14 +396,13 @@ pub(super) fn insert_batch(
     tx: &Transaction<'_>,
     project_id: i64,
     tasks: &[NewTask],
-    fingerprints: &HashMap<String, String>,
     now: &str,
 ) -> Result<InsertOutcome, DbError> {
     if tasks.is_empty() {
         return Ok(InsertOutcome::default());
     }
     let first_id = insert_tasks(tx, project_id, tasks, now)?;
-    let dropped = insert_links(tx, tasks, first_id, fingerprints, now)?;
+    let dropped = insert_links(tx, tasks, first_id, now)?;
     let already_linked = dropped.len() as u64;
     let mut outcome = InsertOutcome {
         created: tasks.len() as u64 - already_linked,
@@ -520,17 +511,16 @@ fn insert_links(
     tx: &Transaction<'_>,
     tasks: &[NewTask],
     first_id: i64,
-    fingerprints: &HashMap<String, String>,
     now: &str,
 ) -> Result<std::collections::HashSet<i64>, DbError> {
-    let linked: Vec<(i64, &(i64, String, i64))> = tasks
+    let linked: Vec<(i64, &Link)> = tasks
         .iter()
         .enumerate()
         .filter_map(|(i, task)| task.link.as_ref().map(|link| (first_id + i as i64, link)))
         .collect();
     let mut inserted_links = 0;
     for chunk in linked.chunks(ROWS_PER_INSERT) {
-        inserted_links += insert_link_rows(tx, chunk, fingerprints, now)?;
+        inserted_links += insert_link_rows(tx, chunk, now)?;
     }
     if inserted_links < linked.len() {
         drop_unlinked(tx, &linked)
@@ -591,20 +581,21 @@ fn insert_task_rows(
     now: &str,
 ) -> Result<(), DbError> {
     // ?1..?5 are shared by every row; each row adds data, meta and allow_skip.
-    let rows: Vec<String> = (0..chunk.len())
-        .map(|i| {
-            let p = 6 + 3 * i;
-            format!(
-                "(?1 + {i}, ?2, ?{p}, ?{}, ?3 + {i}, ?4, ?{}, ?5, ?5)",
-                p + 1,
-                p + 2
-            )
-        })
-        .collect();
-    let sql = format!(
-        "INSERT INTO tasks (id, project_id, data, meta, inner_id, overlap, allow_skip, created_at, updated_at) VALUES {}",
-        rows.join(", ")
-    );
+    static SQL: LazyLock<MultiRow> = LazyLock::new(|| {
+        MultiRow::new(
+            "INSERT INTO tasks (id, project_id, data, meta, inner_id, overlap, allow_skip, created_at, updated_at) VALUES",
+            "",
+            |i| {
+                let p = 6 + 3 * i;
+                format!(
+                    "(?1 + {i}, ?2, ?{p}, ?{}, ?3 + {i}, ?4, ?{}, ?5, ?5)",
+                    p + 1,
+                    p + 2
+                )
+            },
+        )
+    });
+    let sql = SQL.rows(chunk.len());
     let mut values: Vec<&dyn rusqlite::ToSql> =
         vec![&first_id, &project_id, &first_inner_id, &overlap, &now];
     for task in chunk {
@@ -621,33 +612,28 @@ fn insert_task_rows(
 /// One multi-row INSERT of links; returns how many were new.
 fn insert_link_rows(
     tx: &Transaction<'_>,
-    chunk: &[(i64, &(i64, String, i64))],
-    fingerprints: &HashMap<String, String>,
+    chunk: &[(i64, &Link)],
     now: &str,
 ) -> Result<usize, DbError> {
-    let rows: Vec<String> = (0..chunk.len())
-        .map(|i| {
-            let p = 2 + 5 * i;
-            format!("(?{p}, ?{}, ?{}, ?{}, ?{}, ?1)", p + 1, p + 2, p + 3, p + 4)
-        })
-        .collect();
-    let sql = format!(
-        "INSERT INTO task_links (storage_id, key, row_index, task_id, fingerprint, created_at)
-         VALUES {} ON CONFLICT DO NOTHING",
-        rows.join(", ")
-    );
-    let found: Vec<Option<&String>> = chunk
-        .iter()
-        .map(|(_, (_, key, _))| fingerprints.get(key))
-        .collect();
+    static SQL: LazyLock<MultiRow> = LazyLock::new(|| {
+        MultiRow::new(
+            "INSERT INTO task_links (storage_id, key, row_index, task_id, fingerprint, created_at) VALUES",
+            " ON CONFLICT DO NOTHING",
+            |i| {
+                let p = 2 + 5 * i;
+                format!("(?{p}, ?{}, ?{}, ?{}, ?{}, ?1)", p + 1, p + 2, p + 3, p + 4)
+            },
+        )
+    });
+    let sql = SQL.rows(chunk.len());
     let mut values: Vec<&dyn rusqlite::ToSql> = vec![&now];
-    for ((task_id, (storage_id, key, row_index)), fingerprint) in chunk.iter().zip(&found) {
+    for (task_id, link) in chunk {
         values.extend([
-            storage_id as &dyn rusqlite::ToSql,
-            key,
-            row_index,
+            &link.storage_id as &dyn rusqlite::ToSql,
+            &link.key,
+            &link.row_index,
             task_id,
-            fingerprint,
+            &link.fingerprint,
         ]);
     }
     Ok(tx.prepare_cached(&sql)?.execute(values.as_slice())?)
@@ -656,7 +642,7 @@ fn insert_link_rows(
 /// Deletes the tasks of this batch whose link lost to an existing one; returns their ids.
 fn drop_unlinked(
     tx: &Transaction<'_>,
-    linked: &[(i64, &(i64, String, i64))],
+    linked: &[(i64, &Link)],
 ) -> Result<std::collections::HashSet<i64>, DbError> {
     let ids: Vec<i64> = linked.iter().map(|(id, _)| *id).collect();
     let mut stmt = tx.prepare(
@@ -793,13 +779,7 @@ fn create_one(
     if !super::projects::exists(tx, project_id)? {
         return Ok(None);
     }
-    let outcome = insert_batch(
-        tx,
-        project_id,
-        &[task],
-        &HashMap::new(),
-        &crate::time::now_iso(),
-    )?;
+    let outcome = insert_batch(tx, project_id, &[task], &crate::time::now_iso())?;
     // A task without a link is never dropped: the first id is its id.
     Ok(Some(outcome.first_id))
 }
@@ -814,13 +794,7 @@ fn import_into(
     if !super::projects::exists(tx, project_id)? {
         return Ok(None);
     }
-    let outcome = insert_batch(
-        tx,
-        project_id,
-        tasks,
-        &HashMap::new(),
-        &crate::time::now_iso(),
-    )?;
+    let outcome = insert_batch(tx, project_id, tasks, &crate::time::now_iso())?;
     let ids = created_ids(tx, project_id, &outcome)?;
     Ok(Some((outcome, ids)))
 }
@@ -860,8 +834,6 @@ pub struct SyncCursor {
     ///
     /// [`set_cursor`]: super::storages::set_cursor
     pub settings: String,
-    /// The fingerprints of the objects these tasks come from, by key.
-    pub fingerprints: HashMap<String, String>,
 }
 
 /// Inserts an import sync's tasks and moves its storage's cursor, in the caller's
@@ -874,13 +846,7 @@ fn insert_at_cursor(
     let outcome = if tasks.is_empty() {
         InsertOutcome::default()
     } else {
-        insert_batch(
-            tx,
-            cursor.project_id,
-            tasks,
-            &cursor.fingerprints,
-            &crate::time::now_iso(),
-        )?
+        insert_batch(tx, cursor.project_id, tasks, &crate::time::now_iso())?
     };
     super::storages::set_cursor(tx, cursor.storage_id, &cursor.key, &cursor.settings)?;
     Ok(outcome)
@@ -905,36 +871,7 @@ fn insert_file_batch(
     if batch.first {
         mark_partial(tx, batch.storage_id, &batch.key, true)?;
     }
-    insert_batch(
-        tx,
-        batch.project_id,
-        &batch.tasks,
-        &HashMap::new(),
-        &crate::time::now_iso(),
-    )
-}
-
-/// A storage's linked keys, as the dedupe step of import sync reads them.
-#[derive(Debug)]
-pub enum LinkedKeys {
-    /// The storage has no links yet (a first sync).
-    NoLinks,
-    /// Every linked key, with its number of links (tasks).
-    All(HashMap<String, u64>),
-    /// More links than asked to load.
-    TooMany,
-}
-
-fn linked_keys_up_to(
-    conn: &Connection,
-    storage_id: i64,
-    limit: i64,
-) -> Result<LinkedKeys, DbError> {
-    Ok(match link_count(conn, storage_id)? {
-        0 => LinkedKeys::NoLinks,
-        n if n <= limit => LinkedKeys::All(all_linked_keys(conn, storage_id)?),
-        _ => LinkedKeys::TooMany,
-    })
+    insert_batch(tx, batch.project_id, &batch.tasks, &crate::time::now_iso())
 }
 
 impl super::Db {
@@ -1052,31 +989,6 @@ impl super::Db {
         self.write(move |tx| mark_partial(tx, storage_id, &key, false))
             .await
     }
-
-    /// A storage's linked keys with their link counts, loaded when it has at most `limit`
-    /// links (task files only partly imported left out).
-    pub async fn linked_keys_up_to(
-        &self,
-        storage_id: i64,
-        limit: i64,
-    ) -> Result<LinkedKeys, DbError> {
-        self.call(move |conn| linked_keys_up_to(conn, storage_id, limit))
-            .await
-    }
-
-    /// The link counts of the `keys` that already have links in the storage; the keys are
-    /// handed back.
-    pub async fn linked_keys_among(
-        &self,
-        storage_id: i64,
-        keys: Vec<String>,
-    ) -> Result<(Vec<String>, HashMap<String, u64>), DbError> {
-        self.call(move |conn| {
-            let known = linked_keys(conn, storage_id, &keys)?.into_iter().collect();
-            Ok((keys, known))
-        })
-        .await
-    }
 }
 
 #[cfg(test)]
@@ -1090,7 +1002,7 @@ mod tests {
             allow_skip: true,
             annotations: Vec::new(),
             predictions: Vec::new(),
-            link: Some((storage, key.to_owned(), -1)),
+            link: Some(Link::to(storage, key.to_owned(), None)),
         }
     }
 
@@ -1104,11 +1016,11 @@ mod tests {
         )
         .unwrap();
         let batch: Vec<NewTask> = (0..100).map(|i| blob(7, &format!("k{i}"))).collect();
-        let first = insert_batch(&tx, 1, &batch, &HashMap::new(), "now").unwrap();
+        let first = insert_batch(&tx, 1, &batch, "now").unwrap();
         assert_eq!((first.created, first.already_linked), (100, 0));
         // Half of a second batch collides with the first (as a racing sync would).
         let second: Vec<NewTask> = (50..150).map(|i| blob(7, &format!("k{i}"))).collect();
-        let outcome = insert_batch(&tx, 1, &second, &HashMap::new(), "now").unwrap();
+        let outcome = insert_batch(&tx, 1, &second, "now").unwrap();
         assert_eq!((outcome.created, outcome.already_linked), (50, 50));
         let tasks: i64 = tx
             .query_row("SELECT COUNT(*) FROM tasks", [], |r| r.get(0))

@@ -29,6 +29,8 @@ use super::{
 };
 use crate::config::LocalFilesConfig;
 
+mod walk;
+
 const FIELDS: &[FieldSpec] = &[
     text("path", "Absolute local path", "")
         .input(Input::LocalPath)
@@ -131,21 +133,15 @@ impl Storage for LocalDirectory {
     fn list(&self, recursive: bool) -> ObjectStream<'_> {
         let dir = self.path.clone();
         let walked = async move {
-            tokio::task::spawn_blocking(move || walk(Path::new(&dir), recursive)).await
+            tokio::task::spawn_blocking(move || walk::walk(Path::new(&dir), recursive)).await
         };
         stream::once(walked)
-            .map(|outcome| {
-                let keys = match outcome {
-                    Ok(Ok(keys)) => keys,
-                    Ok(Err(err)) => return stream::iter(vec![Err(err)]).boxed(),
-                    Err(err) => {
-                        return stream::iter(vec![Err(
-                            StorageError::other(err.to_string()).because(err)
-                        )])
-                        .boxed();
-                    }
-                };
-                stream::iter(keys.into_iter().map(Ok)).boxed()
+            .map(|outcome| match outcome {
+                Ok(Ok(walk)) => stream::iter(walk.into_objects().map(Ok)).boxed(),
+                Ok(Err(err)) => stream::iter([Err(err)]).boxed(),
+                Err(err) => {
+                    stream::iter([Err(StorageError::other(err.to_string()).because(err))]).boxed()
+                }
             })
             .flatten()
             .boxed()
@@ -338,107 +334,6 @@ pub fn validate_storage_path(
 
 fn invalid(message: String) -> StorageError {
     StorageError::misconfigured(message)
-}
-
-/// Files under `dir` (one level, or all when `recursive`), sorted by file name and then
-/// path, as Label Studio orders them. Directory symlinks are not followed (no loops).
-/// Subdirectories of `dir` are walked by one thread per core.
-fn walk(dir: &Path, recursive: bool) -> Result<Vec<ObjectInfo>, StorageError> {
-    let mut files = Vec::new();
-    let mut subdirs = Vec::new();
-    read_level(dir, &mut files, recursive.then_some(&mut subdirs))?;
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(subdirs.len().max(1));
-    let parts: Vec<Result<Vec<ObjectInfo>, StorageError>> = std::thread::scope(|scope| {
-        let subdirs = &subdirs;
-        let workers: Vec<_> = (0..threads)
-            .map(|worker| {
-                scope.spawn(move || {
-                    walk_all(
-                        subdirs
-                            .iter()
-                            .skip(worker)
-                            .step_by(threads)
-                            .cloned()
-                            .collect(),
-                    )
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err(StorageError::other("directory walk failed")))
-            })
-            .collect()
-    });
-    for part in parts {
-        files.extend(part?);
-    }
-    Ok(sort_by_file_name(files))
-}
-
-/// Every file below the given directories.
-fn walk_all(mut pending: Vec<PathBuf>) -> Result<Vec<ObjectInfo>, StorageError> {
-    let mut files = Vec::new();
-    while let Some(current) = pending.pop() {
-        read_level(&current, &mut files, Some(&mut pending))?;
-    }
-    Ok(files)
-}
-
-/// Adds the files of one directory to `files` (with their size and time, which tell a
-/// changed file) and, when asked, its subdirectories to `subdirs`.
-fn read_level(
-    dir: &Path,
-    files: &mut Vec<ObjectInfo>,
-    mut subdirs: Option<&mut Vec<PathBuf>>,
-) -> Result<(), StorageError> {
-    let failed = |err: std::io::Error| io_error(&dir.to_string_lossy(), "list", err);
-    for entry in std::fs::read_dir(dir).map_err(failed)? {
-        let entry = entry.map_err(failed)?;
-        let kind = entry.file_type().map_err(failed)?;
-        let path = entry.path();
-        if kind.is_dir() {
-            if let Some(subdirs) = subdirs.as_deref_mut() {
-                subdirs.push(path);
-            }
-        } else if kind.is_file() || (kind.is_symlink() && path.is_file()) {
-            let meta = if kind.is_symlink() {
-                path.metadata()
-            } else {
-                entry.metadata()
-            };
-            let meta = meta.ok();
-            match path.into_os_string().into_string() {
-                Ok(key) => files.push(ObjectInfo {
-                    key,
-                    size: meta.as_ref().map(std::fs::Metadata::len),
-                    last_modified: meta
-                        .and_then(|m| m.modified().ok())
-                        .map(chrono::DateTime::<chrono::Utc>::from),
-                    etag: None,
-                }),
-                Err(name) => {
-                    tracing::warn!(file = ?name, "skipping a file whose name is not UTF-8")
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Label Studio's order: by file name, then (for equal names) by path. The name offsets are
-/// computed once; finding them inside every comparison costs as much as the walk itself.
-fn sort_by_file_name(files: Vec<ObjectInfo>) -> Vec<ObjectInfo> {
-    let mut named: Vec<(usize, ObjectInfo)> = files
-        .into_iter()
-        .map(|file| (name_offset(&file.key), file))
-        .collect();
-    named.sort_unstable_by(|(a_at, a), (b_at, b)| by_file_name((*a_at, &a.key), (*b_at, &b.key)));
-    named.into_iter().map(|(_, file)| file).collect()
 }
 
 /// Where the file name starts in a path.

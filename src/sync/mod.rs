@@ -26,12 +26,13 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::storages::StorageRow;
-use crate::db::tasks::{InsertOutcome, NewTask, SyncCursor};
+use crate::db::tasks::{InsertOutcome, Link, NewTask, SyncCursor};
 use crate::db::{Db, DbError};
 use crate::label_config::UNDEFINED_DATA_KEY;
 use crate::progress::{CounterNames, ErrorLines, Progress, Report};
 use crate::storage::{KeyFilter, ObjectInfo, Storage, StorageError};
-use known::KnownKeys;
+use known::{KnownObjects, Lookup};
+use objects::Found;
 
 /// Keys handled per dedupe query and insert transaction in blob mode.
 const KEY_BATCH: usize = 5_000;
@@ -154,52 +155,61 @@ pub async fn import(
         reader: reader_for(db, storage.project_id).await?,
         provider,
         progress,
-        // Loaded while the listing runs: both take tens of milliseconds on large storages.
-        known: KnownKeys::of_storage(db, storage.id).await?,
         settings: storage.settings.to_stored().0,
         blob_mode: common.use_blob_urls,
         stop,
     };
-    let report = context.import_batches(batches).await;
+    // Read while the listing runs: one scan of the storage's links.
+    let mut known = KnownObjects::of_storage(db, storage.id).await?;
+    let mut found = Found::default();
+    let report = context
+        .import_batches(batches, &mut known, &mut found)
+        .await;
     if report.is_err() {
         lister.abort();
         return report;
     }
     // The listing ended: by reaching its end, or by a panic that must not pass for one.
-    let seen = lister
+    let whole = lister
         .await
         .map_err(|err| SyncError::Settings(format!("listing stopped: {err}")))?;
     let mut report = report?;
-    if let Some(seen) = seen {
+    if whole {
         let policy = objects::Policy {
             remove_vanished: common.remove_vanished,
             reimport_changed: common.reimport_changed,
             blob_mode: common.use_blob_urls,
         };
-        context.reconcile(seen, policy, &mut report).await?;
+        context.reconcile(known, found, policy, &mut report).await?;
     }
     Ok(report)
 }
 
-/// Keys of one stretch of the listing that pass the filter.
+/// A listed object that passed the filter.
+#[derive(Clone)]
+struct Listed {
+    key: String,
+    /// What it looks like now (size and time, or ETag), where the storage tells it.
+    fingerprint: Option<String>,
+}
+
+/// Objects of one stretch of the listing that pass the filter.
 #[derive(Default)]
 struct KeyBatch {
-    keys: Vec<String>,
-    /// Their fingerprints (size and time, or ETag), where the storage tells them.
-    fingerprints: HashMap<String, String>,
+    objects: Vec<Listed>,
     /// The last key listed in this stretch, filtered out or not.
     through: String,
 }
 
 impl KeyBatch {
-    /// Takes in one listed object: its key if the filter keeps it, and how far it got.
+    /// Takes in one listed object: the object if the filter keeps it, and how far it got.
     fn add(&mut self, object: ObjectInfo, kept: bool) {
         if kept {
-            if let Some(fingerprint) = objects::of_object(&object) {
-                self.fingerprints.insert(object.key.clone(), fingerprint);
-            }
             self.through.clone_from(&object.key);
-            self.keys.push(object.key);
+            self.objects.push(Listed {
+                fingerprint: objects::fingerprint(&object),
+                key: object.key,
+            });
         } else {
             self.through = object.key;
         }
@@ -208,16 +218,15 @@ impl KeyBatch {
     /// The batch so far; the next one goes on from the same point.
     fn take(&mut self) -> KeyBatch {
         KeyBatch {
-            keys: std::mem::take(&mut self.keys),
-            fingerprints: std::mem::take(&mut self.fingerprints),
+            objects: std::mem::take(&mut self.objects),
             through: self.through.clone(),
         }
     }
 }
 
 /// Streams the listing (after `cursor` when resuming) into filtered key batches; stops at
-/// the first listing error. A whole listing (no cursor) also returns every object it saw,
-/// noted compactly, to tell vanished and changed objects by.
+/// the first listing error. True when it listed everything (no cursor, no error): only such
+/// a listing tells which objects vanished.
 async fn list_batches(
     provider: Arc<dyn Storage>,
     recursive: bool,
@@ -225,8 +234,7 @@ async fn list_batches(
     filter: KeyFilter,
     progress: Arc<Progress>,
     sender: mpsc::Sender<Result<KeyBatch, StorageError>>,
-) -> Option<Vec<objects::Seen>> {
-    let mut seen = cursor.is_none().then(Vec::new);
+) -> bool {
     let started = std::time::Instant::now();
     let mut listing = match &cursor {
         Some(after) => provider.list_after(recursive, after),
@@ -238,24 +246,21 @@ async fn list_batches(
             Ok(object) => object,
             Err(err) => {
                 let _ = sender.send(Err(err)).await;
-                return None;
+                return false;
             }
         };
         progress.scanned.fetch_add(1, Ordering::Relaxed);
-        if let Some(seen) = seen.as_mut() {
-            seen.push(objects::Seen::of(&object));
-        }
         let kept = filter.matches(provider.filter_subject(&object.key));
         batch.add(object, kept);
-        if batch.keys.len() == KEY_BATCH && sender.send(Ok(batch.take())).await.is_err() {
-            return None;
+        if batch.objects.len() == KEY_BATCH && sender.send(Ok(batch.take())).await.is_err() {
+            return false;
         }
     }
     if !batch.through.is_empty() {
         let _ = sender.send(Ok(batch)).await;
     }
     tracing::debug!(elapsed = ?started.elapsed(), "listing done");
-    seen
+    cursor.is_none()
 }
 
 struct ImportContext {
@@ -266,7 +271,6 @@ struct ImportContext {
     reader: task_file::Reader,
     provider: Arc<dyn Storage>,
     progress: Arc<Progress>,
-    known: KnownKeys,
     /// The settings this pass lists with, as stored: the cursor moves only while they are
     /// still the storage's (an edit during the pass clears it for good).
     settings: String,
@@ -280,68 +284,109 @@ impl ImportContext {
     async fn import_batches(
         &self,
         mut batches: mpsc::Receiver<Result<KeyBatch, StorageError>>,
+        known: &mut KnownObjects,
+        found: &mut Found,
     ) -> Result<ImportReport, SyncError> {
         let mut report = ImportReport::default();
         while let Some(batch) = batches.recv().await {
             self.stop_point()?;
-            let KeyBatch {
-                keys,
-                fingerprints,
-                through,
-            } = batch?;
-            let new_keys = self.drop_known(keys, &mut report).await?;
+            let KeyBatch { objects, through } = batch?;
+            let new = self.sort_out(objects, known, found, &mut report);
             // The batch's last transaction also moves the cursor to `through`: everything
             // listed up to there is stored or was not wanted.
             if self.blob_mode {
-                self.import_blobs(new_keys, &through, &fingerprints, &mut report)
-                    .await?;
+                self.import_blobs(new, &through, &mut report).await?;
             } else {
-                self.import_task_files(new_keys, &through, &fingerprints, &mut report)
-                    .await?;
+                self.import_task_files(new, &through, &mut report).await?;
             }
         }
         Ok(report)
+    }
+
+    /// The objects of a batch that have no task yet; notes those that have, and which of
+    /// them changed (in memory: no query).
+    fn sort_out(
+        &self,
+        objects: Vec<Listed>,
+        known: &mut KnownObjects,
+        found: &mut Found,
+        report: &mut ImportReport,
+    ) -> Vec<Listed> {
+        if known.is_empty() {
+            return objects;
+        }
+        let mut existed = 0;
+        let new = objects
+            .into_iter()
+            .filter_map(|object| {
+                match known.look_up(&object.key, object.fingerprint.as_deref()) {
+                    Lookup::New => return Some(object),
+                    Lookup::Same { links } => existed += links,
+                    Lookup::Changed { links } => {
+                        existed += links;
+                        found.changed.push((object.key, object.fingerprint));
+                    }
+                    Lookup::Unfingerprinted { links } => {
+                        existed += links;
+                        found
+                            .adopt
+                            .extend(object.fingerprint.map(|f| (object.key, f)));
+                    }
+                }
+                None
+            })
+            .collect();
+        report.existed += existed;
+        self.progress.existed.fetch_add(existed, Ordering::Relaxed);
+        new
     }
 
     /// After a whole listing: reports the objects that vanished or changed since their
     /// import, and does what the storage asks about them (see [`objects`]).
     async fn reconcile(
         &self,
-        seen: Vec<objects::Seen>,
+        known: KnownObjects,
+        mut found: Found,
         policy: objects::Policy,
         report: &mut ImportReport,
     ) -> Result<(), SyncError> {
-        let judge = objects::Judge::new(objects::Listing::new(seen));
-        let judge = self
-            .db
-            .visit_linked_keys(self.storage_id, judge, |judge, key, then| {
-                judge.see(key, then)
-            })
-            .await?;
+        if known.unseen() > 0 {
+            // Only their hashes are held: one more scan names them.
+            let (_, vanished) = self
+                .db
+                .visit_linked_keys(self.storage_id, (known, Vec::new()), |(known, out), o| {
+                    if known.was_unseen(o.key) {
+                        out.push(o.key.to_owned());
+                    }
+                })
+                .await?;
+            found.vanished = vanished;
+        }
         let concerned = self
             .db
-            .linked_objects(self.storage_id, judge.concerned())
+            .linked_objects(self.storage_id, found.concerned())
             .await?;
         let flagged = self.db.flagged_tasks(self.storage_id).await?;
-        let fingerprints: HashMap<String, String> = concerned
-            .iter()
-            .filter_map(|o| Some((o.key.clone(), judge.fingerprint_of(&o.key)?)))
-            .collect();
-        let verdict = judge.decide(concerned, flagged, policy);
+        let mut now: HashMap<String, Option<String>> = found.changed.iter().cloned().collect();
+        let verdict = objects::decide(found, concerned, flagged, policy);
         report.removed = verdict.changes.remove.len() as u64;
-        let keys: Vec<String> = verdict
+        let reimport: Vec<Listed> = verdict
             .changes
             .reimport
             .iter()
-            .map(|(k, _)| k.clone())
+            .map(|(key, _)| Listed {
+                key: key.clone(),
+                fingerprint: now.remove(key).flatten(),
+            })
             .collect();
-        self.db
-            .apply_object_changes(self.project_id, self.storage_id, verdict.changes)
-            .await?;
-        if let Some(last) = keys.last().cloned() {
-            let before = report.created;
-            self.import_task_files(keys, &last, &fingerprints, report)
+        if !verdict.changes.is_empty() {
+            self.db
+                .apply_object_changes(self.project_id, self.storage_id, verdict.changes)
                 .await?;
+        }
+        if let Some(last) = reimport.last().map(|object| object.key.clone()) {
+            let before = report.created;
+            self.import_task_files(reimport, &last, report).await?;
             report.reimported = report.created - before;
         }
         report.vanished = verdict.vanished;
@@ -358,59 +403,45 @@ impl ImportContext {
         Ok(())
     }
 
-    /// Keys of `batch` that have no task yet (one query per batch).
-    async fn drop_known(
-        &self,
-        batch: Vec<String>,
-        report: &mut ImportReport,
-    ) -> Result<Vec<String>, DbError> {
-        let (new_keys, existed) = self.known.split(&self.db, self.storage_id, batch).await?;
-        report.existed += existed;
-        self.progress.existed.fetch_add(existed, Ordering::Relaxed);
-        Ok(new_keys)
-    }
-
     async fn import_blobs(
         &self,
-        keys: Vec<String>,
+        objects: Vec<Listed>,
         through: &str,
-        fingerprints: &HashMap<String, String>,
         report: &mut ImportReport,
     ) -> Result<(), SyncError> {
-        let tasks = keys
+        let tasks = objects
             .into_iter()
-            .map(|key| NewTask {
-                data: blob_task_data(&self.provider.blob_uri(&key)),
+            .map(|object| NewTask {
+                data: blob_task_data(&self.provider.blob_uri(&object.key)),
                 meta: "{}".to_owned(),
                 allow_skip: true,
                 annotations: Vec::new(),
                 predictions: Vec::new(),
-                link: Some((self.storage_id, key, -1)),
+                link: Some(Link::to(self.storage_id, object.key, object.fingerprint)),
             })
             .collect();
-        self.insert(tasks, through, fingerprints, report).await
+        self.insert(tasks, through, report).await
     }
 
     async fn import_task_files(
         &self,
-        keys: Vec<String>,
+        objects: Vec<Listed>,
         through: &str,
-        fingerprints: &HashMap<String, String>,
         report: &mut ImportReport,
     ) -> Result<(), SyncError> {
         // One chunk at least, so that a batch without new files still moves the cursor.
-        let chunks: Vec<&[String]> = if keys.is_empty() {
+        let chunks: Vec<&[Listed]> = if objects.is_empty() {
             vec![&[]]
         } else {
-            keys.chunks(FILE_CHUNK).collect()
+            objects.chunks(FILE_CHUNK).collect()
         };
         for (number, chunk) in chunks.iter().enumerate() {
             self.stop_point()?;
             let parsed: Vec<(String, Result<FileTasks, FileError>)> =
                 stream::iter(chunk.iter().cloned())
-                    .map(|key| async move {
-                        let outcome = self.read_tasks(&key).await;
-                        (key, outcome)
+                    .map(|object| async move {
+                        let outcome = self.read_tasks(&object).await;
+                        (object.key, outcome)
                     })
                     .buffered(READ_CONCURRENCY)
                     .collect()
@@ -438,17 +469,18 @@ impl ImportContext {
                 }
             }
             let cursor = match chunk.last() {
-                Some(last) if number + 1 < chunks.len() => last.as_str(),
+                Some(last) if number + 1 < chunks.len() => last.key.as_str(),
                 _ => through,
             };
-            self.insert(tasks, cursor, fingerprints, report).await?;
+            self.insert(tasks, cursor, report).await?;
         }
         Ok(())
     }
 
     /// Reads one task file: parsed at once when it is small, spooled to a scratch file
     /// (and parsed later, as a stream) when it is not.
-    async fn read_tasks(&self, key: &str) -> Result<FileTasks, FileError> {
+    async fn read_tasks(&self, object: &Listed) -> Result<FileTasks, FileError> {
+        let key = object.key.as_str();
         let body = self
             .provider
             .read_stream(key)
@@ -463,7 +495,9 @@ impl ImportContext {
                 tasks
                     .into_iter()
                     .map(|task| {
-                        task.into_new_task(&self.reader, Some((self.storage_id, key.to_owned())))
+                        let link =
+                            Link::to(self.storage_id, key.to_owned(), object.fingerprint.clone());
+                        task.into_new_task(&self.reader, Some(link))
                     })
                     .collect()
             })
@@ -476,29 +510,18 @@ impl ImportContext {
         report.errors.push(line);
     }
 
-    /// Inserts tasks, with the fingerprints of the objects they come from, and moves the
-    /// storage's cursor to `cursor`, in one transaction.
+    /// Inserts tasks and moves the storage's cursor to `cursor`, in one transaction.
     async fn insert(
         &self,
         tasks: Vec<NewTask>,
         cursor: &str,
-        fingerprints: &HashMap<String, String>,
         report: &mut ImportReport,
     ) -> Result<(), SyncError> {
-        let mut keys: Vec<&str> = tasks
-            .iter()
-            .filter_map(|t| t.link.as_ref().map(|(_, key, _)| key.as_str()))
-            .collect();
-        keys.dedup();
         let cursor = SyncCursor {
             project_id: self.project_id,
             storage_id: self.storage_id,
             key: cursor.to_owned(),
             settings: self.settings.clone(),
-            fingerprints: keys
-                .into_iter()
-                .filter_map(|key| Some((key.to_owned(), fingerprints.get(key)?.clone())))
-                .collect::<HashMap<_, _>>(),
         };
         let outcome = self.db.insert_tasks_and_move_cursor(cursor, tasks).await?;
         self.count(outcome, report);

@@ -1,15 +1,14 @@
 //! Objects that vanished or changed since their tasks were imported, learned from the one
 //! listing a sync makes anyway.
 //!
-//! While the pass lists, every object listed is noted compactly (a hash of its key, and
-//! of its ETag or its size and time: 40 bytes, so a million objects cost 40 MB). At the end of a pass that
-//! listed everything (not one resumed after a stop), each object the storage's tasks came
-//! from is looked up there: not listed means `vanished`, listed with another size or time
-//! than at its import means `changed`. Then, as the storage asks: the tasks of a vanished
-//! object are deleted when nobody worked on them (`remove_vanished`), a changed task file
-//! whose tasks have no annotation is imported again (`reimport_changed`); every other task
-//! concerned is flagged for the Data Manager, and a flagged task whose object is back as it
-//! was is flagged no more.
+//! While a pass lists, each listed object is looked up among those the storage's tasks came
+//! from ([`super::known`]): listed with another fingerprint (ETag, else size and time) than
+//! at its import means `changed`; never looked up by the end of a pass that listed
+//! everything (not one resumed after a stop) means `vanished`. Then, as the storage asks:
+//! the tasks of a vanished object are deleted when nobody worked on them
+//! (`remove_vanished`), a changed task file whose tasks have no annotation is imported again
+//! (`reimport_changed`); every other task concerned is flagged for the Data Manager, and a
+//! flagged task whose object is back as it was is flagged no more.
 
 use std::collections::HashSet;
 use std::collections::hash_map::DefaultHasher;
@@ -22,94 +21,31 @@ use crate::storage::ObjectInfo;
 /// Keys listed in the report and the storage's `meta`, at most.
 pub(super) const LISTED: usize = 100;
 
-/// One listed object, noted compactly: its key's hash and what tells its version.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Seen {
-    key: u64,
-    version: Version,
-}
-
-/// What tells one version of an object from another: the store's ETag where it gives one
-/// (so the same bytes written again are no change), else size and time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Version {
-    Tag(u64),
-    SizeAndTime(Option<u64>, Option<i64>),
-}
-
-impl Seen {
-    pub(super) fn of(object: &ObjectInfo) -> Seen {
-        let version = match &object.etag {
-            Some(tag) => Version::Tag(hash(tag.trim_matches('"'))),
-            None => Version::SizeAndTime(
-                object.size,
-                object.last_modified.map(|t| t.timestamp_millis()),
-            ),
-        };
-        Seen {
-            key: hash(&object.key),
-            version,
-        }
+/// An object's fingerprint as stored: `etag:<hash>` where the store gives an ETag (so the
+/// same bytes written again are no change), else `size:milliseconds` (`-` for what the
+/// store does not tell); `None` when it tells nothing (Redis): such objects are never seen
+/// changed.
+pub(super) fn fingerprint(object: &ObjectInfo) -> Option<String> {
+    if let Some(tag) = &object.etag {
+        return Some(format!("etag:{:016x}", hash(tag.trim_matches('"'))));
     }
-
-    /// As stored: `etag:<hash>` or `size:milliseconds` (`-` for what the store does not
-    /// tell); `None` when it tells nothing (Redis): such objects are never seen changed.
-    pub(super) fn fingerprint(&self) -> Option<String> {
-        let mut out = String::new();
-        self.write_fingerprint(&mut out).then_some(out)
+    let modified = object.last_modified.map(|t| t.timestamp_millis());
+    if object.size.is_none() && modified.is_none() {
+        return None;
     }
-
-    /// Writes the fingerprint into `out` (cleared first); false when there is none. A
-    /// sync compares a million of them: one buffer, no allocation each.
-    fn write_fingerprint(&self, out: &mut String) -> bool {
-        use std::fmt::Write;
-        out.clear();
-        let part = |out: &mut String, v: Option<i128>| match v {
-            Some(v) => {
-                let _ = write!(out, "{v}");
-            }
-            None => out.push('-'),
-        };
-        match self.version {
-            Version::Tag(tag) => {
-                let _ = write!(out, "etag:{tag:016x}");
-            }
-            Version::SizeAndTime(None, None) => return false,
-            Version::SizeAndTime(size, modified) => {
-                part(out, size.map(i128::from));
-                out.push(':');
-                part(out, modified.map(i128::from));
-            }
-        }
-        true
-    }
+    let part = |v: Option<String>| v.unwrap_or_else(|| "-".to_owned());
+    Some(format!(
+        "{}:{}",
+        part(object.size.map(|v| v.to_string())),
+        part(modified.map(|v| v.to_string()))
+    ))
 }
 
-/// The fingerprint of a listed object.
-pub(super) fn of_object(object: &ObjectInfo) -> Option<String> {
-    Seen::of(object).fingerprint()
-}
-
+/// SipHash with fixed keys: fingerprints stored by earlier versions stay comparable.
 fn hash(key: &str) -> u64 {
     let mut hasher = DefaultHasher::new();
     key.hash(&mut hasher);
     hasher.finish()
-}
-
-/// Everything a pass listed, sorted for lookups.
-pub(super) struct Listing(Vec<Seen>);
-
-impl Listing {
-    pub(super) fn new(mut seen: Vec<Seen>) -> Listing {
-        seen.sort_unstable_by_key(|s| s.key);
-        Listing(seen)
-    }
-
-    fn find(&self, key: &str) -> Option<&Seen> {
-        let wanted = hash(key);
-        let at = self.0.partition_point(|s| s.key < wanted);
-        self.0.get(at).filter(|s| s.key == wanted)
-    }
 }
 
 /// What the storage asks to be done about vanished and changed objects.
@@ -121,6 +57,25 @@ pub(super) struct Policy {
     pub blob_mode: bool,
 }
 
+/// What a pass found while it listed, and after.
+#[derive(Debug, Default)]
+pub(super) struct Found {
+    pub vanished: Vec<String>,
+    /// Changed objects, with their fingerprint now.
+    pub changed: Vec<(String, Option<String>)>,
+    /// Fingerprints to record: objects imported before fingerprints were kept.
+    pub adopt: Vec<(String, String)>,
+}
+
+impl Found {
+    /// The objects to act on: those that vanished or changed.
+    pub(super) fn concerned(&self) -> Vec<String> {
+        let mut keys = self.vanished.clone();
+        keys.extend(self.changed.iter().map(|(key, _)| key.clone()));
+        keys
+    }
+}
+
 /// What a pass learned: the keys, and what to do.
 #[derive(Debug, Default)]
 pub(super) struct Verdict {
@@ -129,87 +84,46 @@ pub(super) struct Verdict {
     pub changes: ObjectChanges,
 }
 
-/// Compares the objects the tasks came from with the listing, one key at a time (in key
-/// order, so the lists come out sorted).
-pub(super) struct Judge {
-    listing: Listing,
-    verdict: Verdict,
-    /// The fingerprint being compared (one buffer for every object).
-    scratch: String,
-}
-
-impl Judge {
-    pub(super) fn new(listing: Listing) -> Judge {
-        Judge {
-            listing,
-            verdict: Verdict::default(),
-            scratch: String::new(),
-        }
-    }
-
-    /// One object the tasks came from, with its fingerprint at import.
-    pub(super) fn see(&mut self, key: &str, then: Option<&str>) {
-        let Some(seen) = self.listing.find(key) else {
-            self.verdict.vanished.push(key.to_owned());
-            return;
-        };
-        if !seen.write_fingerprint(&mut self.scratch) {
-            return;
-        }
-        match then {
-            Some(then) if then != self.scratch => self.verdict.changed.push(key.to_owned()),
-            None => {
-                let now = self.scratch.clone();
-                self.verdict.changes.adopt.push((key.to_owned(), now));
-            }
-            _ => {}
-        }
-    }
-
-    /// The fingerprint the listing gave `key`.
-    pub(super) fn fingerprint_of(&self, key: &str) -> Option<String> {
-        self.listing.find(key).and_then(Seen::fingerprint)
-    }
-
-    /// The objects to act on: those that vanished or changed.
-    pub(super) fn concerned(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self.verdict.vanished.clone();
-        keys.extend(self.verdict.changed.iter().cloned());
-        keys
-    }
-
-    /// Decides about the concerned objects (`objects`: their tasks) and the tasks flagged
-    /// before (`flagged`: key, task): remove, import again, flag, or clear a flag.
-    pub(super) fn decide(
-        mut self,
-        objects: Vec<LinkedObject>,
-        flagged: Vec<(String, i64)>,
-        policy: Policy,
-    ) -> Verdict {
-        let verdict = &mut self.verdict;
-        let vanished: HashSet<&str> = verdict.vanished.iter().map(String::as_str).collect();
-        let changed: HashSet<&str> = verdict.changed.iter().map(String::as_str).collect();
-        let changes = &mut verdict.changes;
-        for object in objects {
-            if vanished.contains(object.key.as_str()) {
-                if policy.remove_vanished && !object.annotated {
-                    changes.remove.extend(&object.task_ids);
-                } else {
-                    changes.flag_vanished.extend(&object.task_ids);
-                }
-            } else if policy.reimport_changed && !policy.blob_mode && !object.annotated {
-                changes.reimport.push((object.key, object.task_ids));
+/// Decides about the concerned objects (`objects`: their tasks) and the tasks flagged
+/// before (`flagged`: key, task): remove, import again, flag, or clear a flag.
+pub(super) fn decide(
+    found: Found,
+    objects: Vec<LinkedObject>,
+    flagged: Vec<(String, i64)>,
+    policy: Policy,
+) -> Verdict {
+    let mut verdict = Verdict {
+        vanished: found.vanished,
+        changed: found.changed.into_iter().map(|(key, _)| key).collect(),
+        changes: ObjectChanges {
+            adopt: found.adopt,
+            ..ObjectChanges::default()
+        },
+    };
+    verdict.vanished.sort_unstable();
+    verdict.changed.sort_unstable();
+    let vanished: HashSet<&str> = verdict.vanished.iter().map(String::as_str).collect();
+    let changed: HashSet<&str> = verdict.changed.iter().map(String::as_str).collect();
+    let changes = &mut verdict.changes;
+    for object in objects {
+        if vanished.contains(object.key.as_str()) {
+            if policy.remove_vanished && !object.annotated {
+                changes.remove.extend(&object.task_ids);
             } else {
-                changes.flag_changed.extend(&object.task_ids);
+                changes.flag_vanished.extend(&object.task_ids);
             }
+        } else if policy.reimport_changed && !policy.blob_mode && !object.annotated {
+            changes.reimport.push((object.key, object.task_ids));
+        } else {
+            changes.flag_changed.extend(&object.task_ids);
         }
-        changes.clear = flagged
-            .into_iter()
-            .filter(|(key, _)| !vanished.contains(key.as_str()) && !changed.contains(key.as_str()))
-            .map(|(_, task)| task)
-            .collect();
-        self.verdict
     }
+    changes.clear = flagged
+        .into_iter()
+        .filter(|(key, _)| !vanished.contains(key.as_str()) && !changed.contains(key.as_str()))
+        .map(|(_, task)| task)
+        .collect();
+    verdict
 }
 
 #[cfg(test)]
@@ -234,27 +148,20 @@ mod tests {
     }
 
     #[test]
-    fn vanished_and_changed_objects_are_told_apart_from_the_rest() {
-        let listing = Listing::new(vec![
-            Seen::of(&listed("same", 1)),
-            Seen::of(&listed("grown", 9)),
-        ]);
-        let mut judge = Judge::new(listing);
-        for (key, then) in [
-            ("gone", Some("1:-")),
-            ("gone-but-labeled", None),
-            ("grown", Some("1:-")),
-            ("same", Some("1:-")),
-        ] {
-            judge.see(key, then);
-        }
-        assert_eq!(judge.concerned(), ["gone", "gone-but-labeled", "grown"]);
+    fn vanished_and_changed_objects_are_removed_flagged_or_cleared_as_asked() {
+        let found = Found {
+            vanished: vec!["gone-but-labeled".into(), "gone".into()],
+            changed: vec![("grown".into(), Some("9:-".into()))],
+            adopt: Vec::new(),
+        };
+        assert_eq!(found.concerned(), ["gone-but-labeled", "gone", "grown"]);
         let policy = Policy {
             remove_vanished: true,
             reimport_changed: true,
             blob_mode: false,
         };
-        let verdict = judge.decide(
+        let verdict = decide(
+            found,
             vec![
                 object("gone", false),
                 object("gone-but-labeled", true),
@@ -287,22 +194,28 @@ mod tests {
     #[test]
     fn versions_are_told_by_etag_else_size_and_time() {
         let mut object = listed("k", 3);
-        assert_eq!(Seen::of(&object).fingerprint().as_deref(), Some("3:-"));
+        assert_eq!(fingerprint(&object).as_deref(), Some("3:-"));
         object.etag = Some("\"abc\"".into());
-        let tagged = Seen::of(&object).fingerprint().unwrap();
-        assert!(tagged.starts_with("etag:"), "{tagged}");
+        let tagged = fingerprint(&object).unwrap();
+        assert_eq!(
+            tagged, "etag:ef09e0f4895a251d",
+            "the hash earlier versions stored"
+        );
         object.size = Some(4);
         assert_eq!(
-            Seen::of(&object).fingerprint().unwrap(),
+            fingerprint(&object).unwrap(),
             tagged,
             "same tag, same version"
         );
+        object.etag = None;
+        object.last_modified = chrono::DateTime::from_timestamp_millis(1_700_000_000_123);
+        assert_eq!(fingerprint(&object).as_deref(), Some("4:1700000000123"));
         let nothing = ObjectInfo {
             key: "r".into(),
             size: None,
             last_modified: None,
             etag: None,
         };
-        assert_eq!(Seen::of(&nothing).fingerprint(), None);
+        assert_eq!(fingerprint(&nothing), None);
     }
 }

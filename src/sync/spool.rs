@@ -14,7 +14,7 @@ use tokio::io::AsyncWriteExt;
 use super::task_file::for_each_task;
 use super::{FileError, ImportContext, ImportReport, SyncError};
 use crate::db::Db;
-use crate::db::tasks::{NewTask, TaskFileBatch};
+use crate::db::tasks::{Link, NewTask, TaskFileBatch};
 use crate::storage::ByteStream;
 
 /// Files up to this size are parsed in memory.
@@ -172,8 +172,8 @@ impl Pass<'_> {
         Ok(())
     }
 
-    fn link(&self) -> Option<(i64, String)> {
-        Some((self.context.storage_id, self.key.to_owned()))
+    fn link(&self) -> Option<Link> {
+        Some(Link::to(self.context.storage_id, self.key.to_owned(), None))
     }
 }
 

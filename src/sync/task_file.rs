@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use std::sync::Arc;
 
-use crate::db::tasks::{NewAnnotation, NewPrediction, NewTask};
+use crate::db::tasks::{Link, NewAnnotation, NewPrediction, NewTask};
 use crate::label_config::ControlTag;
 
 /// How imported tasks are read into rows: who is credited with the annotations that name no
@@ -290,11 +290,7 @@ fn kind_of(value: &Value) -> &'static str {
 
 impl ParsedTask {
     /// The row to insert, read as `reader` says.
-    pub fn into_new_task(
-        self,
-        reader: &Reader,
-        link: Option<(i64, String)>,
-    ) -> Result<NewTask, String> {
+    pub fn into_new_task(self, reader: &Reader, link: Option<Link>) -> Result<NewTask, String> {
         let annotations = self
             .annotations
             .into_iter()
@@ -317,7 +313,10 @@ impl ParsedTask {
             allow_skip: self.allow_skip,
             annotations,
             predictions,
-            link: link.map(|(storage, key)| (storage, key, self.row_index.unwrap_or(-1))),
+            link: link.map(|link| Link {
+                row_index: self.row_index.unwrap_or(-1),
+                ..link
+            }),
         })
     }
 }
@@ -410,11 +409,11 @@ mod tests {
                     author: 7,
                     ..Reader::default()
                 },
-                Some((3, "k".into())),
+                Some(Link::to(3, "k".into(), Some("2:1".into()))),
             )
             .unwrap();
         assert_eq!(new.annotations[0].completed_by, 7);
-        assert_eq!(new.link, Some((3, "k".into(), -1)));
+        assert_eq!(new.link, Some(Link::to(3, "k".into(), Some("2:1".into()))));
     }
 
     #[test]
@@ -485,7 +484,7 @@ mod properties {
         fn any_bytes_parse_or_fail_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
             if let Ok(tasks) = parse_task_file(&bytes) {
                 for task in tasks {
-                    let _ = task.into_new_task(&Reader::default(), Some((1, "k".into())));
+                    let _ = task.into_new_task(&Reader::default(), Some(Link::to(1, "k".into(), None)));
                 }
             }
         }
