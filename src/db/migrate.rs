@@ -53,6 +53,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0011_storage_objects",
         include_str!("migrations/0011_storage_objects.sql"),
     ),
+    (
+        "0012_project_counters",
+        include_str!("migrations/0012_project_counters.sql"),
+    ),
 ];
 
 /// Brings the schema up to date.

@@ -25,8 +25,8 @@ pub struct Project {
     pub updated_at: String,
 }
 
-/// Counters shown with a project, computed from the task table.
-#[derive(Debug, Clone, Copy, Default)]
+/// Counters shown with a project, kept in its row as its tasks change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProjectStats {
     pub task_number: i64,
     pub num_tasks_with_annotations: i64,
@@ -332,37 +332,36 @@ pub(super) fn import_defaults(
     )?)
 }
 
-/// Reserves `count` consecutive inner ids and returns the first.
+/// Reserves `count` consecutive inner ids for new tasks and returns the first.
 pub(super) fn reserve_inner_ids(
     conn: &Connection,
     project_id: i64,
     count: i64,
 ) -> Result<i64, DbError> {
+    // The same update counts the new tasks (migration 0012: the triggers count the rest).
     Ok(conn.query_row(
-        "UPDATE projects SET next_inner_id = next_inner_id + ?2 WHERE id = ?1
-         RETURNING next_inner_id - ?2",
+        "UPDATE projects SET next_inner_id = next_inner_id + ?2, task_count = task_count + ?2
+         WHERE id = ?1 RETURNING next_inner_id - ?2",
         [project_id, count],
         |r| r.get(0),
     )?)
 }
 
-/// Counters of one project in one pass over its tasks.
+/// Counters of one project.
 pub(super) fn stats(conn: &Connection, project_id: i64) -> Result<ProjectStats, DbError> {
     Ok(stats_of(conn, &[project_id])?
         .remove(&project_id)
         .unwrap_or_default())
 }
 
-/// Counters of several projects in one grouped pass over their tasks (a project without
-/// tasks is absent: its counters are all zero).
+/// Counters of several projects, as their rows keep them (migration 0012).
 pub(super) fn stats_of(
     conn: &Connection,
     project_ids: &[i64],
 ) -> Result<HashMap<i64, ProjectStats>, DbError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT project_id, COUNT(*), SUM(total_annotations > 0), SUM(total_annotations),
-                SUM(cancelled_annotations), SUM(total_predictions)
-         FROM tasks WHERE project_id IN (SELECT value FROM json_each(?1)) GROUP BY project_id",
+        "SELECT id, task_count, labeled_count, annotation_count, skipped_count, prediction_count
+         FROM projects WHERE id IN (SELECT value FROM json_each(?1))",
     )?;
     let rows = stmt.query_map([serde_json::to_string(project_ids)?], |r| {
         Ok((

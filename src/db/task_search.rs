@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use rusqlite::types::Value as Bound;
 
 use super::DbError;
@@ -93,24 +93,41 @@ fn find_in(
     } else {
         fact_totals(conn, search)?
     };
-    let mut clause = where_clause(search);
-    let hint = if orders_by_id(search.query) {
-        " INDEXED BY tasks_project"
+    let by_id = orders_by_id(search.query);
+    // SQLite steps over an OFFSET entry by entry: a page past the middle of an id order is
+    // read from the other end (the last page of a million tasks is 30 entries away).
+    let from_end = by_id && offset.saturating_mul(2) > totals.tasks;
+    let (order, limit, offset) = if from_end {
+        let take = limit.min(totals.tasks - offset).max(0);
+        let skip = (totals.tasks - offset - take).max(0);
+        (id_order(search, true).to_owned(), take, skip)
     } else {
-        ""
+        (order_by(search), limit, offset)
     };
+    let mut clause = where_clause(search);
+    let hint = if by_id { " INDEXED BY tasks_project" } else { "" };
     clause.text = format!(
-        "SELECT t.id FROM tasks t{hint} WHERE {} ORDER BY {} LIMIT ? OFFSET ?",
-        clause.text,
-        order_by(search)
+        "SELECT t.id FROM tasks t{hint} WHERE {} ORDER BY {order} LIMIT ? OFFSET ?",
+        clause.text
     );
     clause
         .params
         .extend([Bound::Integer(limit), Bound::Integer(offset)]);
-    Ok(Found {
-        totals,
-        page: collect_ids(conn, clause)?,
-    })
+    let mut page = collect_ids(conn, clause)?;
+    if from_end {
+        page.reverse();
+    }
+    Ok(Found { totals, page })
+}
+
+/// The id order a query asks for, or (`reversed`) its opposite.
+fn id_order(search: Search<'_>, reversed: bool) -> &'static str {
+    let descending = search.query.ordering.as_ref().is_some_and(|o| o.descending);
+    if descending != reversed {
+        "t.id DESC"
+    } else {
+        "t.id"
+    }
 }
 
 /// Ids of every task a query finds, in id order (what an action works on).
@@ -176,16 +193,11 @@ fn orders_by_id(query: &TaskQuery) -> bool {
         .is_none_or(|o| o.column == Column::Id)
 }
 
-/// A whole project's totals, each from an index: tasks from (project, id), annotations by
-/// summing the counters of the annotated tasks only (a range of the facts index),
-/// predictions from their own project index.
+/// A whole project's totals, as its row keeps them (migration 0012).
 fn project_totals(conn: &Connection, project_id: i64) -> Result<Totals, DbError> {
     Ok(conn
         .prepare_cached(
-            "SELECT (SELECT COUNT(*) FROM tasks WHERE project_id = ?1),
-                    (SELECT COALESCE(SUM(total_annotations), 0) FROM tasks
-                     WHERE project_id = ?1 AND total_annotations > 0),
-                    (SELECT COUNT(*) FROM predictions WHERE project_id = ?1)",
+            "SELECT task_count, annotation_count, prediction_count FROM projects WHERE id = ?1",
         )?
         .query_row([project_id], |r| {
             Ok(Totals {
@@ -193,7 +205,9 @@ fn project_totals(conn: &Connection, project_id: i64) -> Result<Totals, DbError>
                 annotations: r.get(1)?,
                 predictions: r.get(2)?,
             })
-        })?)
+        })
+        .optional()?
+        .unwrap_or_default())
 }
 
 /// Totals of a query over task facts, counted from indexes (SQLite picks the facts index,

@@ -1046,4 +1046,85 @@ mod tests {
         assert_eq!(inner.len(), 150);
         assert!(inner.windows(2).all(|w| w[0] < w[1]), "inner ids increase");
     }
+
+    /// The project's counters as a full count over its tasks finds them.
+    fn recount(conn: &Connection) -> super::super::projects::ProjectStats {
+        conn.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(total_annotations > 0), 0), COALESCE(SUM(total_annotations), 0),
+                    COALESCE(SUM(cancelled_annotations), 0), COALESCE(SUM(total_predictions), 0)
+             FROM tasks WHERE project_id = 1",
+            [],
+            |r| {
+                Ok(super::super::projects::ProjectStats {
+                    task_number: r.get(0)?,
+                    num_tasks_with_annotations: r.get(1)?,
+                    total_annotations_number: r.get(2)?,
+                    skipped_annotations_number: r.get(3)?,
+                    total_predictions_number: r.get(4)?,
+                })
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_project_row_counts_what_its_tasks_hold_through_inserts_changes_and_deletes() {
+        let mut conn = crate::db::memory();
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(
+            "INSERT INTO users (id, email, password_hash, created_at) VALUES (1, 'a@b.c', 'x', 'now');
+             INSERT INTO projects (id, created_at, updated_at) VALUES (1, 'now', 'now');
+             INSERT INTO storages (id, project_id, direction, type, created_at) VALUES (7, 1, 'import', 'localfiles', 'now');",
+        )
+        .unwrap();
+        let batch: Vec<NewTask> = (0..30)
+            .map(|i| {
+                let mut task = blob(7, &format!("k{i}"));
+                if i % 3 == 0 {
+                    task.annotations.push(NewAnnotation {
+                        result: "[]".into(),
+                        completed_by: 1,
+                        was_cancelled: i % 2 == 0,
+                        ground_truth: false,
+                        lead_time: None,
+                    });
+                }
+                if i % 5 == 0 {
+                    task.predictions.push(NewPrediction {
+                        result: "[]".into(),
+                        score: Some(0.5),
+                        model_version: "m".into(),
+                    });
+                }
+                task
+            })
+            .collect();
+        insert_batch(&tx, 1, &batch, "now").unwrap();
+        // A second batch half made of links that exist already: those tasks are dropped.
+        let again: Vec<NewTask> = (20..40).map(|i| blob(7, &format!("k{i}"))).collect();
+        insert_batch(&tx, 1, &again, "now").unwrap();
+        let counted = super::super::projects::stats(&tx, 1).unwrap();
+        assert_eq!(counted, recount(&tx));
+        // Tasks 0, 3, .., 27 have an annotation; the even ones were cancelled (skipped).
+        assert_eq!(
+            (
+                counted.task_number,
+                counted.num_tasks_with_annotations,
+                counted.skipped_annotations_number
+            ),
+            (40, 5, 5)
+        );
+        assert_eq!(counted.total_predictions_number, 6);
+        let ids: Vec<i64> = tx
+            .prepare("SELECT id FROM tasks WHERE project_id = 1 ORDER BY id LIMIT 12")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        delete_many(&tx, 1, &ids, "now").unwrap();
+        let counted = super::super::projects::stats(&tx, 1).unwrap();
+        assert_eq!(counted, recount(&tx));
+        assert_eq!(counted.task_number, 28);
+    }
 }

@@ -288,19 +288,53 @@ impl ImportContext {
         found: &mut Found,
     ) -> Result<ImportReport, SyncError> {
         let mut report = ImportReport::default();
-        while let Some(batch) = batches.recv().await {
-            self.stop_point()?;
-            let KeyBatch { objects, through } = batch?;
-            let new = self.sort_out(objects, known, found, &mut report);
-            // The batch's last transaction also moves the cursor to `through`: everything
-            // listed up to there is stored or was not wanted.
-            if self.blob_mode {
-                self.import_blobs(new, &through, &mut report).await?;
-            } else {
-                self.import_task_files(new, &through, &mut report).await?;
+        let mut in_flight = None;
+        let outcome = async {
+            while let Some(batch) = batches.recv().await {
+                self.stop_point()?;
+                let KeyBatch { objects, through } = batch?;
+                let new = self.sort_out(objects, known, found, &mut report);
+                // The batch's last transaction also moves the cursor to `through`:
+                // everything listed up to there is stored or was not wanted.
+                if self.blob_mode {
+                    let tasks = self.blob_tasks(new);
+                    self.settle(&mut in_flight, &mut report).await?;
+                    in_flight = Some(self.start_insert(tasks, &through));
+                } else {
+                    self.settle(&mut in_flight, &mut report).await?;
+                    self.import_task_files(new, &through, &mut report).await?;
+                }
             }
+            Ok::<_, SyncError>(())
         }
-        Ok(report)
+        .await;
+        // Whatever ended the pass, the insert under way commits and is counted.
+        let settled = self.settle(&mut in_flight, &mut report).await;
+        outcome.and(settled).map(|()| report)
+    }
+
+    /// Starts writing a batch of blob tasks (and moving the cursor to `cursor`) while the
+    /// next batch is made ready; [`ImportContext::settle`] waits for it. One insert at a
+    /// time is in flight, so transactions still commit in listing order and the cursor
+    /// never passes what is stored.
+    fn start_insert(&self, tasks: Vec<NewTask>, cursor: &str) -> InFlight {
+        let (db, cursor) = (self.db.clone(), self.cursor_at(cursor));
+        tokio::spawn(async move { db.insert_tasks_and_move_cursor(cursor, tasks).await })
+    }
+
+    /// Waits for the insert in flight, if any, and counts what it did.
+    async fn settle(
+        &self,
+        in_flight: &mut Option<InFlight>,
+        report: &mut ImportReport,
+    ) -> Result<(), SyncError> {
+        if let Some(insert) = in_flight.take() {
+            let outcome = insert
+                .await
+                .map_err(|err| DbError::Join(err.to_string()))??;
+            self.count(outcome, report);
+        }
+        Ok(())
     }
 
     /// The objects of a batch that have no task yet; notes those that have, and which of
@@ -403,13 +437,9 @@ impl ImportContext {
         Ok(())
     }
 
-    async fn import_blobs(
-        &self,
-        objects: Vec<Listed>,
-        through: &str,
-        report: &mut ImportReport,
-    ) -> Result<(), SyncError> {
-        let tasks = objects
+    /// Each object a task of its own (`{"$undefined$": <its URL>}`).
+    fn blob_tasks(&self, objects: Vec<Listed>) -> Vec<NewTask> {
+        objects
             .into_iter()
             .map(|object| NewTask {
                 data: blob_task_data(&self.provider.blob_uri(&object.key)),
@@ -419,8 +449,7 @@ impl ImportContext {
                 predictions: Vec::new(),
                 link: Some(Link::to(self.storage_id, object.key, object.fingerprint)),
             })
-            .collect();
-        self.insert(tasks, through, report).await
+            .collect()
     }
 
     async fn import_task_files(
@@ -517,15 +546,22 @@ impl ImportContext {
         cursor: &str,
         report: &mut ImportReport,
     ) -> Result<(), SyncError> {
-        let cursor = SyncCursor {
-            project_id: self.project_id,
-            storage_id: self.storage_id,
-            key: cursor.to_owned(),
-            settings: self.settings.clone(),
-        };
-        let outcome = self.db.insert_tasks_and_move_cursor(cursor, tasks).await?;
+        let outcome = self
+            .db
+            .insert_tasks_and_move_cursor(self.cursor_at(cursor), tasks)
+            .await?;
         self.count(outcome, report);
         Ok(())
+    }
+
+    /// The storage's cursor at `key`, for the settings this pass lists with.
+    fn cursor_at(&self, key: &str) -> SyncCursor {
+        SyncCursor {
+            project_id: self.project_id,
+            storage_id: self.storage_id,
+            key: key.to_owned(),
+            settings: self.settings.clone(),
+        }
     }
 
     /// Adds what an insert did to the report and the live progress.
@@ -540,6 +576,9 @@ impl ImportContext {
             .fetch_add(outcome.already_linked, Ordering::Relaxed);
     }
 }
+
+/// An insert transaction under way.
+type InFlight = tokio::task::JoinHandle<Result<InsertOutcome, DbError>>;
 
 /// `{"$undefined$": "<uri>"}`, written directly: a `Value` per task costs more than the
 /// insert of a task on large syncs.

@@ -678,6 +678,15 @@ fn any_page_size_is_served_whole() {
         "/api/tasks?project={project}&page_size=1200&page=3"
     ));
     assert_eq!(ids_of(&third), ids[2400..].to_vec());
+    // Pages past the middle are read from the far end: the same pages, in either order.
+    let newest_first = r#"{"ordering": ["-tasks:id"]}"#;
+    let descending: Vec<i64> = ids.iter().rev().copied().collect();
+    for (page, expected) in [(2, &descending[1200..2400]), (3, &descending[2400..])] {
+        let (_, body) = server.get(&format!(
+            "/api/tasks?project={project}&page_size=1200&page={page}&query={newest_first}"
+        ));
+        assert_eq!(ids_of(&body), expected.to_vec(), "page {page}, -id");
+    }
     let (status, _) = server.get(&format!(
         "/api/tasks?project={project}&page_size=1200&page=4"
     ));
