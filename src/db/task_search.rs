@@ -10,8 +10,8 @@
 
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OptionalExtension};
 use rusqlite::types::Value as Bound;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::DbError;
 use super::storages::{Direction, StorageRow};
@@ -105,7 +105,11 @@ fn find_in(
         (order_by(search), limit, offset)
     };
     let mut clause = where_clause(search);
-    let hint = if by_id { " INDEXED BY tasks_project" } else { "" };
+    let hint = if by_id {
+        " INDEXED BY tasks_project"
+    } else {
+        ""
+    };
     clause.text = format!(
         "SELECT t.id FROM tasks t{hint} WHERE {} ORDER BY {order} LIMIT ? OFFSET ?",
         clause.text

@@ -158,6 +158,7 @@ pub async fn import(
         settings: storage.settings.to_stored().0,
         blob_mode: common.use_blob_urls,
         stop,
+        cursor_moved: std::sync::Mutex::new(std::time::Instant::now()),
     };
     // Read while the listing runs: one scan of the storage's links.
     let mut known = KnownObjects::of_storage(db, storage.id).await?;
@@ -277,6 +278,8 @@ struct ImportContext {
     /// Each object is a task (`use_blob_urls`), rather than a file of tasks.
     blob_mode: bool,
     stop: CancellationToken,
+    /// When a transaction last moved the cursor.
+    cursor_moved: std::sync::Mutex<std::time::Instant>,
 }
 
 impl ImportContext {
@@ -299,7 +302,9 @@ impl ImportContext {
                 if self.blob_mode {
                     let tasks = self.blob_tasks(new);
                     self.settle(&mut in_flight, &mut report).await?;
-                    in_flight = Some(self.start_insert(tasks, &through));
+                    if self.worth_a_transaction(&tasks) {
+                        in_flight = Some(self.start_insert(tasks, &through));
+                    }
                 } else {
                     self.settle(&mut in_flight, &mut report).await?;
                     self.import_task_files(new, &through, &mut report).await?;
@@ -320,6 +325,22 @@ impl ImportContext {
     fn start_insert(&self, tasks: Vec<NewTask>, cursor: &str) -> InFlight {
         let (db, cursor) = (self.db.clone(), self.cursor_at(cursor));
         tokio::spawn(async move { db.insert_tasks_and_move_cursor(cursor, tasks).await })
+    }
+
+    /// Whether a batch gets its transaction: always with tasks to insert; without, only to
+    /// move the cursor once a second. A re-sync that finds nothing new writes a few
+    /// transactions, not one per batch; a pass stopped meanwhile lists a second's worth of
+    /// objects again when it resumes, and finds them known.
+    fn worth_a_transaction(&self, tasks: &[NewTask]) -> bool {
+        let mut moved = self
+            .cursor_moved
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if tasks.is_empty() && moved.elapsed() < std::time::Duration::from_secs(1) {
+            return false;
+        }
+        *moved = std::time::Instant::now();
+        true
     }
 
     /// Waits for the insert in flight, if any, and counts what it did.
@@ -546,6 +567,9 @@ impl ImportContext {
         cursor: &str,
         report: &mut ImportReport,
     ) -> Result<(), SyncError> {
+        if !self.worth_a_transaction(&tasks) {
+            return Ok(());
+        }
         let outcome = self
             .db
             .insert_tasks_and_move_cursor(self.cursor_at(cursor), tasks)
