@@ -605,7 +605,7 @@ fn insert_task_rows(
             &task.allow_skip,
         ]);
     }
-    tx.prepare_cached(&sql)?.execute(values.as_slice())?;
+    tx.prepare_cached(sql)?.execute(values.as_slice())?;
     Ok(())
 }
 
@@ -636,7 +636,7 @@ fn insert_link_rows(
             &link.fingerprint,
         ]);
     }
-    Ok(tx.prepare_cached(&sql)?.execute(values.as_slice())?)
+    Ok(tx.prepare_cached(sql)?.execute(values.as_slice())?)
 }
 
 /// Deletes the tasks of this batch whose link lost to an existing one; returns their ids.
