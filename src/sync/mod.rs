@@ -176,11 +176,7 @@ pub async fn import(
         .map_err(|err| SyncError::Settings(format!("listing stopped: {err}")))?;
     let mut report = report?;
     if whole {
-        let policy = objects::Policy {
-            remove_vanished: common.remove_vanished,
-            reimport_changed: common.reimport_changed,
-            blob_mode: common.use_blob_urls,
-        };
+        let policy = objects::Policy::of(common);
         context.reconcile(known, found, policy, &mut report).await?;
     }
     Ok(report)

@@ -57,6 +57,16 @@ pub(super) struct Policy {
     pub blob_mode: bool,
 }
 
+impl Policy {
+    pub(super) fn of(common: &crate::storage::Common) -> Policy {
+        Policy {
+            remove_vanished: common.remove_vanished,
+            reimport_changed: common.reimport_changed,
+            blob_mode: common.use_blob_urls,
+        }
+    }
+}
+
 /// What a pass found while it listed, and after.
 #[derive(Debug, Default)]
 pub(super) struct Found {
