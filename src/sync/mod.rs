@@ -1,9 +1,10 @@
 //! Import sync: a source storage's objects become tasks, each object exactly once.
 //!
 //! One pass: the listing streams through the regex filter into batches of keys (in a task
-//! of its own, so listing overlaps with the database work); each batch drops keys that
-//! already have links with one query; new keys become tasks (blob mode) or are read with
-//! bounded concurrency and parsed (task mode); each batch is inserted in one transaction.
+//! of its own, so listing overlaps with the database work); each batch drops the keys the
+//! storage's tasks already came from, looked up in memory ([`known`]); new keys become
+//! tasks (blob mode) or are read with bounded concurrency and parsed (task mode); each
+//! batch is inserted in one transaction.
 //! A bad task file is recorded and the pass goes on; a storage failure ends the pass, and
 //! whatever was inserted before stays linked. Each insert transaction also records the
 //! storage's cursor (the last key it covers): a pass cut short by a stopped server is
@@ -34,7 +35,7 @@ use crate::storage::{KeyFilter, ObjectInfo, Storage, StorageError};
 use known::{KnownObjects, Lookup};
 use objects::Found;
 
-/// Keys handled per dedupe query and insert transaction in blob mode.
+/// Keys handled per batch (and insert transaction, in blob mode).
 const KEY_BATCH: usize = 5_000;
 /// Task files read before their tasks are inserted.
 const FILE_CHUNK: usize = 64;
