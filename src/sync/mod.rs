@@ -288,40 +288,22 @@ impl ImportContext {
         found: &mut Found,
     ) -> Result<ImportReport, SyncError> {
         let mut report = ImportReport::default();
-        let mut in_flight = None;
-        let outcome = async {
-            while let Some(batch) = batches.recv().await {
-                self.stop_point()?;
-                let KeyBatch { objects, through } = batch?;
-                let new = self.sort_out(objects, known, found, &mut report);
-                // The batch's last transaction also moves the cursor to `through`:
-                // everything listed up to there is stored or was not wanted.
-                if self.blob_mode {
-                    let tasks = self.blob_tasks(new);
-                    self.settle(&mut in_flight, &mut report).await?;
-                    if self.worth_a_transaction(&tasks) {
-                        in_flight = Some(self.start_insert(tasks, &through));
-                    }
-                } else {
-                    self.settle(&mut in_flight, &mut report).await?;
-                    self.import_task_files(new, &through, &mut report).await?;
-                }
+        // One transaction at a time, with the next batch made ready between them: that gap
+        // is where a user's save gets the write lock during a large sync.
+        while let Some(batch) = batches.recv().await {
+            self.stop_point()?;
+            let KeyBatch { objects, through } = batch?;
+            let new = self.sort_out(objects, known, found, &mut report);
+            // The batch's last transaction also moves the cursor to `through`: everything
+            // listed up to there is stored or was not wanted.
+            if self.blob_mode {
+                let tasks = self.blob_tasks(new);
+                self.insert(tasks, &through, &mut report).await?;
+            } else {
+                self.import_task_files(new, &through, &mut report).await?;
             }
-            Ok::<_, SyncError>(())
         }
-        .await;
-        // Whatever ended the pass, the insert under way commits and is counted.
-        let settled = self.settle(&mut in_flight, &mut report).await;
-        outcome.and(settled).map(|()| report)
-    }
-
-    /// Starts writing a batch of blob tasks (and moving the cursor to `cursor`) while the
-    /// next batch is made ready; [`ImportContext::settle`] waits for it. One insert at a
-    /// time is in flight, so transactions still commit in listing order and the cursor
-    /// never passes what is stored.
-    fn start_insert(&self, tasks: Vec<NewTask>, cursor: &str) -> InFlight {
-        let (db, cursor) = (self.db.clone(), self.cursor_at(cursor));
-        tokio::spawn(async move { db.insert_tasks_and_move_cursor(cursor, tasks).await })
+        Ok(report)
     }
 
     /// Whether a batch gets its transaction: always with tasks to insert; without, only to
@@ -338,21 +320,6 @@ impl ImportContext {
         }
         *moved = std::time::Instant::now();
         true
-    }
-
-    /// Waits for the insert in flight, if any, and counts what it did.
-    async fn settle(
-        &self,
-        in_flight: &mut Option<InFlight>,
-        report: &mut ImportReport,
-    ) -> Result<(), SyncError> {
-        if let Some(insert) = in_flight.take() {
-            let outcome = insert
-                .await
-                .map_err(|err| DbError::Join(err.to_string()))??;
-            self.count(outcome, report);
-        }
-        Ok(())
     }
 
     /// The objects of a batch that have no task yet; notes those that have, and which of
@@ -597,9 +564,6 @@ impl ImportContext {
             .fetch_add(outcome.already_linked, Ordering::Relaxed);
     }
 }
-
-/// An insert transaction under way.
-type InFlight = tokio::task::JoinHandle<Result<InsertOutcome, DbError>>;
 
 /// `{"$undefined$": "<uri>"}`, written directly: a `Value` per task costs more than the
 /// insert of a task on large syncs.
