@@ -26,7 +26,7 @@ pub fn data_types(config: &str) -> Vec<(String, String)> {
                 if let Some(variable) = tag_variable(&tag)
                     && !types.iter().any(|(known, _)| *known == variable)
                 {
-                    let name = tag.local_name().as_ref().to_owned();
+                    let name = text(tag.local_name().as_ref());
                     types.push((variable, name));
                 }
             }
@@ -41,6 +41,11 @@ pub fn first_data_variable(config: &str) -> Option<String> {
     data_variables(config).into_iter().next()
 }
 
+/// A tag or attribute name as text (the reader gives bytes; a config is UTF-8).
+fn text(name: &[u8]) -> String {
+    String::from_utf8_lossy(name).into_owned()
+}
+
 fn tag_variable(tag: &BytesStart<'_>) -> Option<String> {
     let mut has_name = false;
     let mut variable = None;
@@ -49,8 +54,8 @@ fn tag_variable(tag: &BytesStart<'_>) -> Option<String> {
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .ok()?;
         match attr.key.0 {
-            "name" => has_name = true,
-            "value" => variable = value.strip_prefix('$').map(str::to_owned),
+            b"name" => has_name = true,
+            b"value" => variable = value.strip_prefix('$').map(str::to_owned),
             _ => {}
         }
     }
@@ -111,7 +116,7 @@ fn element(tag: &BytesStart<'_>, within: Option<String>) -> Element {
         .attributes()
         .flatten()
         .filter_map(|a| {
-            let key = a.key.as_ref().to_owned();
+            let key = text(a.key.as_ref());
             let value = a
                 .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                 .ok()?
@@ -120,7 +125,7 @@ fn element(tag: &BytesStart<'_>, within: Option<String>) -> Element {
         })
         .collect();
     Element {
-        tag: tag.local_name().as_ref().to_owned(),
+        tag: text(tag.local_name().as_ref()),
         attributes,
         within,
     }
