@@ -44,6 +44,7 @@ pub enum StartupError {
 
 /// `labelsync start`: resolves the configuration and serves until stopped.
 pub fn start(args: StartArgs) -> Result<(), StartupError> {
+    crate::memory::hold_less();
     let config = Config::from_args(&args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -71,7 +72,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         TcpListener::bind(&address).map_err(|source| StartupError::Listen { address, source })?;
     let bound = listener.local_addr()?;
 
-    let runner = Runner::new(tokio::runtime::Handle::current());
+    let runner = Runner::new(tokio::runtime::Handle::current(), Some(db.clone()));
     let state = start_background(&config, db.clone(), &runner).await?;
     let deadline = config.shutdown_timeout;
     let server = HttpServer::new(move || {

@@ -23,6 +23,7 @@ pub mod jwt;
 pub mod label_config;
 pub mod local_files;
 pub mod logging;
+pub mod memory;
 pub mod predictions;
 pub mod progress;
 pub mod records;

@@ -42,6 +42,8 @@ struct Inner {
     tracker: TaskTracker,
     running: Mutex<BTreeMap<u64, JobInfo>>,
     next_id: AtomicU64,
+    /// The database whose idle caches are emptied when a job ends, if any.
+    tidy: Option<Db>,
 }
 
 /// A job while it runs.
@@ -52,8 +54,10 @@ pub struct JobInfo {
 }
 
 impl Runner {
-    /// Jobs run on `runtime` (the server's multi-threaded runtime, not an HTTP worker).
-    pub fn new(runtime: tokio::runtime::Handle) -> Runner {
+    /// Jobs run on `runtime` (the server's multi-threaded runtime, not an HTTP worker); when
+    /// one ends, the idle connections of `tidy` empty their caches and the free memory goes
+    /// back to the system.
+    pub fn new(runtime: tokio::runtime::Handle, tidy: Option<Db>) -> Runner {
         Runner {
             inner: Arc::new(Inner {
                 runtime,
@@ -61,6 +65,7 @@ impl Runner {
                 tracker: TaskTracker::new(),
                 running: Mutex::new(BTreeMap::new()),
                 next_id: AtomicU64::new(1),
+                tidy,
             }),
         }
     }
@@ -89,9 +94,16 @@ impl Runner {
             id,
             inner: self.inner.clone(),
         };
+        let tidy = self.inner.tidy.clone();
         let job = async move {
             let _listed = listed;
-            work.await
+            work.await;
+            // What the job allocated is free now: give it back (a sync of a million files
+            // would otherwise leave the idle server at its peak).
+            match tidy {
+                Some(db) => db.release_memory().await,
+                None => drop(tokio::task::spawn_blocking(crate::memory::give_back).await),
+            }
         };
         self.inner.tracker.spawn_on(job, &self.inner.runtime);
     }
@@ -163,7 +175,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn jobs_are_listed_while_they_run_and_stop_on_the_signal() {
-        let runner = Runner::new(tokio::runtime::Handle::current());
+        let runner = Runner::new(tokio::runtime::Handle::current(), None);
         let stop = runner.stop_signal();
         runner.spawn("polite", async move { stop.cancelled().await });
         runner.spawn("quick", async {});
@@ -185,7 +197,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn shut_down_names_the_jobs_that_outlive_the_deadline() {
-        let runner = Runner::new(tokio::runtime::Handle::current());
+        let runner = Runner::new(tokio::runtime::Handle::current(), None);
         runner.spawn("stubborn", tokio::time::sleep(Duration::from_secs(60)));
         let left = runner.shut_down(Duration::from_millis(100)).await;
         assert_eq!(left, ["stubborn"]);

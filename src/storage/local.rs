@@ -435,6 +435,36 @@ fn io_error(key: &str, action: &str, err: std::io::Error) -> StorageError {
 mod tests {
     use super::*;
 
+    /// The walk's order is the order a resumed pass skips by (`listing_order`): were they to
+    /// disagree, a pass resumed after its cursor would skip files or list them twice.
+    #[test]
+    fn the_walk_lists_in_the_order_a_resumed_pass_skips_by() {
+        let root = tempfile::tempdir().unwrap();
+        let dirs = ["", "a", "a-c", "a.b", "a/b", "b", "b/c", "B", "é", "z z"];
+        let names = ["x.png", "x.png.1", "X.png", "x-y.png", "é.png", "a b.png", "0"];
+        for dir in dirs {
+            for name in names {
+                let path = root.path().join(dir).join(name);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, "1").unwrap();
+            }
+        }
+        let keys: Vec<String> = walk::walk(root.path(), true)
+            .unwrap()
+            .into_objects()
+            .map(|object| object.key)
+            .collect();
+        assert_eq!(keys.len(), dirs.len() * names.len());
+        for pair in keys.windows(2) {
+            let (a, b) = (pair[0].as_str(), pair[1].as_str());
+            assert_eq!(
+                by_file_name((name_offset(a), a), (name_offset(b), b)),
+                std::cmp::Ordering::Less,
+                "{a} is listed before {b}"
+            );
+        }
+    }
+
     #[test]
     fn normalizes_like_label_studio() {
         assert_eq!(normalize_storage_path("  /data//set/./a/ "), "/data/set/a");

@@ -128,6 +128,19 @@ fn sql_and_rusqlite_live_in_db() {
 /// methods, so every transaction is written where its SQL is. The compiler holds callers
 /// to the visibility; this holds the visibility.
 #[test]
+fn unsafe_code_lives_in_memory_alone() {
+    let mut outside = Vec::new();
+    for (path, text) in sources() {
+        let allowed = path.ends_with("memory.rs") && module_of(&path) == "memory";
+        let code = without_tests(&text);
+        if !allowed && (code.contains("unsafe ") || code.contains("unsafe_code")) {
+            outside.push(path.display().to_string());
+        }
+    }
+    assert!(outside.is_empty(), "unsafe code outside src/memory.rs: {outside:#?}");
+}
+
+#[test]
 fn only_db_opens_connections() {
     let text = std::fs::read_to_string(Path::new(SRC).join("db/mod.rs")).unwrap();
     for door in ["async fn call<", "async fn write<", "fn write_tx<"] {

@@ -1,7 +1,7 @@
 //! A local directory tree walked into a compact listing in Label Studio's order.
 //!
 //! Each directory's path is kept once and each file name once, in one buffer, with 32
-//! bytes of numbers per file: a million files cost about 50 MB while they wait for the
+//! bytes of numbers per file: a million files cost about 45 MB while they wait for the
 //! sync, where a `String` key and an `ObjectInfo` each cost three times that. Keys are built
 //! only as the listing is read. Subdirectories are walked by one thread per core; each file
 //! is stat'ed by the thread that lists its directory (its size and time tell a changed file).
@@ -19,10 +19,15 @@ struct File {
     /// Its name: `names[name..name + name_len]`.
     name: u32,
     name_len: u32,
-    size: Option<u64>,
-    /// Milliseconds since the epoch, if the file system tells.
-    modified: Option<i64>,
+    /// Its size, [`UNKNOWN_SIZE`] when the file system does not tell (no `Option`: it
+    /// would take 8 bytes more, and 16 MB more for a million files).
+    size: u64,
+    /// Milliseconds since the epoch, [`UNKNOWN_TIME`] when the file system does not tell.
+    modified: i64,
 }
+
+const UNKNOWN_SIZE: u64 = u64::MAX;
+const UNKNOWN_TIME: i64 = i64::MIN;
 
 /// Files under a directory, compactly.
 #[derive(Debug, Default)]
@@ -59,18 +64,24 @@ pub(super) fn walk(dir: &Path, recursive: bool) -> Result<Walk, StorageError> {
             })
             .collect()
     });
-    let parts = parts.into_iter().collect::<Result<Vec<Walk>, _>>()?;
-    // Exact room for every file: growing by doubling would hold twice the listing at its
-    // peak (a million files: 64 MB more).
-    top.files
+    let mut parts = parts.into_iter().collect::<Result<Vec<Walk>, _>>()?;
+    parts.push(top);
+    // The largest part takes in the others (the order is made by the sort): its buffers grow
+    // in place by exactly the room needed, so the listing is never held twice (a million
+    // files: 40 MB less at the peak than copying every part into a new one).
+    let largest = (0..parts.len())
+        .max_by_key(|&i| parts[i].files.len())
+        .unwrap_or_default();
+    let mut all = parts.swap_remove(largest);
+    all.files
         .reserve_exact(parts.iter().map(|part| part.files.len()).sum());
-    top.names
+    all.names
         .reserve_exact(parts.iter().map(|part| part.names.len()).sum());
     for part in parts {
-        top.append(part);
+        all.append(part);
     }
-    top.sort();
-    Ok(top)
+    all.sort();
+    Ok(all)
 }
 
 impl Walk {
@@ -127,10 +138,14 @@ impl Walk {
                 dir: dir_index,
                 name: self.names.len() as u32,
                 name_len: name.len() as u32,
-                size: meta.as_ref().map(std::fs::Metadata::len),
+                size: meta
+                    .as_ref()
+                    .map_or(UNKNOWN_SIZE, std::fs::Metadata::len),
                 modified: meta
                     .and_then(|m| m.modified().ok())
-                    .map(|t| chrono::DateTime::<chrono::Utc>::from(t).timestamp_millis()),
+                    .map_or(UNKNOWN_TIME, |t| {
+                        chrono::DateTime::<chrono::Utc>::from(t).timestamp_millis()
+                    }),
             });
             self.names.push_str(name);
         }
@@ -185,9 +200,9 @@ impl Walk {
             key.push_str(name);
             ObjectInfo {
                 key,
-                size: file.size,
-                last_modified: file
-                    .modified
+                size: Some(file.size).filter(|&size| size != UNKNOWN_SIZE),
+                last_modified: Some(file.modified)
+                    .filter(|&time| time != UNKNOWN_TIME)
                     .and_then(chrono::DateTime::from_timestamp_millis),
                 etag: None,
             }
@@ -198,6 +213,11 @@ impl Walk {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_takes_32_bytes() {
+        assert_eq!(std::mem::size_of::<File>(), 32);
+    }
 
     #[test]
     fn files_come_by_name_then_by_whole_path_with_their_size() {
