@@ -11,6 +11,7 @@
 //! flagged task whose object is back as it was is flagged no more.
 
 use std::collections::HashSet;
+use std::fmt::Write as _;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 
@@ -33,12 +34,22 @@ pub(super) fn fingerprint(object: &ObjectInfo) -> Option<String> {
     if object.size.is_none() && modified.is_none() {
         return None;
     }
-    let part = |v: Option<String>| v.unwrap_or_else(|| "-".to_owned());
-    Some(format!(
-        "{}:{}",
-        part(object.size.map(|v| v.to_string())),
-        part(modified.map(|v| v.to_string()))
-    ))
+    // One string written in place: a re-sync of a million files makes a million of them.
+    let mut print = String::with_capacity(32);
+    push_part(&mut print, object.size.map(i128::from));
+    print.push(':');
+    push_part(&mut print, modified.map(i128::from));
+    Some(print)
+}
+
+/// One number of a fingerprint, `-` when unknown.
+fn push_part(print: &mut String, value: Option<i128>) {
+    match value {
+        Some(value) => {
+            let _ = write!(print, "{value}");
+        }
+        None => print.push('-'),
+    }
 }
 
 /// SipHash with fixed keys: fingerprints stored by earlier versions stay comparable.
