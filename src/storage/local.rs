@@ -441,7 +441,9 @@ mod tests {
     fn the_walk_lists_in_the_order_a_resumed_pass_skips_by() {
         let root = tempfile::tempdir().unwrap();
         let dirs = ["", "a", "a-c", "a.b", "a/b", "b", "b/c", "B", "é", "z z"];
-        let names = ["x.png", "x.png.1", "X.png", "x-y.png", "é.png", "a b.png", "0"];
+        let names = [
+            "x.png", "x.png.1", "X.png", "x-y.png", "é.png", "a b.png", "0",
+        ];
         for dir in dirs {
             for name in names {
                 let path = root.path().join(dir).join(name);

@@ -11,8 +11,8 @@
 //! flagged task whose object is back as it was is flagged no more.
 
 use std::collections::HashSet;
-use std::fmt::Write as _;
 use std::collections::hash_map::DefaultHasher;
+use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 
 use crate::db::objects::{LinkedObject, ObjectChanges};

@@ -137,7 +137,10 @@ fn unsafe_code_lives_in_memory_alone() {
             outside.push(path.display().to_string());
         }
     }
-    assert!(outside.is_empty(), "unsafe code outside src/memory.rs: {outside:#?}");
+    assert!(
+        outside.is_empty(),
+        "unsafe code outside src/memory.rs: {outside:#?}"
+    );
 }
 
 #[test]

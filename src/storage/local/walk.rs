@@ -138,9 +138,7 @@ impl Walk {
                 dir: dir_index,
                 name: self.names.len() as u32,
                 name_len: name.len() as u32,
-                size: meta
-                    .as_ref()
-                    .map_or(UNKNOWN_SIZE, std::fs::Metadata::len),
+                size: meta.as_ref().map_or(UNKNOWN_SIZE, std::fs::Metadata::len),
                 modified: meta
                     .and_then(|m| m.modified().ok())
                     .map_or(UNKNOWN_TIME, |t| {
