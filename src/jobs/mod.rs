@@ -94,15 +94,15 @@ impl Runner {
             id,
             inner: self.inner.clone(),
         };
-        let tidy = self.inner.tidy.clone();
+        let (tidy, stop) = (self.inner.tidy.clone(), self.inner.stop.clone());
         let job = async move {
             let _listed = listed;
             work.await;
             // What the job allocated is free now: give it back (a sync of a million files
-            // would otherwise leave the idle server at its peak).
-            match tidy {
-                Some(db) => db.release_memory().await,
-                None => drop(tokio::task::spawn_blocking(crate::memory::give_back).await),
+            // would otherwise leave the idle server at its peak); not while the server stops,
+            // when every job ends and the process is about to.
+            if let Some(db) = tidy.filter(|_| !stop.is_cancelled()) {
+                db.release_memory().await;
             }
         };
         self.inner.tracker.spawn_on(job, &self.inner.runtime);

@@ -36,14 +36,14 @@ pub(super) fn fingerprint(object: &ObjectInfo) -> Option<String> {
     }
     // One string written in place: a re-sync of a million files makes a million of them.
     let mut print = String::with_capacity(32);
-    push_part(&mut print, object.size.map(i128::from));
+    push_part(&mut print, object.size);
     print.push(':');
-    push_part(&mut print, modified.map(i128::from));
+    push_part(&mut print, modified);
     Some(print)
 }
 
 /// One number of a fingerprint, `-` when unknown.
-fn push_part(print: &mut String, value: Option<i128>) {
+fn push_part(print: &mut String, value: Option<impl std::fmt::Display>) {
     match value {
         Some(value) => {
             let _ = write!(print, "{value}");
