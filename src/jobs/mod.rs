@@ -15,6 +15,7 @@ pub mod watches;
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -83,9 +84,15 @@ impl Runner {
     /// Runs `work` in the background under `name`; it is listed in [`Runner::running`]
     /// until it ends, even by a panic.
     pub fn spawn(&self, name: impl Into<String>, work: impl Future<Output = ()> + Send + 'static) {
+        self.spawn_boxed(name.into(), Box::pin(work));
+    }
+
+    /// [`Runner::spawn`] with the work boxed: the runtime's task machinery is compiled once
+    /// for every kind of job.
+    fn spawn_boxed(&self, name: String, work: Pin<Box<dyn Future<Output = ()> + Send>>) {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let info = JobInfo {
-            name: name.into(),
+            name,
             started: Utc::now(),
         };
         tracing::debug!(job = %info.name, "job started");
