@@ -19,7 +19,7 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use chrono::Utc;
-use futures_util::{StreamExt, stream};
+use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -33,8 +33,6 @@ use crate::storage::{Storage, StorageError};
 
 /// Annotations per page of a manual export sync.
 const PAGE: i64 = 500;
-/// Objects written at the same time.
-const WRITE_CONCURRENCY: usize = 8;
 
 /// The `meta` keys an export sync reports its progress under (Label Studio's names).
 pub static COUNTERS: CounterNames = CounterNames {
@@ -230,25 +228,24 @@ async fn sync_tasks(
     Ok(report)
 }
 
-/// Writes documents (id, object name, body) concurrently; returns (id, key) of those
-/// written.
+/// Writes documents (id, object name, body), as the provider writes many at once; returns
+/// (id, key) of those written.
 async fn write_documents(
     provider: &dyn Storage,
     documents: Vec<(i64, String, Bytes)>,
     progress: &Progress,
     report: &mut ExportReport,
 ) -> Result<Vec<(i64, String)>, StorageError> {
-    let outcomes: Vec<_> = stream::iter(documents)
-        .map(|(id, name, body)| async move {
-            let key = provider.key_for(&name);
-            let outcome = provider.write(&key, body).await;
-            (id, key, outcome)
-        })
-        .buffer_unordered(WRITE_CONCURRENCY)
-        .collect()
-        .await;
+    let mut keyed = Vec::with_capacity(documents.len());
+    let mut objects = Vec::with_capacity(documents.len());
+    for (id, name, body) in documents {
+        let key = provider.key_for(&name);
+        keyed.push((id, key.clone()));
+        objects.push((key, body));
+    }
+    let outcomes = provider.write_many(objects).await;
     let mut written = Vec::with_capacity(outcomes.len());
-    for (id, key, outcome) in outcomes {
+    for ((id, key), outcome) in keyed.into_iter().zip(outcomes) {
         match outcome {
             Ok(()) => {
                 progress.created.fetch_add(1, Ordering::Relaxed);

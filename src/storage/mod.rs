@@ -28,6 +28,9 @@ use futures_util::{StreamExt, TryStreamExt};
 pub use provider::{PROVIDERS, Provider, provider};
 pub use settings::{Common, StorageSettings};
 
+/// Writes [`Storage::write_many`] keeps in flight by default.
+pub const WRITE_CONCURRENCY: usize = 8;
+
 /// Source (import) or target (export).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
@@ -221,6 +224,18 @@ pub trait Storage: Send + Sync + Debug {
 
     /// Creates or replaces one object, never leaving a half-written one behind.
     async fn write(&self, key: &str, body: Bytes) -> Result<(), StorageError>;
+
+    /// Writes many objects (key, body), each as [`Storage::write`] would; the outcomes come
+    /// back in the objects' order. The default keeps [`WRITE_CONCURRENCY`] writes in flight,
+    /// which hides a server's round trips; a provider whose writes queue on one lock
+    /// (a local directory's) overrides it.
+    async fn write_many(&self, objects: Vec<(String, Bytes)>) -> Vec<Result<(), StorageError>> {
+        futures_util::stream::iter(objects)
+            .map(|(key, body)| async move { self.write(&key, body).await })
+            .buffered(WRITE_CONCURRENCY)
+            .collect()
+            .await
+    }
 
     /// Removes one object; a missing object is not an error.
     async fn delete(&self, key: &str) -> Result<(), StorageError>;

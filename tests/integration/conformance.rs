@@ -75,6 +75,7 @@ fn backend(name: &'static str) -> Backend {
 async fn conformance(name: &'static str) {
     let backend = backend(name);
     writes_reads_lists_and_deletes(&backend).await;
+    writes_many_in_order(&backend).await;
     resumes_a_listing_after_any_key(&backend).await;
     let uri = backend
         .storage
@@ -221,6 +222,36 @@ async fn writes_reads_lists_and_deletes(backend: &Backend) {
             Vec::<String>::new(),
             "{name}: all deleted"
         );
+    }
+}
+
+/// A batch (what an export sync writes a page with): every object lands with its own body,
+/// an object already there is replaced, and each outcome answers its own object.
+async fn writes_many_in_order(backend: &Backend) {
+    let storage = backend.storage.as_ref();
+    let name = backend.name;
+    let old = storage.key_for("batch/2.json");
+    storage
+        .write(&old, Bytes::from_static(b"old"))
+        .await
+        .unwrap_or_else(|err| panic!("{name}: {err}"));
+    let objects: Vec<(String, Bytes)> = (0..12)
+        .map(|i| {
+            let key = storage.key_for(&format!("batch/{i}.json"));
+            (key, Bytes::from(format!("{{\"n\": {i}}}")))
+        })
+        .collect();
+    let outcomes = storage.write_many(objects.clone()).await;
+    assert_eq!(outcomes.len(), objects.len(), "{name}: one outcome each");
+    for ((key, body), outcome) in objects.iter().zip(outcomes) {
+        outcome.unwrap_or_else(|err| panic!("{name}: {key}: {err}"));
+        assert_eq!(&storage.read(key).await.unwrap(), body, "{name}: {key}");
+    }
+    let mut expected: Vec<String> = objects.into_iter().map(|(key, _)| key).collect();
+    expected.sort();
+    assert_eq!(keys(storage, true).await, expected, "{name}: nothing else");
+    for key in &expected {
+        storage.delete(key).await.unwrap();
     }
 }
 
