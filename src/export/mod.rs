@@ -150,26 +150,74 @@ pub async fn sync_all(
     if storage.settings.common.task_layout {
         return sync_tasks(db, storage, provider, progress, stop).await;
     }
+    // Two pages at a time: the next one is read and rendered (on a blocking thread) while
+    // the last one is written, so the database, the JSON and the writes overlap.
     let mut after = 0;
+    let mut rendered: Vec<(i64, String, Bytes)> = Vec::new();
     loop {
         if stop.is_cancelled() {
             return Err(ExportError::Stopped);
         }
-        let page = db.export_page(project_id, after, PAGE).await?;
-        let Some(last) = page.last_id else { break };
-        let documents = documents(&page.rows)?;
-        after = last;
+        let last = std::mem::take(&mut rendered);
+        let flush = write_page(
+            db,
+            storage_id,
+            provider.as_ref(),
+            last,
+            &progress,
+            &mut report,
+        );
+        let (next, flushed) = tokio::join!(rendered_page(db, project_id, after), flush);
+        flushed?;
+        let Some((last_id, documents)) = next? else {
+            break;
+        };
+        after = last_id;
         progress
             .scanned
             .fetch_add(documents.len() as u64, Ordering::Relaxed);
-        let named = documents
-            .into_iter()
-            .map(|(id, body)| (id, id.to_string(), body))
-            .collect();
-        let written = write_documents(provider.as_ref(), named, &progress, &mut report).await?;
-        db.record_export_links(storage_id, written).await?;
+        rendered = documents;
     }
     Ok(report)
+}
+
+/// The annotations after `after` as documents named by their ids, with the last id; `None`
+/// when there are no more.
+async fn rendered_page(
+    db: &Db,
+    project_id: i64,
+    after: i64,
+) -> Result<Option<(i64, Vec<(i64, String, Bytes)>)>, ExportError> {
+    let page = db.export_page(project_id, after, PAGE).await?;
+    let Some(last_id) = page.last_id else {
+        return Ok(None);
+    };
+    let rows = page.rows;
+    let documents = tokio::task::spawn_blocking(move || documents(&rows))
+        .await
+        .map_err(|err| StorageError::other(err.to_string()).because(err))??;
+    let named = documents
+        .into_iter()
+        .map(|(id, body)| (id, id.to_string(), body))
+        .collect();
+    Ok(Some((last_id, named)))
+}
+
+/// Writes a page of documents and records where each went.
+async fn write_page(
+    db: &Db,
+    storage_id: i64,
+    provider: &dyn Storage,
+    documents: Vec<(i64, String, Bytes)>,
+    progress: &Progress,
+    report: &mut ExportReport,
+) -> Result<(), ExportError> {
+    if documents.is_empty() {
+        return Ok(());
+    }
+    let written = write_documents(provider, documents, progress, report).await?;
+    db.record_export_links(storage_id, written).await?;
+    Ok(())
 }
 
 /// The task layout's export sync: every task with an annotation as `<task id>.json`.
