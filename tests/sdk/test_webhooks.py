@@ -47,9 +47,12 @@ class Receiver:
         self.proc.wait()
 
     def deliveries(self):
+        """The deliveries the receiver has finished recording: a line it is still writing
+        (no newline yet) is read next time."""
         if not self.file.exists():
             return []
-        return [json.loads(line) for line in self.file.read_text().splitlines()]
+        *complete, _partial = self.file.read_text().split("\n")
+        return [json.loads(line) for line in complete]
 
     def wait_for(self, action, count=1, timeout=30):
         deadline = time.time() + timeout
