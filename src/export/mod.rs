@@ -195,7 +195,7 @@ async fn rendered_page(
     let rows = page.rows;
     let documents = tokio::task::spawn_blocking(move || documents(&rows))
         .await
-        .map_err(|err| StorageError::other(err.to_string()).because(err))??;
+        .map_err(|err| DbError::Join(err.to_string()))??;
     let named = documents
         .into_iter()
         .map(|(id, body)| (id, id.to_string(), body))
