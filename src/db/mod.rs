@@ -77,6 +77,8 @@ pub struct Db {
     scratch: std::sync::Arc<std::path::PathBuf>,
     /// The connection WAL checkpoints run on.
     checkpointer: std::sync::Arc<checkpoint::Checkpointer>,
+    /// Taken by each write transaction of [`Db::write`] (first come, first served).
+    writers: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Db {
@@ -102,6 +104,7 @@ impl Db {
             pool,
             scratch: std::sync::Arc::new(scratch),
             checkpointer: std::sync::Arc::new(checkpointer),
+            writers: Default::default(),
         })
     }
 
@@ -171,13 +174,19 @@ impl Db {
         })?
     }
 
-    /// Runs `f` inside one `BEGIN IMMEDIATE` transaction on the blocking pool.
+    /// Runs `f` inside one `BEGIN IMMEDIATE` transaction on the blocking pool. Writers take
+    /// turns in the order they asked (a fair lock in front of SQLite's, which only polls):
+    /// a user's save that comes during a large sync goes in after the sync's transaction
+    /// under way, however closely the sync's transactions follow each other.
     pub(in crate::db) async fn write<T, F>(&self, f: F) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T, DbError> + Send + 'static,
     {
-        self.call(move |conn| write_tx(conn, f)).await
+        let _turn = self.writers.lock().await;
+        let written = self.call(move |conn| write_tx(conn, f)).await;
+        self.checkpointer.note_write();
+        written
     }
 }
 

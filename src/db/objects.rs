@@ -113,9 +113,12 @@ fn objects_of(
 
 /// The storage's flagged tasks: (key of their object, task id).
 fn flagged(conn: &Connection, storage_id: i64) -> Result<Vec<(String, i64)>, DbError> {
+    // CROSS JOIN keeps the few flagged tasks as the outer loop: left to itself, SQLite
+    // walked every link of the storage and probed the flagged index for each (23 ms at
+    // 100,000 links, on every sync).
     let mut stmt = conn.prepare(
         "SELECT l.key, t.id FROM tasks t INDEXED BY tasks_flagged
-         JOIN task_links l ON l.task_id = t.id
+         CROSS JOIN task_links l ON l.task_id = t.id
          WHERE t.storage_state IS NOT NULL AND l.storage_id = ?1",
     )?;
     let rows = stmt.query_map([storage_id], |r| Ok((r.get(0)?, r.get(1)?)))?;

@@ -27,7 +27,8 @@ use super::fields::{
 };
 use super::provider::{Provider, no_check};
 use super::{
-    ByteStream, ObjectInfo, ObjectStream, ProviderContext, Storage, StorageError, StorageSettings,
+    ByteStream, ObjectInfo, ObjectStream, ProviderContext, Sieve, Storage, StorageError,
+    StorageSettings,
 };
 use crate::config::LocalFilesConfig;
 
@@ -128,14 +129,15 @@ impl LocalDirectory {
             Err(StorageError::not_found(key.to_owned()))
         }
     }
-}
 
-#[async_trait]
-impl Storage for LocalDirectory {
-    fn list(&self, recursive: bool) -> ObjectStream<'_> {
+    /// The directory's files, walked on a blocking thread (less what `sieve` holds).
+    fn walked(&self, recursive: bool, sieve: Option<Arc<dyn Sieve>>) -> ObjectStream<'_> {
         let dir = self.path.clone();
         let walked = async move {
-            tokio::task::spawn_blocking(move || walk::walk(Path::new(&dir), recursive)).await
+            tokio::task::spawn_blocking(move || {
+                walk::walk(Path::new(&dir), recursive, sieve.as_deref())
+            })
+            .await
         };
         stream::once(walked)
             .map(|outcome| match outcome {
@@ -147,6 +149,17 @@ impl Storage for LocalDirectory {
             })
             .flatten()
             .boxed()
+    }
+}
+
+#[async_trait]
+impl Storage for LocalDirectory {
+    fn list(&self, recursive: bool) -> ObjectStream<'_> {
+        self.walked(recursive, None)
+    }
+
+    fn list_sifted(&self, recursive: bool, sieve: Arc<dyn Sieve>) -> ObjectStream<'_> {
+        self.walked(recursive, Some(sieve))
     }
 
     async fn describe(&self, object: ObjectInfo) -> Result<ObjectInfo, StorageError> {
@@ -499,7 +512,7 @@ mod tests {
                 std::fs::write(&path, "1").unwrap();
             }
         }
-        let keys: Vec<String> = walk::walk(root.path(), true)
+        let keys: Vec<String> = walk::walk(root.path(), true, None)
             .unwrap()
             .into_objects()
             .map(|object| object.key)

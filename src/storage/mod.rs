@@ -57,7 +57,7 @@ impl Direction {
 }
 
 /// One object found by a listing. Providers fill what their listing gives for free.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObjectInfo {
     pub key: String,
     pub size: Option<u64>,
@@ -191,11 +191,30 @@ impl StorageError {
     }
 }
 
+/// What a sync already holds: the objects a listing for it may leave out.
+pub trait Sieve: Send + Sync {
+    /// Which of `objects` the sync needs nothing from (listed before, unchanged since, and
+    /// still wanted by the storage's filter), in their order. Called from any thread.
+    fn held(&self, objects: &[ObjectInfo]) -> Vec<bool>;
+
+    /// Whether it holds no object at all (a first sync): nothing to ask.
+    fn is_empty(&self) -> bool;
+}
+
 /// A storage back end.
 #[async_trait]
 pub trait Storage: Send + Sync + Debug {
     /// Objects under the storage's prefix (every level when `recursive`), in listing order.
     fn list(&self, recursive: bool) -> ObjectStream<'_>;
+
+    /// Lists like [`Storage::list`], leaving out what `sieve` holds where the provider
+    /// can ask it more cheaply than stream each object to the sync: the local walk asks
+    /// from its threads, before it sorts. The default leaves nothing out (the sync looks
+    /// each object up itself).
+    fn list_sifted(&self, recursive: bool, sieve: Arc<dyn Sieve>) -> ObjectStream<'_> {
+        let _ = sieve;
+        self.list(recursive)
+    }
 
     /// The objects that come after `after` in listing order: where an interrupted sync
     /// resumes. Providers whose server can start a listing at a key override this; the

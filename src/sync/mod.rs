@@ -4,7 +4,10 @@
 //! of its own, so listing overlaps with the database work); each batch drops the keys the
 //! storage's tasks already came from, looked up in memory ([`known`]); new keys become
 //! tasks (blob mode) or are read with bounded concurrency and parsed (task mode); each
-//! batch is inserted in one transaction.
+//! batch is inserted in one transaction (blob tasks: the next batch is made meanwhile).
+//! A whole listing is handed what the pass holds as a sieve ([`known::Held`]): a provider
+//! that can ask it in its own threads (the local walk) leaves unchanged objects out before
+//! they are sorted and streamed, so a sync with nothing new does little past its walk.
 //! A bad task file is recorded and the pass goes on; a storage failure ends the pass, and
 //! whatever was inserted before stays linked. Each insert transaction also records the
 //! storage's cursor (the last key it covers): a pass cut short by a stopped server is
@@ -32,7 +35,7 @@ use crate::db::{Db, DbError};
 use crate::label_config::UNDEFINED_DATA_KEY;
 use crate::progress::{CounterNames, ErrorLines, Progress, Report};
 use crate::storage::{KeyFilter, ObjectInfo, Storage, StorageError};
-use known::{KnownObjects, Lookup};
+use known::{Held, KnownObjects, Lookup};
 use objects::Found;
 
 /// Keys handled per batch (and insert transaction, in blob mode).
@@ -140,33 +143,38 @@ pub async fn import(
         tracing::info!(storage = storage.id, cursor, "resuming an interrupted sync");
         let _ = progress.resumed_after.set(cursor.clone());
     }
-    let (sender, batches) = mpsc::channel(2);
-    let lister = tokio::spawn(list_batches(
-        provider.clone(),
-        common.recursive_scan,
-        cursor,
-        filter,
-        progress.clone(),
-        sender,
-    ));
     let context = ImportContext {
         db: db.clone(),
         storage_id: storage.id,
         project_id: storage.project_id,
         reader: reader_for(db, storage.project_id).await?,
-        provider,
-        progress,
+        provider: provider.clone(),
+        progress: progress.clone(),
         settings: storage.settings.to_stored().0,
         blob_mode: common.use_blob_urls,
         stop,
         cursor_moved: std::sync::Mutex::new(std::time::Instant::now()),
     };
+    let held = Arc::new(Held::new(
+        filter.clone(),
+        provider.clone(),
+        progress.clone(),
+    ));
+    let _unblock = held.unblock_on_drop();
+    let (sender, batches) = mpsc::channel(2);
+    let listing = Listing {
+        provider,
+        recursive: common.recursive_scan,
+        cursor,
+        sieve: held.clone(),
+        filter,
+        progress,
+    };
+    let lister = tokio::spawn(listing.into_batches(sender));
     // Read while the listing runs: one scan of the storage's links.
-    let mut known = KnownObjects::of_storage(db, storage.id).await?;
+    let known = held.read(db, storage.id).await?;
     let mut found = Found::default();
-    let report = context
-        .import_batches(batches, &mut known, &mut found)
-        .await;
+    let report = context.import_batches(batches, &known, &mut found).await;
     if report.is_err() {
         lister.abort();
         return report;
@@ -176,12 +184,16 @@ pub async fn import(
         .await
         .map_err(|err| SyncError::Settings(format!("listing stopped: {err}")))?;
     let mut report = report?;
+    report.existed += held.links();
     if whole {
         let policy = objects::Policy::of(common);
         context.reconcile(known, found, policy, &mut report).await?;
     }
     Ok(report)
 }
+
+/// An insert transaction under way on its own task.
+type Inserting = tokio::task::JoinHandle<Result<InsertOutcome, DbError>>;
 
 /// A listed object that passed the filter.
 #[derive(Clone)]
@@ -195,15 +207,19 @@ struct Listed {
 #[derive(Default)]
 struct KeyBatch {
     objects: Vec<Listed>,
-    /// The last key listed in this stretch, filtered out or not.
+    /// The last key listed in this stretch, filtered out or not (once taken).
     through: String,
+    /// The filter dropped the last key listed (`through` holds it); else the last object
+    /// kept is where the stretch got to, and `through` is set from it when the batch is
+    /// taken (not copied for every object).
+    dropped_last: bool,
 }
 
 impl KeyBatch {
     /// Takes in one listed object: the object if the filter keeps it, and how far it got.
     fn add(&mut self, object: ObjectInfo, kept: bool) {
+        self.dropped_last = !kept;
         if kept {
-            self.through.clone_from(&object.key);
             self.objects.push(Listed {
                 fingerprint: objects::fingerprint(&object),
                 key: object.key,
@@ -213,52 +229,69 @@ impl KeyBatch {
         }
     }
 
+    /// Whether anything was listed since the pass began.
+    fn is_empty(&self) -> bool {
+        self.objects.is_empty() && self.through.is_empty()
+    }
+
     /// The batch so far; the next one goes on from the same point.
     fn take(&mut self) -> KeyBatch {
+        if let (false, Some(last)) = (self.dropped_last, self.objects.last()) {
+            self.through.clone_from(&last.key);
+        }
         KeyBatch {
             objects: std::mem::take(&mut self.objects),
             through: self.through.clone(),
+            dropped_last: self.dropped_last,
         }
     }
 }
 
-/// Streams the listing (after `cursor` when resuming) into filtered key batches; stops at
-/// the first listing error. True when it listed everything (no cursor, no error): only such
-/// a listing tells which objects vanished.
-async fn list_batches(
+/// What a pass lists, and how.
+struct Listing {
     provider: Arc<dyn Storage>,
     recursive: bool,
+    /// Where a resumed pass starts (after this key).
     cursor: Option<String>,
+    /// What a whole listing may leave out: the objects the pass holds as they are.
+    sieve: Arc<Held>,
     filter: KeyFilter,
     progress: Arc<Progress>,
-    sender: mpsc::Sender<Result<KeyBatch, StorageError>>,
-) -> bool {
-    let started = std::time::Instant::now();
-    let mut listing = match &cursor {
-        Some(after) => provider.list_after(recursive, after),
-        None => provider.list(recursive),
-    };
-    let mut batch = KeyBatch::default();
-    while let Some(item) = listing.next().await {
-        let object = match item {
-            Ok(object) => object,
-            Err(err) => {
-                let _ = sender.send(Err(err)).await;
+}
+
+impl Listing {
+    /// Streams the listing (after the cursor when resuming) into filtered key batches;
+    /// stops at the first listing error. True when it listed everything (no cursor, no
+    /// error): only such a listing tells which objects vanished.
+    async fn into_batches(self, sender: mpsc::Sender<Result<KeyBatch, StorageError>>) -> bool {
+        let started = std::time::Instant::now();
+        let provider = &self.provider;
+        let mut listing = match &self.cursor {
+            Some(after) => provider.list_after(self.recursive, after),
+            None => provider.list_sifted(self.recursive, self.sieve.clone()),
+        };
+        let mut batch = KeyBatch::default();
+        while let Some(item) = listing.next().await {
+            let object = match item {
+                Ok(object) => object,
+                Err(err) => {
+                    let _ = sender.send(Err(err)).await;
+                    return false;
+                }
+            };
+            self.progress.scanned.fetch_add(1, Ordering::Relaxed);
+            let kept = self.filter.matches(provider.filter_subject(&object.key));
+            batch.add(object, kept);
+            if batch.objects.len() == KEY_BATCH && sender.send(Ok(batch.take())).await.is_err() {
                 return false;
             }
-        };
-        progress.scanned.fetch_add(1, Ordering::Relaxed);
-        let kept = filter.matches(provider.filter_subject(&object.key));
-        batch.add(object, kept);
-        if batch.objects.len() == KEY_BATCH && sender.send(Ok(batch.take())).await.is_err() {
-            return false;
         }
+        if !batch.is_empty() {
+            let _ = sender.send(Ok(batch.take())).await;
+        }
+        tracing::debug!(elapsed = ?started.elapsed(), "listing done");
+        self.cursor.is_none()
     }
-    if !batch.through.is_empty() {
-        let _ = sender.send(Ok(batch)).await;
-    }
-    tracing::debug!(elapsed = ?started.elapsed(), "listing done");
-    cursor.is_none()
 }
 
 struct ImportContext {
@@ -284,26 +317,59 @@ impl ImportContext {
     async fn import_batches(
         &self,
         mut batches: mpsc::Receiver<Result<KeyBatch, StorageError>>,
-        known: &mut KnownObjects,
+        known: &KnownObjects,
         found: &mut Found,
     ) -> Result<ImportReport, SyncError> {
         let mut report = ImportReport::default();
-        // One transaction at a time, with the next batch made ready between them: that gap
-        // is where a user's save gets the write lock during a large sync.
+        // Blob tasks of the next batch are made while the last batch is inserted. One
+        // transaction at a time all the same, and a user's save waiting for its turn goes
+        // in between two of them (writers take turns: see `Db::write`).
+        let mut inserting = None;
         while let Some(batch) = batches.recv().await {
             self.stop_point()?;
-            let KeyBatch { objects, through } = batch?;
+            let KeyBatch {
+                objects, through, ..
+            } = batch?;
             let new = self.sort_out(objects, known, found, &mut report);
             // The batch's last transaction also moves the cursor to `through`: everything
             // listed up to there is stored or was not wanted.
             if self.blob_mode {
                 let tasks = self.blob_tasks(new);
-                self.insert(tasks, &through, &mut report).await?;
+                self.finish(inserting.take(), &mut report).await?;
+                inserting = self.start_insert(tasks, &through);
             } else {
                 self.import_task_files(new, &through, &mut report).await?;
             }
         }
+        self.finish(inserting, &mut report).await?;
         Ok(report)
+    }
+
+    /// Starts inserting a batch of tasks and moving the cursor to `cursor`, in one
+    /// transaction of its own, unless the batch is not worth one.
+    fn start_insert(&self, tasks: Vec<NewTask>, cursor: &str) -> Option<Inserting> {
+        if !self.worth_a_transaction(&tasks) {
+            return None;
+        }
+        let (db, cursor) = (self.db.clone(), self.cursor_at(cursor));
+        Some(tokio::spawn(async move {
+            db.insert_tasks_and_move_cursor(cursor, tasks).await
+        }))
+    }
+
+    /// Waits for the insert under way, if any, and counts what it did.
+    async fn finish(
+        &self,
+        inserting: Option<Inserting>,
+        report: &mut ImportReport,
+    ) -> Result<(), SyncError> {
+        if let Some(inserting) = inserting {
+            let outcome = inserting
+                .await
+                .map_err(|err| DbError::Join(err.to_string()))??;
+            self.count(outcome, report);
+        }
+        Ok(())
     }
 
     /// Whether a batch gets its transaction: always with tasks to insert; without, only to
@@ -327,7 +393,7 @@ impl ImportContext {
     fn sort_out(
         &self,
         objects: Vec<Listed>,
-        known: &mut KnownObjects,
+        known: &KnownObjects,
         found: &mut Found,
         report: &mut ImportReport,
     ) -> Vec<Listed> {
@@ -335,10 +401,17 @@ impl ImportContext {
             return objects;
         }
         let mut existed = 0;
+        let listed: Vec<(&str, Option<&str>)> = objects
+            .iter()
+            .map(|object| (object.key.as_str(), object.fingerprint.as_deref()))
+            .collect();
+        let lookups = known.look_up_all(&listed);
+        drop(listed);
         let new = objects
             .into_iter()
-            .filter_map(|object| {
-                match known.look_up(&object.key, object.fingerprint.as_deref()) {
+            .zip(lookups)
+            .filter_map(|(object, lookup)| {
+                match lookup {
                     Lookup::New => return Some(object),
                     Lookup::Same { links } => existed += links,
                     Lookup::Changed { links } => {
@@ -364,7 +437,7 @@ impl ImportContext {
     /// import, and does what the storage asks about them (see [`objects`]).
     async fn reconcile(
         &self,
-        known: KnownObjects,
+        known: Arc<KnownObjects>,
         mut found: Found,
         policy: objects::Policy,
         report: &mut ImportReport,

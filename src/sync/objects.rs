@@ -27,27 +27,31 @@ pub(super) const LISTED: usize = 100;
 /// store does not tell); `None` when it tells nothing (Redis): such objects are never seen
 /// changed.
 pub(super) fn fingerprint(object: &ObjectInfo) -> Option<String> {
+    let mut print = String::new();
+    push_fingerprint(object, &mut print).then_some(print)
+}
+
+/// Appends `object`'s fingerprint to `print`; false (and nothing appended) when it has
+/// none. Written in place: a re-sync of a million files makes a million of them.
+pub(super) fn push_fingerprint(object: &ObjectInfo, print: &mut String) -> bool {
     if let Some(tag) = &object.etag {
-        return Some(format!("etag:{:016x}", hash(tag.trim_matches('"'))));
+        let _ = write!(print, "etag:{:016x}", hash(tag.trim_matches('"')));
+        return true;
     }
     let modified = object.last_modified.map(|t| t.timestamp_millis());
     if object.size.is_none() && modified.is_none() {
-        return None;
+        return false;
     }
-    // One string written in place: a re-sync of a million files makes a million of them.
-    let mut print = String::with_capacity(32);
-    push_part(&mut print, object.size);
+    push_part(print, object.size);
     print.push(':');
-    push_part(&mut print, modified);
-    Some(print)
+    push_part(print, modified);
+    true
 }
 
 /// One number of a fingerprint, `-` when unknown.
-fn push_part(print: &mut String, value: Option<impl std::fmt::Display>) {
+fn push_part(print: &mut String, value: Option<impl itoa::Integer>) {
     match value {
-        Some(value) => {
-            let _ = write!(print, "{value}");
-        }
+        Some(value) => print.push_str(itoa::Buffer::new().format(value)),
         None => print.push('-'),
     }
 }

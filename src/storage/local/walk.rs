@@ -9,7 +9,7 @@
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
-use super::{ObjectInfo, StorageError, io_error};
+use super::{ObjectInfo, Sieve, StorageError, io_error};
 
 /// One file of a walk.
 #[derive(Debug, Clone, Copy)]
@@ -39,10 +39,19 @@ pub(super) struct Walk {
 
 /// Files under `dir` (one level, or all when `recursive`), sorted by file name and then
 /// path, as Label Studio orders them. Directory symlinks are not followed (no loops).
-pub(super) fn walk(dir: &Path, recursive: bool) -> Result<Walk, StorageError> {
+/// With a `sieve`, each thread leaves out the files it holds before they are merged and
+/// sorted: a sync with nothing new sorts and streams nothing.
+pub(super) fn walk(
+    dir: &Path,
+    recursive: bool,
+    sieve: Option<&dyn Sieve>,
+) -> Result<Walk, StorageError> {
     let mut top = Walk::default();
     let mut subdirs = Vec::new();
     top.read_dir(dir, recursive.then_some(&mut subdirs))?;
+    if let Some(sieve) = sieve {
+        top.sift(sieve);
+    }
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(subdirs.len().max(1));
@@ -52,7 +61,11 @@ pub(super) fn walk(dir: &Path, recursive: bool) -> Result<Walk, StorageError> {
             .map(|worker| {
                 scope.spawn(move || {
                     let share = subdirs.iter().skip(worker).step_by(threads).cloned();
-                    Walk::below(share.collect())
+                    let mut part = Walk::below(share.collect())?;
+                    if let Some(sieve) = sieve {
+                        part.sift(sieve);
+                    }
+                    Ok(part)
                 })
             })
             .collect();
@@ -150,6 +163,26 @@ impl Walk {
         Ok(())
     }
 
+    /// Leaves out the files `sieve` holds, asked a chunk at a time.
+    fn sift(&mut self, sieve: &dyn Sieve) {
+        const CHUNK: usize = 1024;
+        if self.files.is_empty() || sieve.is_empty() {
+            return;
+        }
+        let mut held = Vec::with_capacity(self.files.len());
+        // One chunk of objects, filled again for each chunk (the keys keep their buffers).
+        let mut objects = Vec::with_capacity(CHUNK);
+        for chunk in self.files.chunks(CHUNK) {
+            objects.resize_with(chunk.len(), ObjectInfo::default);
+            for (object, file) in objects.iter_mut().zip(chunk) {
+                fill_object(object, &self.dirs, &self.names, file);
+            }
+            held.extend(sieve.held(&objects));
+        }
+        let mut held = held.into_iter();
+        self.files.retain(|_| !held.next().unwrap_or(false));
+    }
+
     /// Takes in another walk's files.
     fn append(&mut self, other: Walk) {
         let (dirs, names) = (self.dirs.len() as u32, self.names.len() as u32);
@@ -189,23 +222,33 @@ impl Walk {
     /// The files as listed objects, their keys built one at a time.
     pub(super) fn into_objects(self) -> impl Iterator<Item = ObjectInfo> + Send {
         let Walk { dirs, names, files } = self;
-        files.into_iter().map(move |file| {
-            let name = &names[file.name as usize..(file.name + file.name_len) as usize];
-            let dir = &dirs[file.dir as usize];
-            let mut key = String::with_capacity(dir.len() + 1 + name.len());
-            key.push_str(dir);
-            key.push('/');
-            key.push_str(name);
-            ObjectInfo {
-                key,
-                size: Some(file.size).filter(|&size| size != UNKNOWN_SIZE),
-                last_modified: Some(file.modified)
-                    .filter(|&time| time != UNKNOWN_TIME)
-                    .and_then(chrono::DateTime::from_timestamp_millis),
-                etag: None,
-            }
-        })
+        files
+            .into_iter()
+            .map(move |file| object_of(&dirs, &names, &file))
     }
+}
+
+/// A file of a walk as a listed object.
+fn object_of(dirs: &[String], names: &str, file: &File) -> ObjectInfo {
+    let mut object = ObjectInfo::default();
+    fill_object(&mut object, dirs, names, file);
+    object
+}
+
+/// Makes `object` a file of a walk, in place (its key's buffer is kept).
+fn fill_object(object: &mut ObjectInfo, dirs: &[String], names: &str, file: &File) {
+    let name = &names[file.name as usize..(file.name + file.name_len) as usize];
+    let dir = &dirs[file.dir as usize];
+    object.key.clear();
+    object.key.reserve_exact(dir.len() + 1 + name.len());
+    object.key.push_str(dir);
+    object.key.push('/');
+    object.key.push_str(name);
+    object.size = Some(file.size).filter(|&size| size != UNKNOWN_SIZE);
+    object.last_modified = Some(file.modified)
+        .filter(|&time| time != UNKNOWN_TIME)
+        .and_then(chrono::DateTime::from_timestamp_millis);
+    object.etag = None;
 }
 
 #[cfg(test)]
@@ -226,7 +269,7 @@ mod tests {
             std::fs::write(&path, "1234").unwrap();
         }
         let base = root.path().to_str().unwrap();
-        let walk = walk(root.path(), true).unwrap();
+        let walk = walk(root.path(), true, None).unwrap();
         let objects: Vec<ObjectInfo> = walk.into_objects().collect();
         let keys: Vec<String> = objects
             .iter()
@@ -244,6 +287,52 @@ mod tests {
     }
 
     fn walk_top(dir: &Path) -> Vec<ObjectInfo> {
-        walk(dir, false).unwrap().into_objects().collect()
+        walk(dir, false, None).unwrap().into_objects().collect()
+    }
+
+    /// Holds the files of one name, and counts what it was asked.
+    struct HoldsName(&'static str, std::sync::atomic::AtomicUsize);
+
+    impl Sieve for HoldsName {
+        fn held(&self, objects: &[ObjectInfo]) -> Vec<bool> {
+            self.1
+                .fetch_add(objects.len(), std::sync::atomic::Ordering::Relaxed);
+            objects
+                .iter()
+                .map(|o| o.key.ends_with(self.0) && o.size == Some(1))
+                .collect()
+        }
+
+        fn is_empty(&self) -> bool {
+            self.0.is_empty()
+        }
+    }
+
+    #[test]
+    fn a_sieve_leaves_out_what_it_holds_from_every_thread() {
+        let root = tempfile::tempdir().unwrap();
+        for dir in 0..20 {
+            for name in ["x.png", "y.png"] {
+                let path = root.path().join(format!("d{dir}/{name}"));
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, "1").unwrap();
+            }
+        }
+        std::fs::write(root.path().join("x.png"), "1").unwrap();
+        let sieve = HoldsName("/x.png", Default::default());
+        let listed: Vec<ObjectInfo> = walk(root.path(), true, Some(&sieve))
+            .unwrap()
+            .into_objects()
+            .collect();
+        assert_eq!(listed.len(), 20);
+        assert!(listed.iter().all(|o| o.key.ends_with("/y.png")));
+        assert_eq!(sieve.1.into_inner(), 41, "every file asked once");
+
+        let empty = HoldsName("", Default::default());
+        assert_eq!(
+            walk(root.path(), true, Some(&empty)).unwrap().files.len(),
+            41
+        );
+        assert_eq!(empty.1.into_inner(), 0, "an empty sieve is not asked");
     }
 }
