@@ -94,11 +94,18 @@ pub fn documents(rows: &ExportRows) -> Result<Vec<(i64, Bytes)>, DbError> {
             let config = rows.label_configs.get(&task.project_id);
             label_config::first_data_variable(config.map_or("", String::as_str))
         });
-        let task_json =
-            records::storage_task(task, records::task_data(&task.data, data_key.as_deref()));
+        let data = || records::task_data(&task.data, data_key.as_deref());
         let author = annotation.completed_by.and_then(|id| rows.authors.get(&id));
-        let document = records::exported_annotation(annotation, author, task_json, now);
-        let body = serde_json::to_vec_pretty(&document)?;
+        let typed = records::ExportedAnnotation::new(annotation, author, task, data(), now);
+        // Room for the whole document at once: the fields, indented, take about 1.5 KB.
+        let held = annotation.result.len() + task.data.len() + task.meta.len();
+        let mut body = Vec::with_capacity(2048 + 2 * held);
+        if serde_json::to_writer_pretty(&mut body, &typed).is_err() {
+            // Stored text that is not JSON: the tree says what it exports as.
+            let task_json = records::storage_task(task, data());
+            let document = records::exported_annotation(annotation, author, task_json, now);
+            body = serde_json::to_vec_pretty(&document)?;
+        }
         documents.push((annotation.id, Bytes::from(body)));
     }
     Ok(documents)

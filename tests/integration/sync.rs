@@ -59,7 +59,13 @@ fn resync_creates_only_new_tasks_and_deleted_tasks_come_back() {
 #[test]
 fn a_resync_counts_every_listed_file_and_tells_new_changed_and_vanished_ones_apart() {
     let env = Env::new();
-    for name in ["keep0.png", "keep1.png", "keep2.png", "grow.png", "gone.png"] {
+    for name in [
+        "keep0.png",
+        "keep1.png",
+        "keep2.png",
+        "grow.png",
+        "gone.png",
+    ] {
         env.file(&format!("blobs/{name}"), b"x");
     }
     for name in ["a.txt", "sub/b.txt"] {
@@ -83,21 +89,38 @@ fn a_resync_counts_every_listed_file_and_tells_new_changed_and_vanished_ones_apa
     let meta = &again["meta"];
     assert_eq!(again["status"], "completed", "{again}");
     assert_eq!(again["last_sync_count"], 1, "only new.png: {again}");
-    assert_eq!(meta["tasks_existed"], 4, "three kept and the grown one: {meta}");
+    assert_eq!(
+        meta["tasks_existed"], 4,
+        "three kept and the grown one: {meta}"
+    );
     assert_eq!(
         meta["objects_scanned"], 7,
         "filtered out or not, every file: {meta}"
     );
     assert_eq!(meta["objects_changed"], 1, "{meta}");
     assert_eq!(meta["objects_vanished"], 1, "{meta}");
-    assert!(meta["changed_keys"][0].as_str().unwrap().ends_with("/grow.png"));
-    assert!(meta["vanished_keys"][0].as_str().unwrap().ends_with("/gone.png"));
+    assert!(
+        meta["changed_keys"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("/grow.png")
+    );
+    assert!(
+        meta["vanished_keys"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("/gone.png")
+    );
 
     let third = server.sync("localfiles", source);
     assert_eq!(third["last_sync_count"], 0, "{third}");
     assert_eq!(third["meta"]["tasks_existed"], 5, "{third}");
     assert_eq!(third["meta"]["objects_scanned"], 7, "{third}");
-    assert_eq!(server.tasks(project).len(), 6, "gone.png's task stays, flagged");
+    assert_eq!(
+        server.tasks(project).len(),
+        6,
+        "gone.png's task stays, flagged"
+    );
 }
 
 #[test]
