@@ -57,6 +57,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_project_counters",
         include_str!("migrations/0012_project_counters.sql"),
     ),
+    (
+        "0013_link_digests",
+        include_str!("migrations/0013_link_digests.sql"),
+    ),
 ];
 
 /// Brings the schema up to date.

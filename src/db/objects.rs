@@ -6,9 +6,11 @@
 //! A sync reads these in three cheap steps rather than one costly join: every (key,
 //! fingerprint) of the storage in key order (the links' own b-tree, nothing else touched),
 //! then the tasks of the few objects that vanished or changed, then the few tasks already
-//! flagged (a partial index holds just those).
+//! flagged (a partial index holds just those). The first step reads the storage's link
+//! digest instead when one is current: what the last sync read and added, in a few rows,
+//! valid while the storage's `links_version` has not moved since (migration 0013).
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Db, DbError};
 
@@ -71,6 +73,95 @@ fn visit_keys(
         });
     }
     Ok(())
+}
+
+/// What a storage's links looked like at one moment, as a sync's dedupe reads them: its
+/// link digest, when one of this moment's `links_version` is stored, else every link
+/// (visited), and the keys of its partly imported task files.
+#[derive(Debug)]
+pub struct LinksRead<S> {
+    pub version: i64,
+    /// Whether the digest's chunks were visited (rather than the links).
+    pub from_digest: bool,
+    pub partial: Vec<String>,
+    pub state: S,
+}
+
+/// One piece of what [`Db::read_links`] hands its visitor.
+#[derive(Debug, Clone, Copy)]
+pub enum LinkPiece<'a> {
+    /// A chunk of the storage's current link digest, in order.
+    Digest(&'a [u8]),
+    /// One linked object (when there is no current digest).
+    Link(LinkedKey<'a>),
+}
+
+/// Reads a storage's links in one snapshot (see [`LinksRead`]).
+fn read_links(
+    conn: &mut Connection,
+    storage_id: i64,
+    visit: &mut dyn FnMut(LinkPiece<'_>),
+) -> Result<(i64, bool, Vec<String>), DbError> {
+    let tx = conn.transaction()?;
+    let version: i64 = tx
+        .query_row(
+            "SELECT links_version FROM storages WHERE id = ?1",
+            [storage_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    let partial = super::tasks::partial_task_files(&tx, storage_id)?;
+    let mut stmt = tx.prepare_cached(
+        "SELECT entries FROM link_digests WHERE storage_id = ?1 AND links_version = ?2
+         ORDER BY chunk",
+    )?;
+    let mut chunks = stmt.query(params![storage_id, version])?;
+    let mut from_digest = false;
+    while let Some(row) = chunks.next()? {
+        from_digest = true;
+        let entries = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+        visit(LinkPiece::Digest(entries));
+    }
+    drop(chunks);
+    drop(stmt);
+    if !from_digest {
+        visit_keys(&tx, storage_id, &mut |object| {
+            visit(LinkPiece::Link(object))
+        })?;
+    }
+    Ok((version, from_digest, partial))
+}
+
+/// Replaces a storage's link digest with `chunks` for `version`, unless its links moved
+/// since; true when stored.
+fn write_digest(
+    tx: &rusqlite::Transaction<'_>,
+    storage_id: i64,
+    version: i64,
+    chunks: &[Vec<u8>],
+) -> Result<bool, DbError> {
+    let now: Option<i64> = tx
+        .query_row(
+            "SELECT links_version FROM storages WHERE id = ?1",
+            [storage_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    tx.execute(
+        "DELETE FROM link_digests WHERE storage_id = ?1",
+        [storage_id],
+    )?;
+    if now != Some(version) {
+        return Ok(false);
+    }
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO link_digests (storage_id, chunk, links_version, entries) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (number, chunk) in chunks.iter().enumerate() {
+        insert.execute(params![storage_id, number as i64, version, chunk])?;
+    }
+    Ok(true)
 }
 
 /// An object whose tasks a sync may act on.
@@ -212,10 +303,40 @@ impl Db {
         .await
     }
 
-    /// Keys of the storage's task files whose import is under way or was cut short: a sync
-    /// reads them again.
-    pub async fn partial_task_files(&self, storage_id: i64) -> Result<Vec<String>, DbError> {
-        self.call(move |conn| super::tasks::partial_task_files(conn, storage_id))
+    /// A storage's links as a sync's dedupe reads them, in one snapshot: the pieces go to
+    /// `visit` (which owns `state`).
+    pub async fn read_links<S, F>(
+        &self,
+        storage_id: i64,
+        mut state: S,
+        mut visit: F,
+    ) -> Result<LinksRead<S>, DbError>
+    where
+        S: Send + 'static,
+        F: FnMut(&mut S, LinkPiece<'_>) + Send + 'static,
+    {
+        self.call(move |conn| {
+            let (version, from_digest, partial) =
+                read_links(conn, storage_id, &mut |piece| visit(&mut state, piece))?;
+            Ok(LinksRead {
+                version,
+                from_digest,
+                partial,
+                state,
+            })
+        })
+        .await
+    }
+
+    /// Stores a storage's link digest (its chunks, in order) as of `version`: unless its
+    /// links changed since, in which case any digest it had goes. True when stored.
+    pub async fn write_link_digest(
+        &self,
+        storage_id: i64,
+        version: i64,
+        chunks: Vec<Vec<u8>>,
+    ) -> Result<bool, DbError> {
+        self.write(move |tx| write_digest(tx, storage_id, version, &chunks))
             .await
     }
 
@@ -247,5 +368,84 @@ impl Db {
     ) -> Result<(), DbError> {
         self.write(move |tx| apply(tx, project_id, storage_id, &changes))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::tasks::{Link, NewTask, insert_batch};
+
+    fn blob(key: &str) -> NewTask {
+        NewTask {
+            data: "{}".into(),
+            meta: "{}".into(),
+            allow_skip: true,
+            annotations: Vec::new(),
+            predictions: Vec::new(),
+            link: Some(Link::to(7, key.to_owned(), Some("1:1".into()))),
+        }
+    }
+
+    fn version(conn: &Connection) -> i64 {
+        conn.query_row("SELECT links_version FROM storages WHERE id = 7", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    }
+
+    /// What `read_links` hands over: digest chunks, or the keys of the links.
+    fn read(conn: &mut Connection) -> (i64, bool, Vec<String>) {
+        let mut seen = Vec::new();
+        let (version, from_digest, _) = read_links(conn, 7, &mut |piece| match piece {
+            LinkPiece::Digest(bytes) => seen.push(format!("{} bytes", bytes.len())),
+            LinkPiece::Link(object) => seen.push(object.key.to_owned()),
+        })
+        .unwrap();
+        (version, from_digest, seen)
+    }
+
+    #[test]
+    fn every_change_to_a_storages_links_makes_its_digest_stale() {
+        let mut conn = crate::db::memory();
+        conn.execute_batch(
+            "INSERT INTO projects (id, created_at, updated_at) VALUES (1, 'now', 'now');
+             INSERT INTO storages (id, project_id, direction, type, created_at) VALUES (7, 1, 'import', 'localfiles', 'now');",
+        )
+        .unwrap();
+        let tx = conn.transaction().unwrap();
+        let outcome = insert_batch(&tx, 1, &[blob("a"), blob("b")], "now").unwrap();
+        tx.commit().unwrap();
+        assert_eq!(outcome.links_version, Some(1), "one move per insert");
+        assert_eq!(read(&mut conn), (1, false, vec!["a".into(), "b".into()]));
+
+        let store = |conn: &mut Connection, version: i64| {
+            let tx = conn.transaction().unwrap();
+            let stored = write_digest(&tx, 7, version, &[vec![0; 24], vec![1; 48]]).unwrap();
+            tx.commit().unwrap();
+            stored
+        };
+        assert!(!store(&mut conn, 0), "not over links that moved since");
+        assert!(store(&mut conn, 1));
+        assert_eq!(
+            read(&mut conn),
+            (1, true, vec!["24 bytes".into(), "48 bytes".into()])
+        );
+
+        let changes = [
+            "DELETE FROM tasks WHERE id = (SELECT MIN(task_id) FROM task_links)",
+            "UPDATE task_links SET fingerprint = '2:2'",
+            "INSERT INTO partial_task_files (storage_id, key) VALUES (7, 'b')",
+            "DELETE FROM partial_task_files",
+        ];
+        for change in changes {
+            let now = version(&conn);
+            assert!(store(&mut conn, now));
+            let before = version(&conn);
+            conn.execute_batch(change).unwrap();
+            assert!(version(&conn) > before, "{change}");
+            let (_, from_digest, _) = read(&mut conn);
+            assert!(!from_digest, "a stale digest is not read after: {change}");
+        }
     }
 }

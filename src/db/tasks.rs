@@ -136,6 +136,9 @@ pub struct InsertOutcome {
     pub predictions: u64,
     /// The id the first created task got (the others follow it, gaps aside).
     pub first_id: i64,
+    /// The storage's `links_version` after the insert, when it linked tasks to one storage
+    /// (a sync that sees it move by exactly one per insert knows it alone changed them).
+    pub links_version: Option<i64>,
 }
 
 impl std::ops::AddAssign for InsertOutcome {
@@ -147,6 +150,7 @@ impl std::ops::AddAssign for InsertOutcome {
         if self.first_id == 0 {
             self.first_id = other.first_id;
         }
+        self.links_version = other.links_version.or(self.links_version);
     }
 }
 
@@ -408,6 +412,7 @@ pub(super) fn insert_batch(
         created: tasks.len() as u64 - already_linked,
         already_linked,
         first_id,
+        links_version: links_changed(tx, tasks)?,
         ..InsertOutcome::default()
     };
     let mut annotation_ids = Vec::new();
@@ -527,6 +532,26 @@ fn insert_links(
     } else {
         Ok(Default::default())
     }
+}
+
+/// Moves the `links_version` of the storages the tasks are linked to (once per batch: the
+/// link digests' triggers see deletes and updates only); returns it when there is one.
+fn links_changed(tx: &Transaction<'_>, tasks: &[NewTask]) -> Result<Option<i64>, DbError> {
+    let mut storages: Vec<i64> = tasks
+        .iter()
+        .filter_map(|task| task.link.as_ref().map(|link| link.storage_id))
+        .collect();
+    storages.sort_unstable();
+    storages.dedup();
+    let mut stmt = tx.prepare_cached(
+        "UPDATE storages SET links_version = links_version + 1 WHERE id = ?1
+         RETURNING links_version",
+    )?;
+    let mut version = None;
+    for storage in &storages {
+        version = stmt.query_row([storage], |r| r.get(0)).optional()?;
+    }
+    Ok(version.filter(|_| storages.len() == 1))
 }
 
 /// Stores a new task's predictions (its counters are refreshed by the caller); returns

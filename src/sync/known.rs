@@ -1,8 +1,9 @@
 //! What a storage's tasks already came from, held compactly for one pass: the dedupe step
 //! of import sync, and what tells vanished and changed objects apart.
 //!
-//! A pass reads the storage's links once, in one scan of their b-tree, while its listing
-//! runs, and keeps 24 bytes per object: a 128-bit hash of the key (no two keys of a storage
+//! A pass reads the storage's links once while its listing runs (from the link digest the
+//! last pass left, when the links have not changed since: [`DigestDraft`]; else in one
+//! scan of their b-tree), and keeps 24 bytes per object: a 128-bit hash of the key (no two keys of a storage
 //! share one in practice: the odds are below 10^-25 for a million keys), a hash of its
 //! fingerprint at import, and its number of tasks. Each listed key is then one lookup in
 //! memory, not a query: deciding that nothing is new costs no database work per key. The
@@ -11,13 +12,13 @@
 //! whole listing have vanished. Lookups go a batch at a time in hash order (neighbouring
 //! memory), and may come from the listing's own threads ([`Held`]).
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 
-use crate::db::objects::LinkedKey;
+use crate::db::objects::{LinkPiece, LinkedKey};
+use crate::db::tasks::InsertOutcome;
 use crate::db::{Db, DbError};
 use crate::progress::Progress;
 use crate::storage::{KeyFilter, ObjectInfo, Sieve, Storage};
@@ -59,20 +60,36 @@ pub(super) struct KnownObjects {
 }
 
 impl KnownObjects {
-    /// Reads the storage's links (one scan) into memory.
-    pub(super) async fn of_storage(db: &Db, storage_id: i64) -> Result<KnownObjects, DbError> {
-        let partial: HashSet<u128> = db
-            .partial_task_files(storage_id)
-            .await?
-            .iter()
-            .map(|key| xxh3_128(key.as_bytes()))
-            .collect();
-        let entries = db
-            .visit_linked_keys(storage_id, Vec::new(), move |entries, object| {
-                entries.push(Known::of(object, &partial))
+    /// Reads the storage's links into memory: from its link digest when one is current,
+    /// else in one scan of every link.
+    pub(super) async fn of_storage(
+        db: &Db,
+        storage_id: i64,
+    ) -> Result<(KnownObjects, Snapshot), DbError> {
+        let read = db
+            .read_links(storage_id, Vec::new(), |entries, piece| match piece {
+                LinkPiece::Digest(bytes) => {
+                    entries.extend(bytes.chunks_exact(ENTRY_BYTES).map(Known::decode));
+                }
+                LinkPiece::Link(object) => entries.push(Known::of(object)),
             })
             .await?;
-        Ok(KnownObjects::new(entries))
+        let mut known = KnownObjects::new(read.state);
+        for key in &read.partial {
+            known.mark_partial(key);
+        }
+        let snapshot = Snapshot {
+            version: read.version,
+            from_digest: read.from_digest,
+        };
+        Ok((known, snapshot))
+    }
+
+    /// A task file only partly imported: listed, it is to be read again.
+    fn mark_partial(&mut self, key: &str) {
+        if let Some(at) = self.find(split(xxh3_128(key.as_bytes()))) {
+            self.entries[at].links = 0;
+        }
     }
 
     fn new(mut entries: Vec<Known>) -> KnownObjects {
@@ -173,28 +190,33 @@ pub(super) struct Held {
 }
 
 impl Held {
-    pub(super) fn new(
+    /// A sieve for a pass listing through `provider` with `filter`, shared with the listing.
+    pub(super) fn shared(
         filter: KeyFilter,
-        provider: Arc<dyn Storage>,
-        progress: Arc<Progress>,
-    ) -> Held {
-        Held {
+        provider: &Arc<dyn Storage>,
+        progress: &Arc<Progress>,
+    ) -> Arc<Held> {
+        Arc::new(Held {
             known: OnceLock::new(),
             filter,
-            provider,
-            progress,
+            provider: provider.clone(),
+            progress: progress.clone(),
             links: AtomicU64::new(0),
-        }
+        })
     }
 
-    /// Reads the storage's links (one scan) and hands them to the sieve too.
+    /// Reads the storage's links and hands them to the sieve too.
     pub(super) async fn read(
         &self,
         db: &Db,
         storage_id: i64,
-    ) -> Result<Arc<KnownObjects>, DbError> {
-        let read = KnownObjects::of_storage(db, storage_id).await.map(Arc::new);
-        let _ = self.known.set(read.as_ref().ok().cloned());
+    ) -> Result<(Arc<KnownObjects>, Snapshot), DbError> {
+        let read = KnownObjects::of_storage(db, storage_id)
+            .await
+            .map(|(known, snapshot)| (Arc::new(known), snapshot));
+        let _ = self
+            .known
+            .set(read.as_ref().ok().map(|(known, _)| known.clone()));
         read
     }
 
@@ -267,17 +289,113 @@ impl Sieve for Held {
 }
 
 impl Known {
-    fn of(object: LinkedKey<'_>, partial: &HashSet<u128>) -> Known {
-        let hash = xxh3_128(object.key.as_bytes());
+    fn of(object: LinkedKey<'_>) -> Known {
         Known {
-            key: split(hash),
+            key: split(xxh3_128(object.key.as_bytes())),
             fingerprint: object.fingerprint.map_or(0, fingerprint_hash),
-            links: if partial.contains(&hash) {
-                0
-            } else {
-                u32::try_from(object.links).unwrap_or(u32::MAX)
-            },
+            links: u32::try_from(object.links).unwrap_or(u32::MAX),
         }
+    }
+
+    /// A task linked to `key` by an insert (one task per object: blob tasks).
+    fn linked(key: &str, fingerprint: Option<&str>) -> Known {
+        Known {
+            key: split(xxh3_128(key.as_bytes())),
+            fingerprint: fingerprint.map_or(0, fingerprint_hash),
+            links: 1,
+        }
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.key[0].to_le_bytes());
+        out.extend_from_slice(&self.key[1].to_le_bytes());
+        out.extend_from_slice(&self.fingerprint.to_le_bytes());
+        out.extend_from_slice(&self.links.to_le_bytes());
+    }
+
+    /// An entry from [`ENTRY_BYTES`] bytes of a digest.
+    fn decode(bytes: &[u8]) -> Known {
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
+        let half = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or([0; 4]));
+        Known {
+            key: [word(0), word(8)],
+            fingerprint: half(16),
+            links: half(20),
+        }
+    }
+}
+
+/// Bytes of one entry in a link digest, and entries per stored chunk.
+const ENTRY_BYTES: usize = 24;
+const DIGEST_CHUNK: usize = 65_536;
+
+/// The `links_version` a pass read the storage's links at, and whether from a digest.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Snapshot {
+    pub version: i64,
+    pub from_digest: bool,
+}
+
+/// The link digest a pass leaves for the next one: the links it read plus those it added,
+/// as long as it alone changed them (each of its inserts moved the version by exactly one
+/// and found no link already there). Anything else, and there is none to leave.
+pub(super) struct DigestDraft {
+    snapshot: Snapshot,
+    /// The version after the pass's last insert.
+    version: i64,
+    /// The entries the pass added, a chunk per insert, encoded.
+    added: Vec<Vec<u8>>,
+    valid: bool,
+}
+
+impl DigestDraft {
+    pub(super) fn new(snapshot: Snapshot) -> DigestDraft {
+        DigestDraft {
+            snapshot,
+            version: snapshot.version,
+            added: Vec::new(),
+            valid: true,
+        }
+    }
+
+    /// The links an insert is about to add (key and fingerprint per task), encoded.
+    pub(super) fn entries<'a>(links: impl Iterator<Item = (&'a str, Option<&'a str>)>) -> Vec<u8> {
+        let most = links.size_hint().1.unwrap_or_default();
+        let mut chunk = Vec::with_capacity(most * ENTRY_BYTES);
+        for (key, fingerprint) in links {
+            Known::linked(key, fingerprint).encode(&mut chunk);
+        }
+        chunk
+    }
+
+    /// Takes in an insert that added `entries`, and what it did.
+    pub(super) fn note_insert(&mut self, entries: Vec<u8>, outcome: &InsertOutcome) {
+        match outcome.links_version {
+            Some(now) if now == self.version + 1 && outcome.already_linked == 0 => {
+                self.version = now;
+                self.added.push(entries);
+            }
+            _ => self.valid = false,
+        }
+    }
+
+    /// The digest to store, with its version: `None` when there is none to leave or the
+    /// one read is still current.
+    pub(super) fn finish(self, known: &KnownObjects) -> Option<(i64, Vec<Vec<u8>>)> {
+        if !self.valid || (self.snapshot.from_digest && self.added.is_empty()) {
+            return None;
+        }
+        let mut chunks: Vec<Vec<u8>> = known
+            .entries
+            .chunks(DIGEST_CHUNK)
+            .map(|entries| {
+                let mut chunk = Vec::with_capacity(entries.len() * ENTRY_BYTES);
+                entries.iter().for_each(|entry| entry.encode(&mut chunk));
+                chunk
+            })
+            .collect();
+        chunks.extend(self.added);
+        Some((self.version, chunks))
     }
 }
 
@@ -301,25 +419,23 @@ mod tests {
     use super::*;
 
     fn linked(key: &str, fingerprint: Option<&str>, links: u64) -> Known {
-        Known::of(
-            LinkedKey {
-                key,
-                fingerprint,
-                links,
-            },
-            &HashSet::from([xxh3_128(b"partial.json")]),
-        )
+        Known::of(LinkedKey {
+            key,
+            fingerprint,
+            links,
+        })
     }
 
     #[test]
     fn listed_objects_are_new_same_changed_or_unfingerprinted() {
-        let known = KnownObjects::new(vec![
+        let mut known = KnownObjects::new(vec![
             linked("same.png", Some("3:100"), 1),
             linked("grown.json", Some("3:100"), 4),
             linked("old.png", None, 1),
             linked("partial.json", Some("9:9"), 2),
             linked("gone.png", Some("1:1"), 1),
         ]);
+        known.mark_partial("partial.json");
         let lookups = known.look_up_all(&[
             ("new.png", Some("1:1")),
             ("same.png", Some("3:100")),
@@ -363,5 +479,78 @@ mod tests {
             unknown.iter().map(|k| (k.as_str(), None)).collect();
         assert!(known.look_up_all(&listed).iter().all(|l| *l == Lookup::New));
         assert_eq!(known.unseen(), 0);
+    }
+
+    #[test]
+    fn a_digest_holds_what_the_links_said_and_what_the_pass_added() {
+        let known = KnownObjects::new(vec![
+            linked("a.png", Some("1:1"), 1),
+            linked("b.png", None, 1),
+        ]);
+        let mut draft = DigestDraft::new(Snapshot {
+            version: 4,
+            from_digest: false,
+        });
+        let inserted = InsertOutcome {
+            created: 1,
+            links_version: Some(5),
+            ..InsertOutcome::default()
+        };
+        draft.note_insert(
+            DigestDraft::entries([("c.png", Some("2:2"))].into_iter()),
+            &inserted,
+        );
+        let (version, chunks) = draft.finish(&known).expect("a digest to leave");
+        assert_eq!(version, 5);
+        let entries = chunks
+            .iter()
+            .flat_map(|chunk| chunk.chunks_exact(ENTRY_BYTES).map(Known::decode))
+            .collect();
+        let read = KnownObjects::new(entries);
+        assert_eq!(
+            read.look_up_all(&[
+                ("a.png", Some("1:1")),
+                ("b.png", Some("3:3")),
+                ("c.png", Some("2:2")),
+                ("d.png", None),
+            ]),
+            [
+                Lookup::Same { links: 1 },
+                Lookup::Unfingerprinted { links: 1 },
+                Lookup::Same { links: 1 },
+                Lookup::New,
+            ]
+        );
+    }
+
+    #[test]
+    fn no_digest_is_left_over_links_someone_else_changed_nor_over_a_current_one() {
+        let known = KnownObjects::new(vec![linked("a.png", Some("1:1"), 1)]);
+        let read_from_digest = Snapshot {
+            version: 4,
+            from_digest: true,
+        };
+        let mut skipped = DigestDraft::new(read_from_digest);
+        let moved_by_another = InsertOutcome {
+            links_version: Some(6),
+            ..InsertOutcome::default()
+        };
+        skipped.note_insert(Vec::new(), &moved_by_another);
+        assert!(
+            skipped.finish(&known).is_none(),
+            "someone else changed the links"
+        );
+        let mut clashed = DigestDraft::new(read_from_digest);
+        let found_a_link = InsertOutcome {
+            already_linked: 1,
+            links_version: Some(5),
+            ..InsertOutcome::default()
+        };
+        clashed.note_insert(Vec::new(), &found_a_link);
+        assert!(clashed.finish(&known).is_none(), "a link was already there");
+        assert!(
+            DigestDraft::new(read_from_digest).finish(&known).is_none(),
+            "the digest read is still current"
+        );
     }
 }

@@ -35,7 +35,7 @@ use crate::db::{Db, DbError};
 use crate::label_config::UNDEFINED_DATA_KEY;
 use crate::progress::{CounterNames, ErrorLines, Progress, Report};
 use crate::storage::{KeyFilter, ObjectInfo, Storage, StorageError};
-use known::{Held, KnownObjects, Lookup};
+use known::{DigestDraft, Held, KnownObjects, Lookup};
 use objects::Found;
 
 /// Keys handled per batch (and insert transaction, in blob mode).
@@ -135,31 +135,16 @@ pub async fn import(
 ) -> Result<ImportReport, SyncError> {
     let common = &storage.settings.common;
     let filter = KeyFilter::new(common.regex_filter.as_deref()).map_err(SyncError::Settings)?;
-    let cursor = match start {
-        Start::FromCursor => storage.sync_cursor.clone(),
-        Start::Afresh => None,
-    };
-    if let Some(cursor) = &cursor {
-        tracing::info!(storage = storage.id, cursor, "resuming an interrupted sync");
-        let _ = progress.resumed_after.set(cursor.clone());
-    }
-    let context = ImportContext {
-        db: db.clone(),
-        storage_id: storage.id,
-        project_id: storage.project_id,
-        reader: reader_for(db, storage.project_id).await?,
-        provider: provider.clone(),
-        progress: progress.clone(),
-        settings: storage.settings.to_stored().0,
-        blob_mode: common.use_blob_urls,
+    let cursor = resume_cursor(storage, start, &progress);
+    let reader = reader_for(db, storage.project_id).await?;
+    let context = ImportContext::new(
+        db,
+        storage,
+        reader,
+        (provider.clone(), progress.clone()),
         stop,
-        cursor_moved: std::sync::Mutex::new(std::time::Instant::now()),
-    };
-    let held = Arc::new(Held::new(
-        filter.clone(),
-        provider.clone(),
-        progress.clone(),
-    ));
+    );
+    let held = Held::shared(filter.clone(), &provider, &progress);
     let _unblock = held.unblock_on_drop();
     let (sender, batches) = mpsc::channel(2);
     let listing = Listing {
@@ -171,8 +156,11 @@ pub async fn import(
         progress,
     };
     let lister = tokio::spawn(listing.into_batches(sender));
-    // Read while the listing runs: one scan of the storage's links.
-    let known = held.read(db, storage.id).await?;
+    // Read while the listing runs: one scan of the storage's links, or their digest.
+    let (known, snapshot) = held.read(db, storage.id).await?;
+    if context.blob_mode {
+        *context.digest() = Some(DigestDraft::new(snapshot));
+    }
     let mut found = Found::default();
     let report = context.import_batches(batches, &known, &mut found).await;
     if report.is_err() {
@@ -187,13 +175,30 @@ pub async fn import(
     report.existed += held.links();
     if whole {
         let policy = objects::Policy::of(common);
-        context.reconcile(known, found, policy, &mut report).await?;
+        context
+            .reconcile(known.clone(), found, policy, &mut report)
+            .await?;
     }
+    context.leave_digest(&known).await?;
     Ok(report)
 }
 
-/// An insert transaction under way on its own task.
-type Inserting = tokio::task::JoinHandle<Result<InsertOutcome, DbError>>;
+/// Where a pass starts listing: after the storage's cursor when it resumes one.
+fn resume_cursor(storage: &StorageRow, start: Start, progress: &Progress) -> Option<String> {
+    let cursor = match start {
+        Start::FromCursor => storage.sync_cursor.clone(),
+        Start::Afresh => None,
+    }?;
+    tracing::info!(storage = storage.id, cursor, "resuming an interrupted sync");
+    let _ = progress.resumed_after.set(cursor.clone());
+    Some(cursor)
+}
+
+/// An insert transaction under way on its own task, and the digest entries of its links.
+struct Inserting {
+    task: tokio::task::JoinHandle<Result<InsertOutcome, DbError>>,
+    entries: Vec<u8>,
+}
 
 /// A listed object that passed the filter.
 #[derive(Clone)]
@@ -310,9 +315,34 @@ struct ImportContext {
     stop: CancellationToken,
     /// When a transaction last moved the cursor.
     cursor_moved: std::sync::Mutex<std::time::Instant>,
+    /// The link digest this pass will leave (blob tasks only: one link per object).
+    digest: std::sync::Mutex<Option<DigestDraft>>,
 }
 
 impl ImportContext {
+    /// The context of a pass over `storage`, through `provider` with `progress`.
+    fn new(
+        db: &Db,
+        storage: &StorageRow,
+        reader: task_file::Reader,
+        (provider, progress): (Arc<dyn Storage>, Arc<Progress>),
+        stop: CancellationToken,
+    ) -> ImportContext {
+        ImportContext {
+            db: db.clone(),
+            storage_id: storage.id,
+            project_id: storage.project_id,
+            reader,
+            provider,
+            progress,
+            settings: storage.settings.to_stored().0,
+            blob_mode: storage.settings.common.use_blob_urls,
+            stop,
+            cursor_moved: std::sync::Mutex::new(std::time::Instant::now()),
+            digest: std::sync::Mutex::new(None),
+        }
+    }
+
     /// Handles the listing's batches until it ends, fails, or the server stops.
     async fn import_batches(
         &self,
@@ -351,10 +381,14 @@ impl ImportContext {
         if !self.worth_a_transaction(&tasks) {
             return None;
         }
+        let entries = DigestDraft::entries(tasks.iter().filter_map(|task| {
+            let link = task.link.as_ref()?;
+            Some((link.key.as_str(), link.fingerprint.as_deref()))
+        }));
         let (db, cursor) = (self.db.clone(), self.cursor_at(cursor));
-        Some(tokio::spawn(async move {
-            db.insert_tasks_and_move_cursor(cursor, tasks).await
-        }))
+        let task =
+            tokio::spawn(async move { db.insert_tasks_and_move_cursor(cursor, tasks).await });
+        Some(Inserting { task, entries })
     }
 
     /// Waits for the insert under way, if any, and counts what it did.
@@ -363,11 +397,30 @@ impl ImportContext {
         inserting: Option<Inserting>,
         report: &mut ImportReport,
     ) -> Result<(), SyncError> {
-        if let Some(inserting) = inserting {
-            let outcome = inserting
-                .await
-                .map_err(|err| DbError::Join(err.to_string()))??;
+        if let Some(Inserting { task, entries }) = inserting {
+            let outcome = task.await.map_err(|err| DbError::Join(err.to_string()))??;
+            if let Some(draft) = self.digest().as_mut() {
+                draft.note_insert(entries, &outcome);
+            }
             self.count(outcome, report);
+        }
+        Ok(())
+    }
+
+    fn digest(&self) -> std::sync::MutexGuard<'_, Option<DigestDraft>> {
+        self.digest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Stores the link digest this pass can leave, if any: the next pass reads it instead
+    /// of every link.
+    async fn leave_digest(&self, known: &KnownObjects) -> Result<(), SyncError> {
+        let draft = self.digest().take();
+        if let Some((version, chunks)) = draft.and_then(|draft| draft.finish(known)) {
+            self.db
+                .write_link_digest(self.storage_id, version, chunks)
+                .await?;
         }
         Ok(())
     }
