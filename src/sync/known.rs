@@ -385,8 +385,20 @@ impl DigestDraft {
         if !self.valid || (self.snapshot.from_digest && self.added.is_empty()) {
             return None;
         }
-        let mut chunks: Vec<Vec<u8>> = known
-            .entries
+        // Stored in key order: the next pass finds it sorted (a re-sync, which may come
+        // every minute, spends nothing on it; this pass pays once).
+        let added: usize = self
+            .added
+            .iter()
+            .map(|chunk| chunk.len() / ENTRY_BYTES)
+            .sum();
+        let mut entries = Vec::with_capacity(known.entries.len() + added);
+        entries.extend_from_slice(&known.entries);
+        for chunk in self.added {
+            entries.extend(chunk.chunks_exact(ENTRY_BYTES).map(Known::decode));
+        }
+        entries.sort_unstable_by_key(|entry| entry.key);
+        let chunks = entries
             .chunks(DIGEST_CHUNK)
             .map(|entries| {
                 let mut chunk = Vec::with_capacity(entries.len() * ENTRY_BYTES);
@@ -394,7 +406,6 @@ impl DigestDraft {
                 chunk
             })
             .collect();
-        chunks.extend(self.added);
         Some((self.version, chunks))
     }
 }
