@@ -351,28 +351,44 @@ impl ImportContext {
         found: &mut Found,
     ) -> Result<ImportReport, SyncError> {
         let mut report = ImportReport::default();
-        // Blob tasks of the next batch are made while the last batch is inserted. One
-        // transaction at a time all the same, and a user's save waiting for its turn goes
-        // in between two of them (writers take turns: see `Db::write`).
         let mut inserting = None;
+        let handled = self
+            .handle_batches(&mut batches, known, found, &mut report, &mut inserting)
+            .await;
+        // However the batches ended, the insert under way is waited for and counted.
+        let finished = self.finish(inserting, &mut report).await;
+        handled.and(finished).map(|()| report)
+    }
+
+    /// The loop of [`ImportContext::import_batches`]. Blob tasks of the next batch are made
+    /// while the last batch is inserted (`inserting`). One transaction at a time all the
+    /// same, and a user's save waiting for its turn goes in between two of them (writers
+    /// take turns: see `Db::write`).
+    async fn handle_batches(
+        &self,
+        batches: &mut mpsc::Receiver<Result<KeyBatch, StorageError>>,
+        known: &KnownObjects,
+        found: &mut Found,
+        report: &mut ImportReport,
+        inserting: &mut Option<Inserting>,
+    ) -> Result<(), SyncError> {
         while let Some(batch) = batches.recv().await {
             self.stop_point()?;
             let KeyBatch {
                 objects, through, ..
             } = batch?;
-            let new = self.sort_out(objects, known, found, &mut report);
+            let new = self.sort_out(objects, known, found, report);
             // The batch's last transaction also moves the cursor to `through`: everything
             // listed up to there is stored or was not wanted.
             if self.blob_mode {
                 let tasks = self.blob_tasks(new);
-                self.finish(inserting.take(), &mut report).await?;
-                inserting = self.start_insert(tasks, &through);
+                self.finish(inserting.take(), report).await?;
+                *inserting = self.start_insert(tasks, &through);
             } else {
-                self.import_task_files(new, &through, &mut report).await?;
+                self.import_task_files(new, &through, report).await?;
             }
         }
-        self.finish(inserting, &mut report).await?;
-        Ok(report)
+        Ok(())
     }
 
     /// Starts inserting a batch of tasks and moving the cursor to `cursor`, in one
