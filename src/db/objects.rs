@@ -103,14 +103,7 @@ fn read_links(
     visit: &mut dyn FnMut(LinkPiece<'_>),
 ) -> Result<(i64, bool, Vec<String>), DbError> {
     let tx = conn.transaction()?;
-    let version: i64 = tx
-        .query_row(
-            "SELECT links_version FROM storages WHERE id = ?1",
-            [storage_id],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or(0);
+    let version = links_version(&tx, storage_id)?.unwrap_or(0);
     let partial = super::tasks::partial_task_files(&tx, storage_id)?;
     let mut stmt = tx.prepare_cached(
         "SELECT entries FROM link_digests WHERE storage_id = ?1 AND links_version = ?2
@@ -133,6 +126,17 @@ fn read_links(
     Ok((version, from_digest, partial))
 }
 
+/// A storage's `links_version`; `None` when the storage is gone.
+fn links_version(conn: &Connection, storage_id: i64) -> Result<Option<i64>, DbError> {
+    Ok(conn
+        .query_row(
+            "SELECT links_version FROM storages WHERE id = ?1",
+            [storage_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 /// Replaces a storage's link digest with `chunks` for `version`, unless its links moved
 /// since; true when stored.
 fn write_digest(
@@ -141,13 +145,7 @@ fn write_digest(
     version: i64,
     chunks: &[Vec<u8>],
 ) -> Result<bool, DbError> {
-    let now: Option<i64> = tx
-        .query_row(
-            "SELECT links_version FROM storages WHERE id = ?1",
-            [storage_id],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let now = links_version(tx, storage_id)?;
     tx.execute(
         "DELETE FROM link_digests WHERE storage_id = ?1",
         [storage_id],

@@ -3,9 +3,9 @@
 //!
 //! A pass reads the storage's links once while its listing runs (from the link digest the
 //! last pass left, when the links have not changed since: [`DigestDraft`]; else in one
-//! scan of their b-tree), and keeps 24 bytes per object: a 128-bit hash of the key (no two keys of a storage
-//! share one in practice: the odds are below 10^-25 for a million keys), a hash of its
-//! fingerprint at import, and its number of tasks. Each listed key is then one lookup in
+//! scan of their b-tree), and keeps 24 bytes per object: a 128-bit hash of the key (no two
+//! keys of a storage share one in practice: the odds are below 10^-25 for a million keys),
+//! a hash of its fingerprint at import, and its number of tasks. Each listed key is then one lookup in
 //! memory, not a query: deciding that nothing is new costs no database work per key. The
 //! insert still has the last word on duplicates (a link's primary key), so a key wrongly
 //! thought new could never become a second task. Objects never looked up by the end of a
@@ -25,7 +25,7 @@ use crate::storage::{KeyFilter, ObjectInfo, Sieve, Storage};
 
 /// One object the storage's tasks came from.
 #[derive(Debug, Clone, Copy)]
-struct Known {
+pub(super) struct Known {
     /// The key's hash, as two words (8-byte alignment keeps the entry at 24 bytes).
     key: [u64; 2],
     /// The hash of the fingerprint at import, 0 when none was recorded.
@@ -297,15 +297,6 @@ impl Known {
         }
     }
 
-    /// A task linked to `key` by an insert (one task per object: blob tasks).
-    fn linked(key: &str, fingerprint: Option<&str>) -> Known {
-        Known {
-            key: split(xxh3_128(key.as_bytes())),
-            fingerprint: fingerprint.map_or(0, fingerprint_hash),
-            links: 1,
-        }
-    }
-
     fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.key[0].to_le_bytes());
         out.extend_from_slice(&self.key[1].to_le_bytes());
@@ -343,8 +334,8 @@ pub(super) struct DigestDraft {
     snapshot: Snapshot,
     /// The version after the pass's last insert.
     version: i64,
-    /// The entries the pass added, a chunk per insert, encoded.
-    added: Vec<Vec<u8>>,
+    /// The entries the pass added, a chunk per insert (each of its exact size).
+    added: Vec<Vec<Known>>,
     valid: bool,
 }
 
@@ -358,18 +349,24 @@ impl DigestDraft {
         }
     }
 
-    /// The links an insert is about to add (key and fingerprint per task), encoded.
-    pub(super) fn entries<'a>(links: impl Iterator<Item = (&'a str, Option<&'a str>)>) -> Vec<u8> {
-        let most = links.size_hint().1.unwrap_or_default();
-        let mut chunk = Vec::with_capacity(most * ENTRY_BYTES);
-        for (key, fingerprint) in links {
-            Known::linked(key, fingerprint).encode(&mut chunk);
-        }
-        chunk
+    /// The entries of the links an insert is about to add (key and fingerprint per task:
+    /// blob tasks, one task per object).
+    pub(super) fn entries<'a>(
+        links: impl Iterator<Item = (&'a str, Option<&'a str>)>,
+    ) -> Vec<Known> {
+        links
+            .map(|(key, fingerprint)| {
+                Known::of(LinkedKey {
+                    key,
+                    fingerprint,
+                    links: 1,
+                })
+            })
+            .collect()
     }
 
     /// Takes in an insert that added `entries`, and what it did.
-    pub(super) fn note_insert(&mut self, entries: Vec<u8>, outcome: &InsertOutcome) {
+    pub(super) fn note_insert(&mut self, entries: Vec<Known>, outcome: &InsertOutcome) {
         match outcome.links_version {
             Some(now) if now == self.version + 1 && outcome.already_linked == 0 => {
                 self.version = now;
@@ -387,15 +384,11 @@ impl DigestDraft {
         }
         // Stored in key order: the next pass finds it sorted (a re-sync, which may come
         // every minute, spends nothing on it; this pass pays once).
-        let added: usize = self
-            .added
-            .iter()
-            .map(|chunk| chunk.len() / ENTRY_BYTES)
-            .sum();
+        let added: usize = self.added.iter().map(Vec::len).sum();
         let mut entries = Vec::with_capacity(known.entries.len() + added);
         entries.extend_from_slice(&known.entries);
         for chunk in self.added {
-            entries.extend(chunk.chunks_exact(ENTRY_BYTES).map(Known::decode));
+            entries.extend(chunk);
         }
         entries.sort_unstable_by_key(|entry| entry.key);
         let chunks = entries

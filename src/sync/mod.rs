@@ -35,7 +35,7 @@ use crate::db::{Db, DbError};
 use crate::label_config::UNDEFINED_DATA_KEY;
 use crate::progress::{CounterNames, ErrorLines, Progress, Report};
 use crate::storage::{KeyFilter, ObjectInfo, Storage, StorageError};
-use known::{DigestDraft, Held, KnownObjects, Lookup};
+use known::{DigestDraft, Held, Known, KnownObjects, Lookup};
 use objects::Found;
 
 /// Keys handled per batch (and insert transaction, in blob mode).
@@ -194,10 +194,11 @@ fn resume_cursor(storage: &StorageRow, start: Start, progress: &Progress) -> Opt
     Some(cursor)
 }
 
-/// An insert transaction under way on its own task, and the digest entries of its links.
+/// An insert transaction under way on its own task, and the digest entries of its links
+/// (when the pass leaves a digest).
 struct Inserting {
     task: tokio::task::JoinHandle<Result<InsertOutcome, DbError>>,
-    entries: Vec<u8>,
+    entries: Vec<Known>,
 }
 
 /// A listed object that passed the filter.
@@ -397,10 +398,13 @@ impl ImportContext {
         if !self.worth_a_transaction(&tasks) {
             return None;
         }
-        let entries = DigestDraft::entries(tasks.iter().filter_map(|task| {
-            let link = task.link.as_ref()?;
-            Some((link.key.as_str(), link.fingerprint.as_deref()))
-        }));
+        let leaves_digest = self.digest().is_some();
+        let entries = if leaves_digest {
+            let links = tasks.iter().filter_map(|task| task.link.as_ref());
+            DigestDraft::entries(links.map(|link| (link.key.as_str(), link.fingerprint.as_deref())))
+        } else {
+            Vec::new()
+        };
         let (db, cursor) = (self.db.clone(), self.cursor_at(cursor));
         let task =
             tokio::spawn(async move { db.insert_tasks_and_move_cursor(cursor, tasks).await });
@@ -673,15 +677,8 @@ impl ImportContext {
         cursor: &str,
         report: &mut ImportReport,
     ) -> Result<(), SyncError> {
-        if !self.worth_a_transaction(&tasks) {
-            return Ok(());
-        }
-        let outcome = self
-            .db
-            .insert_tasks_and_move_cursor(self.cursor_at(cursor), tasks)
-            .await?;
-        self.count(outcome, report);
-        Ok(())
+        let inserting = self.start_insert(tasks, cursor);
+        self.finish(inserting, report).await
     }
 
     /// The storage's cursor at `key`, for the settings this pass lists with.
