@@ -61,6 +61,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0013_link_digests",
         include_str!("migrations/0013_link_digests.sql"),
     ),
+    (
+        "0014_links_in_task_rows",
+        include_str!("migrations/0014_links_in_task_rows.sql"),
+    ),
 ];
 
 /// Brings the schema up to date.
@@ -136,5 +140,75 @@ mod tests {
             err.to_string().contains("newer version of labelsync"),
             "{err}"
         );
+    }
+
+    /// A task's id and its link: storage, key, row, fingerprint.
+    type TaskLink = (
+        i64,
+        Option<i64>,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+    );
+
+    #[test]
+    fn links_move_into_their_task_rows_and_a_deleted_storage_forgets_them() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let before_fold = MIGRATIONS
+            .iter()
+            .position(|(name, _)| *name == "0014_links_in_task_rows")
+            .unwrap();
+        for (index, (name, sql)) in MIGRATIONS.iter().enumerate().take(before_fold) {
+            apply_one(&mut conn, index + 1, name, sql).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO projects (id, created_at, updated_at) VALUES (1, 't', 't');
+             INSERT INTO storages (id, project_id, direction, type, created_at)
+                 VALUES (7, 1, 'import', 'localfiles', 't'), (8, 1, 'import', 'localfiles', 't');
+             INSERT INTO tasks (id, project_id, data, inner_id, created_at, updated_at)
+                 VALUES (1, 1, '{}', 1, 't', 't'), (2, 1, '{}', 2, 't', 't'), (3, 1, '{}', 3, 't', 't');
+             INSERT INTO task_links (storage_id, key, row_index, task_id, fingerprint, created_at)
+                 VALUES (7, 'a.json', 0, 1, '1:2', 't'), (8, 'b.png', -1, 2, NULL, 't');",
+        )
+        .unwrap();
+        apply(&mut conn).unwrap();
+        let links = |conn: &Connection| -> Vec<TaskLink> {
+            conn.prepare(
+                "SELECT id, link_storage_id, link_key, link_row_index, link_fingerprint
+                 FROM tasks ORDER BY id",
+            )
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+        };
+        let unlinked = |id| (id, None, None, None, None);
+        assert_eq!(
+            links(&conn),
+            [
+                (
+                    1,
+                    Some(7),
+                    Some("a.json".into()),
+                    Some(0),
+                    Some("1:2".into())
+                ),
+                (2, Some(8), Some("b.png".into()), Some(-1), None),
+                unlinked(3),
+            ]
+        );
+        let again = conn.execute(
+            "INSERT INTO tasks (project_id, data, inner_id, created_at, updated_at,
+                 link_storage_id, link_key, link_row_index)
+             VALUES (1, '{}', 4, 't', 't', 8, 'b.png', -1) ON CONFLICT DO NOTHING",
+            [],
+        );
+        assert_eq!(again.unwrap(), 0, "one task per (storage, key, row)");
+        conn.execute("DELETE FROM storages WHERE id = 8", [])
+            .unwrap();
+        assert_eq!(links(&conn)[1], unlinked(2), "the task stays, unlinked");
     }
 }

@@ -1,10 +1,10 @@
 //! A source storage's objects as their tasks knew them: each link's fingerprint of its
-//! object at import (`task_links.fingerprint`: ETag, or size and time), and each task's
+//! object at import (`tasks.link_fingerprint`: ETag, or size and time), and each task's
 //! state against its object (`tasks.storage_state`: `vanished`, `changed`), which the Data
 //! Manager filters on.
 //!
-//! A sync reads these in three cheap steps rather than one costly join: every (key,
-//! fingerprint) of the storage in key order (the links' own b-tree, nothing else touched),
+//! A sync reads these in three cheap steps rather than one costly query: every (key,
+//! fingerprint) of the storage in key order (along the unique link key),
 //! then the tasks of the few objects that vanished or changed, then the few tasks already
 //! flagged (a partial index holds just those). The first step reads the storage's link
 //! digest instead when one is current: what the last sync read and added, in a few rows,
@@ -33,7 +33,8 @@ fn visit_keys(
     visit: &mut dyn FnMut(LinkedKey<'_>),
 ) -> Result<(), DbError> {
     let mut stmt = conn.prepare(
-        "SELECT key, fingerprint FROM task_links WHERE storage_id = ?1 ORDER BY key, row_index",
+        "SELECT link_key, link_fingerprint FROM tasks INDEXED BY tasks_link
+         WHERE link_storage_id = ?1 ORDER BY link_key, link_row_index",
     )?;
     let mut rows = stmt.query([storage_id])?;
     let (mut key, mut fingerprint, mut links) = (String::new(), None::<String>, 0);
@@ -177,10 +178,9 @@ fn objects_of(
     keys: &[String],
 ) -> Result<Vec<LinkedObject>, DbError> {
     let mut stmt = conn.prepare(
-        "SELECT l.key, json_group_array(l.task_id), max(t.total_annotations + t.cancelled_annotations > 0)
-         FROM task_links l JOIN tasks t ON t.id = l.task_id
-         WHERE l.storage_id = ?1 AND l.key IN (SELECT value FROM json_each(?2))
-         GROUP BY l.key ORDER BY l.key",
+        "SELECT link_key, json_group_array(id), max(total_annotations + cancelled_annotations > 0)
+         FROM tasks WHERE link_storage_id = ?1 AND link_key IN (SELECT value FROM json_each(?2))
+         GROUP BY link_key ORDER BY link_key",
     )?;
     let rows = stmt.query_map(params![storage_id, serde_json::to_string(keys)?], |r| {
         Ok((
@@ -202,13 +202,11 @@ fn objects_of(
 
 /// The storage's flagged tasks: (key of their object, task id).
 fn flagged(conn: &Connection, storage_id: i64) -> Result<Vec<(String, i64)>, DbError> {
-    // CROSS JOIN keeps the few flagged tasks as the outer loop: left to itself, SQLite
-    // walked every link of the storage and probed the flagged index for each (23 ms at
-    // 100,000 links, on every sync).
+    // The flagged index holds just the few flagged tasks: left to itself, SQLite could
+    // walk every link of the storage instead (23 ms at 100,000 links, on every sync).
     let mut stmt = conn.prepare(
-        "SELECT l.key, t.id FROM tasks t INDEXED BY tasks_flagged
-         CROSS JOIN task_links l ON l.task_id = t.id
-         WHERE t.storage_state IS NOT NULL AND l.storage_id = ?1",
+        "SELECT link_key, id FROM tasks INDEXED BY tasks_flagged
+         WHERE storage_state IS NOT NULL AND link_storage_id = ?1",
     )?;
     let rows = stmt.query_map([storage_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -273,7 +271,7 @@ fn apply(
     set_state(tx, &changes.flag_changed, Some("changed"))?;
     set_state(tx, &changes.clear, None)?;
     let mut adopt = tx.prepare_cached(
-        "UPDATE task_links SET fingerprint = ?3 WHERE storage_id = ?1 AND key = ?2",
+        "UPDATE tasks SET link_fingerprint = ?3 WHERE link_storage_id = ?1 AND link_key = ?2",
     )?;
     for (key, fingerprint) in &changes.adopt {
         adopt.execute(params![storage_id, key, fingerprint])?;
@@ -431,8 +429,8 @@ mod tests {
         );
 
         let changes = [
-            "DELETE FROM tasks WHERE id = (SELECT MIN(task_id) FROM task_links)",
-            "UPDATE task_links SET fingerprint = '2:2'",
+            "DELETE FROM tasks WHERE id = (SELECT MIN(id) FROM tasks WHERE link_storage_id IS NOT NULL)",
+            "UPDATE tasks SET link_fingerprint = '2:2'",
             "INSERT INTO partial_task_files (storage_id, key) VALUES (7, 'b')",
             "DELETE FROM partial_task_files",
         ];

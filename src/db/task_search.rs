@@ -424,7 +424,7 @@ fn source(column: &Column, search: Search<'_>) -> Source {
         Column::IsLabeled => value("t.is_labeled", false),
         Column::PredictionsScore => value("t.predictions_score", true),
         Column::UpdatedBy => value("t.updated_by", true),
-        Column::StorageFilename => text("(SELECT l.key FROM task_links l WHERE l.task_id = t.id)"),
+        Column::StorageFilename => text("t.link_key"),
         Column::StorageState => text("t.storage_state"),
         Column::FileUpload => text("NULL"),
         Column::AvgLeadTime => value(

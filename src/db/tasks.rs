@@ -1,8 +1,9 @@
 //! Tasks, their import links, and the batched insert the sync engine and the import API use.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
+use rusqlite::types::Null;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::DbError;
@@ -156,7 +157,7 @@ impl std::ops::AddAssign for InsertOutcome {
 
 const COLUMNS: &str = "t.id, t.project_id, t.data, t.meta, t.inner_id, t.overlap, t.is_labeled,
     t.allow_skip, t.total_annotations, t.cancelled_annotations, t.total_predictions,
-    t.updated_by, t.created_at, t.updated_at, l.key, t.completed_at, t.predictions_score";
+    t.updated_by, t.created_at, t.updated_at, t.link_key, t.completed_at, t.predictions_score";
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
     Ok(TaskRow {
@@ -181,9 +182,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
 }
 
 pub(super) fn get(conn: &Connection, id: i64) -> Result<Option<TaskRow>, DbError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM tasks t LEFT JOIN task_links l ON l.task_id = t.id WHERE t.id = ?1"
-    );
+    let sql = format!("SELECT {COLUMNS} FROM tasks t WHERE t.id = ?1");
     Ok(conn.query_row(&sql, [id], from_row).optional()?)
 }
 
@@ -405,8 +404,7 @@ pub(super) fn insert_batch(
     if tasks.is_empty() {
         return Ok(InsertOutcome::default());
     }
-    let first_id = insert_tasks(tx, project_id, tasks, now)?;
-    let dropped = insert_links(tx, tasks, first_id, now)?;
+    let (first_id, dropped) = insert_tasks(tx, project_id, tasks, now)?;
     let already_linked = dropped.len() as u64;
     let mut outcome = InsertOutcome {
         created: tasks.len() as u64 - already_linked,
@@ -450,7 +448,7 @@ fn emit_created(
     tx: &Transaction<'_>,
     project_id: i64,
     ids: std::ops::Range<i64>,
-    dropped: &std::collections::HashSet<i64>,
+    dropped: &HashSet<i64>,
     annotation_ids: &[i64],
     now: &str,
 ) -> Result<(), DbError> {
@@ -471,7 +469,7 @@ fn emit_created(
 fn last_model_version<'a>(
     tasks: &'a [NewTask],
     first_id: i64,
-    dropped: &std::collections::HashSet<i64>,
+    dropped: &HashSet<i64>,
 ) -> Option<&'a str> {
     tasks
         .iter()
@@ -482,13 +480,16 @@ fn last_model_version<'a>(
         .map(|prediction| prediction.model_version.as_str())
 }
 
-/// Inserts the task rows with consecutive ids and inner ids; returns the first id.
+/// Inserts the task rows with consecutive ids and inner ids, each with its link; returns
+/// the first id and the ids of the tasks not inserted because their link existed already
+/// (the unique link key skips them: the last word on duplicates, whatever raced with this
+/// insert).
 fn insert_tasks(
     tx: &Transaction<'_>,
     project_id: i64,
     tasks: &[NewTask],
     now: &str,
-) -> Result<i64, DbError> {
+) -> Result<(i64, HashSet<i64>), DbError> {
     let overlap: i64 = tx.query_row(
         "SELECT maximum_annotations FROM projects WHERE id = ?1",
         [project_id],
@@ -496,9 +497,10 @@ fn insert_tasks(
     )?;
     let first_id = next_task_id(tx)?;
     let first_inner_id = super::projects::reserve_inner_ids(tx, project_id, tasks.len() as i64)?;
+    let mut inserted = 0;
     for (chunk_index, chunk) in tasks.chunks(ROWS_PER_INSERT).enumerate() {
         let offset = (chunk_index * ROWS_PER_INSERT) as i64;
-        insert_task_rows(
+        inserted += insert_task_rows(
             tx,
             chunk,
             [first_id + offset, first_inner_id + offset],
@@ -507,31 +509,24 @@ fn insert_tasks(
             now,
         )?;
     }
-    Ok(first_id)
+    if inserted == tasks.len() {
+        return Ok((first_id, HashSet::new()));
+    }
+    let skipped = skipped_ids(tx, first_id..first_id + tasks.len() as i64)?;
+    tx.execute(
+        "UPDATE projects SET task_count = task_count - ?2 WHERE id = ?1",
+        params![project_id, skipped.len() as i64],
+    )?;
+    Ok((first_id, skipped))
 }
 
-/// Inserts the links of the tasks inserted from `first_id` on; returns the ids of the
-/// tasks deleted again because their link existed already.
-fn insert_links(
-    tx: &Transaction<'_>,
-    tasks: &[NewTask],
-    first_id: i64,
-    now: &str,
-) -> Result<std::collections::HashSet<i64>, DbError> {
-    let linked: Vec<(i64, &Link)> = tasks
-        .iter()
-        .enumerate()
-        .filter_map(|(i, task)| task.link.as_ref().map(|link| (first_id + i as i64, link)))
-        .collect();
-    let mut inserted_links = 0;
-    for chunk in linked.chunks(ROWS_PER_INSERT) {
-        inserted_links += insert_link_rows(tx, chunk, now)?;
-    }
-    if inserted_links < linked.len() {
-        drop_unlinked(tx, &linked)
-    } else {
-        Ok(Default::default())
-    }
+/// The ids in `ids` that no task has: the tasks an insert skipped.
+fn skipped_ids(tx: &Transaction<'_>, ids: std::ops::Range<i64>) -> Result<HashSet<i64>, DbError> {
+    let mut stmt = tx.prepare_cached("SELECT id FROM tasks WHERE id >= ?1 AND id < ?2")?;
+    let present: HashSet<i64> = stmt
+        .query_map([ids.start, ids.end], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(ids.filter(|id| !present.contains(id)).collect())
 }
 
 /// Moves the `links_version` of the storages the tasks are linked to (once per batch: the
@@ -596,7 +591,8 @@ pub(super) fn created_ids(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// One multi-row INSERT of tasks with consecutive ids and inner ids from `first`.
+/// One multi-row INSERT of tasks with consecutive ids and inner ids from `first`, each with
+/// its link; returns how many went in (a task whose link exists already does not).
 fn insert_task_rows(
     tx: &Transaction<'_>,
     chunk: &[NewTask],
@@ -604,18 +600,24 @@ fn insert_task_rows(
     project_id: i64,
     overlap: i64,
     now: &str,
-) -> Result<(), DbError> {
-    // ?1..?5 are shared by every row; each row adds data, meta and allow_skip.
+) -> Result<usize, DbError> {
+    // ?1..?5 are shared by every row; each row adds data, meta, allow_skip and its link.
     static SQL: LazyLock<MultiRow> = LazyLock::new(|| {
         MultiRow::new(
-            "INSERT INTO tasks (id, project_id, data, meta, inner_id, overlap, allow_skip, created_at, updated_at) VALUES",
-            "",
+            "INSERT INTO tasks (id, project_id, data, meta, inner_id, overlap, allow_skip,
+                created_at, updated_at, link_storage_id, link_key, link_row_index,
+                link_fingerprint) VALUES",
+            " ON CONFLICT DO NOTHING",
             |i| {
-                let p = 6 + 3 * i;
+                let p = 6 + 7 * i;
                 format!(
-                    "(?1 + {i}, ?2, ?{p}, ?{}, ?3 + {i}, ?4, ?{}, ?5, ?5)",
+                    "(?1 + {i}, ?2, ?{p}, ?{}, ?3 + {i}, ?4, ?{}, ?5, ?5, ?{}, ?{}, ?{}, ?{})",
                     p + 1,
-                    p + 2
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6
                 )
             },
         )
@@ -623,70 +625,24 @@ fn insert_task_rows(
     let sql = SQL.rows(chunk.len());
     let mut values: Vec<&dyn rusqlite::ToSql> =
         vec![&first_id, &project_id, &first_inner_id, &overlap, &now];
+    const NO_LINK: [&dyn rusqlite::ToSql; 4] = [&Null, &Null, &Null, &Null];
     for task in chunk {
         values.extend([
             &task.data as &dyn rusqlite::ToSql,
             &task.meta,
             &task.allow_skip,
         ]);
-    }
-    tx.prepare_cached(sql)?.execute(values.as_slice())?;
-    Ok(())
-}
-
-/// One multi-row INSERT of links; returns how many were new.
-fn insert_link_rows(
-    tx: &Transaction<'_>,
-    chunk: &[(i64, &Link)],
-    now: &str,
-) -> Result<usize, DbError> {
-    static SQL: LazyLock<MultiRow> = LazyLock::new(|| {
-        MultiRow::new(
-            "INSERT INTO task_links (storage_id, key, row_index, task_id, fingerprint, created_at) VALUES",
-            " ON CONFLICT DO NOTHING",
-            |i| {
-                let p = 2 + 5 * i;
-                format!("(?{p}, ?{}, ?{}, ?{}, ?{}, ?1)", p + 1, p + 2, p + 3, p + 4)
-            },
-        )
-    });
-    let sql = SQL.rows(chunk.len());
-    let mut values: Vec<&dyn rusqlite::ToSql> = vec![&now];
-    for (task_id, link) in chunk {
-        values.extend([
-            &link.storage_id as &dyn rusqlite::ToSql,
-            &link.key,
-            &link.row_index,
-            task_id,
-            &link.fingerprint,
-        ]);
+        values.extend(match &task.link {
+            Some(link) => [
+                &link.storage_id as &dyn rusqlite::ToSql,
+                &link.key,
+                &link.row_index,
+                &link.fingerprint,
+            ],
+            None => NO_LINK,
+        });
     }
     Ok(tx.prepare_cached(sql)?.execute(values.as_slice())?)
-}
-
-/// Deletes the tasks of this batch whose link lost to an existing one; returns their ids.
-fn drop_unlinked(
-    tx: &Transaction<'_>,
-    linked: &[(i64, &Link)],
-) -> Result<std::collections::HashSet<i64>, DbError> {
-    let ids: Vec<i64> = linked.iter().map(|(id, _)| *id).collect();
-    let mut stmt = tx.prepare(
-        "SELECT value FROM json_each(?1) WHERE value NOT IN (SELECT task_id FROM task_links
-            WHERE task_id BETWEEN ?2 AND ?3)",
-    )?;
-    let (low, high) = (
-        ids.iter().min().copied().unwrap_or(0),
-        ids.iter().max().copied().unwrap_or(0),
-    );
-    let unlinked: std::collections::HashSet<i64> = stmt
-        .query_map(params![serde_json::to_string(&ids)?, low, high], |r| {
-            r.get(0)
-        })?
-        .collect::<Result<_, _>>()?;
-    for id in &unlinked {
-        tx.execute("DELETE FROM tasks WHERE id = ?1", [id])?;
-    }
-    Ok(unlinked)
 }
 
 fn insert_annotations(
@@ -739,7 +695,7 @@ pub(super) fn not_in_project(
 /// Tasks with the given ids (one query).
 pub(super) fn by_ids(conn: &Connection, ids: &[i64]) -> Result<Vec<TaskRow>, DbError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM tasks t LEFT JOIN task_links l ON l.task_id = t.id
+        "SELECT {COLUMNS} FROM tasks t
          WHERE t.id IN (SELECT value FROM json_each(?1))"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -1051,11 +1007,15 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM tasks", [], |r| r.get(0))
             .unwrap();
         let links: i64 = tx
-            .query_row("SELECT COUNT(*) FROM task_links", [], |r| r.get(0))
+            .query_row(
+                "SELECT COUNT(*) FROM tasks WHERE link_storage_id IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         let unlinked: i64 = tx
             .query_row(
-                "SELECT COUNT(*) FROM tasks WHERE id NOT IN (SELECT task_id FROM task_links)",
+                "SELECT COUNT(*) FROM tasks WHERE link_storage_id IS NULL",
                 [],
                 |r| r.get(0),
             )

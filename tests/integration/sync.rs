@@ -48,12 +48,17 @@ fn resync_creates_only_new_tasks_and_deleted_tasks_come_back() {
     files.dedup();
     assert_eq!(files.len(), 6, "no object became two tasks");
 
-    // Deleting the storage keeps its tasks.
+    // Deleting the storage keeps its tasks, and forgets which files they came from.
     assert_eq!(
         server.delete(&format!("/api/storages/localfiles/{source}")),
         204
     );
-    assert_eq!(server.tasks(project).len(), 6);
+    let tasks = server.tasks(project);
+    assert_eq!(tasks.len(), 6);
+    assert!(
+        tasks.iter().all(|t| t["storage_filename"].is_null()),
+        "no task keeps a link to the deleted storage: {tasks:?}"
+    );
 }
 
 #[test]
