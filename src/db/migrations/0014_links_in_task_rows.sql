@@ -1,8 +1,8 @@
 -- Which object a task came from now lives in the task's own row, not in a table beside it.
 -- A first sync of 100,000 files wrote five b-trees per task (the task, its two indexes,
 -- the link and the link's task-id index); a link held in the row costs one more index
--- entry, its unique (storage, key, row) key. Measured with the sqlite3 shell, inserting
--- 100,000 tasks with their links took 0.47 s before and 0.32 s after.
+-- entry, its unique (storage, key, row) key. The sync's own insert of 100,000 tasks with
+-- their links (examples/insert_floor.rs) took 0.52-0.58 s before and 0.37-0.39 s after.
 --
 -- link_storage_id has no foreign key on purpose: a foreign key is checked on every insert,
 -- and the one thing it did (forget the links of a deleted storage, keeping the tasks) is
