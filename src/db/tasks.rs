@@ -607,7 +607,9 @@ fn insert_task_rows(
             "INSERT INTO tasks (id, project_id, data, meta, inner_id, overlap, allow_skip,
                 created_at, updated_at, link_storage_id, link_key, link_row_index,
                 link_fingerprint) VALUES",
-            " ON CONFLICT DO NOTHING",
+            // Only a link that exists already skips its task: any other conflict is an error.
+            " ON CONFLICT (link_storage_id, link_key, link_row_index)
+                WHERE link_storage_id IS NOT NULL DO NOTHING",
             |i| {
                 let p = 6 + 7 * i;
                 format!(
