@@ -25,7 +25,7 @@ pub struct LinkedKey<'a> {
 }
 
 /// Hands each object of a storage to `visit` once, in key order, without copying its key
-/// (a storage may have millions). The primary key keeps an object's links together, so
+/// (a storage may have millions). The unique link key keeps an object's links together, so
 /// they are counted as they pass instead of grouped in SQL.
 fn visit_keys(
     conn: &Connection,

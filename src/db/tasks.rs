@@ -392,9 +392,9 @@ impl MultiRow {
 
 /// Inserts tasks (with links, annotations and predictions) in the caller's transaction.
 ///
-/// Task ids are assigned here (the transaction holds the write lock), so tasks and links
-/// go in as multi-row INSERTs. A task whose link already exists is not kept: the link's
-/// primary key is the last word on duplicates, whatever raced with this insert.
+/// Task ids are assigned here (the transaction holds the write lock), so tasks go in with
+/// their links as multi-row INSERTs. A task whose link already exists is not kept: the
+/// unique link key is the last word on duplicates, whatever raced with this insert.
 pub(super) fn insert_batch(
     tx: &Transaction<'_>,
     project_id: i64,

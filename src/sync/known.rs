@@ -3,14 +3,15 @@
 //!
 //! A pass reads the storage's links once while its listing runs (from the link digest the
 //! last pass left, when the links have not changed since: [`DigestDraft`]; else in one
-//! scan of their b-tree), and keeps 24 bytes per object: a 128-bit hash of the key (no two
-//! keys of a storage share one in practice: the odds are below 10^-25 for a million keys),
-//! a hash of its fingerprint at import, and its number of tasks. Each listed key is then one lookup in
-//! memory, not a query: deciding that nothing is new costs no database work per key. The
-//! insert still has the last word on duplicates (a link's primary key), so a key wrongly
-//! thought new could never become a second task. Objects never looked up by the end of a
-//! whole listing have vanished. Lookups go a batch at a time in hash order (neighbouring
-//! memory), and may come from the listing's own threads ([`Held`]).
+//! scan of the unique link key), and keeps 24 bytes per object: a 128-bit hash of the key
+//! (no two keys of a storage share one in practice: the odds are below 10^-25 for a million
+//! keys), a hash of its fingerprint at import, and its number of tasks. Each listed key is
+//! then one lookup in memory, not a query: deciding that nothing is new costs no database
+//! work per key. The insert still has the last word on duplicates (the unique link key,
+//! migration 0014), so a key wrongly thought new could never become a second task. Objects
+//! never looked up by the end of a whole listing have vanished. Lookups go a batch at a
+//! time in hash order (neighbouring memory), and may come from the listing's own threads
+//! ([`Held`]).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
